@@ -1,0 +1,95 @@
+/// Parsed command-line arguments of one subcommand: flags, options (possibly repeated) and operands.
+public struct Arguments: Sendable {
+    /// Flags that were given (`--json`).
+    public var flags: Set<String> = []
+    /// Option values in order (`--mount A --mount B`).
+    public var options: [String: [String]] = [:]
+    /// Positional operands.
+    public var operands: [String] = []
+
+    /// The last value of an option.
+    public func value(_ name: String) -> String? { options[name]?.last }
+
+    /// Whether a flag was given.
+    public func has(_ flag: String) -> Bool { flags.contains(flag) }
+}
+
+/// A usage error: unknown flag, missing value, wrong operand count. Exit code 2.
+public struct UsageError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong.
+    public var message: String
+    /// Creates a usage error.
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The accepted spelling of one subcommand.
+public struct CommandSpec: Sendable {
+    /// Flags without a value.
+    public var flags: [String]
+    /// Options taking a value.
+    public var options: [String]
+    /// Range of positional operands.
+    public var operands: ClosedRange<Int>
+
+    /// Creates a spec.
+    public init(flags: [String] = [], options: [String] = [], operands: ClosedRange<Int> = 0...0) {
+        self.flags = flags
+        self.options = options
+        self.operands = operands
+    }
+
+    /// Parses `argv` (after the subcommand name).
+    public func parse(_ argv: [String]) throws(UsageError) -> Arguments {
+        var result = Arguments()
+        var index = 0
+        var onlyOperands = false
+        while index < argv.count {
+            let arg = argv[index]
+            index += 1
+            if onlyOperands || !arg.hasPrefix("-") || arg == "-" {
+                result.operands.append(arg)
+                continue
+            }
+            if arg == "--" {
+                onlyOperands = true
+                continue
+            }
+            var name = arg
+            var inline: String?
+            if let eq = arg.firstIndex(of: "="), arg.hasPrefix("--") {
+                name = String(arg[..<eq])
+                inline = String(arg[arg.index(after: eq)...])
+            }
+            if flags.contains(name) {
+                if inline != nil { throw UsageError("\(name) takes no value") }
+                result.flags.insert(name)
+            } else if options.contains(name) {
+                let value: String
+                if let inline {
+                    value = inline
+                } else {
+                    guard index < argv.count else { throw UsageError("\(name) needs a value") }
+                    value = argv[index]
+                    index += 1
+                }
+                result.options[name, default: []].append(value)
+            } else {
+                var message = "unknown option '\(name)'"
+                if let guess = Spelling.closest(to: name, in: flags + options) {
+                    message += "; did you mean '\(guess)'?"
+                }
+                throw UsageError(message)
+            }
+        }
+        if !operands.contains(result.operands.count) {
+            if operands.upperBound == 0 {
+                throw UsageError("unexpected argument '\(result.operands[0])'")
+            }
+            throw UsageError(
+                "expected \(operands.lowerBound == operands.upperBound ? "\(operands.lowerBound)" : "\(operands.lowerBound) to \(operands.upperBound)") argument(s), got \(result.operands.count)"
+            )
+        }
+        return result
+    }
+}

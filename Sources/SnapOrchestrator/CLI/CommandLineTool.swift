@@ -1,0 +1,82 @@
+import Foundation
+import Glibc
+
+/// The `snaporch` command line: dispatches a subcommand and returns the process exit code.
+public struct CommandLineTool: Sendable {
+    let console = Console()
+    let paths: Paths
+
+    /// Creates the tool for this process's environment.
+    public init(paths: Paths = Paths()) { self.paths = paths }
+
+    /// Runs `argv` (without the program name) and returns the exit code.
+    public func main(_ argv: [String]) async -> Int32 {
+        guard let command = argv.first else {
+            console.err(HelpText.overview + "\n")
+            return ExitCode.usage
+        }
+        let rest = Array(argv.dropFirst())
+        // A dead pipe reader (the guard, a script) must give EPIPE, not kill the orchestrator.
+        signal(SIGPIPE, SIG_IGN)
+        if rest.contains("--help") || rest.contains("-h") {
+            if let text = HelpText.forCommand(command) {
+                console.out(text + "\n")
+                return ExitCode.ok
+            }
+        }
+        do {
+            switch command {
+            case "help", "--help", "-h":
+                let args = try CommandSpec(operands: 0...1).parse(rest)
+                if let name = args.operands.first {
+                    guard let text = HelpText.forCommand(name) else { throw UsageError("no such command '\(name)'") }
+                    console.out(text + "\n")
+                } else {
+                    console.out(HelpText.overview + "\n")
+                }
+                return ExitCode.ok
+            case "version", "--version":
+                _ = try CommandSpec().parse(rest)
+                console.out("snaporch \(Version.current)\n")
+                return ExitCode.ok
+            case "validate":
+                return try ValidateCommand(console: console, paths: paths).run(rest)
+            case "run":
+                return try await RunCommand(console: console, paths: paths).run(rest)
+            case "recover":
+                return try await RecoverCommand(console: console, paths: paths).run(rest)
+            case "thaw":
+                return try ThawCommand(console: console).run(rest)
+            case "__guard":
+                return FreezeGuardMain.run(rest)
+            case "report", "history", "handler":
+                console.err("snaporch \(command): not available in this build yet\n")
+                return ExitCode.failed
+            default:
+                var message = "unknown command '\(command)'"
+                let names = ["validate", "run", "thaw", "recover", "report", "history", "handler", "version", "help"]
+                if let guess = Spelling.closest(to: command, in: names) { message += "; did you mean '\(guess)'?" }
+                throw UsageError(message)
+            }
+        } catch let error as UsageError {
+            console.err("snaporch: \(error.message)\n\n")
+            console.err((HelpText.forCommand(command) ?? HelpText.overview) + "\n")
+            return ExitCode.usage
+        } catch {
+            console.err("snaporch: \(error)\n")
+            return ExitCode.failed
+        }
+    }
+}
+
+/// Process exit codes of the CLI (see the README).
+public enum ExitCode {
+    /// Success (or: valid).
+    public static let ok: Int32 = 0
+    /// Failed, no snapshot (or: invalid config for `validate`).
+    public static let failed: Int32 = 1
+    /// Usage or configuration error.
+    public static let usage: Int32 = 2
+    /// Snapshot taken, consistency degraded.
+    public static let degraded: Int32 = 3
+}

@@ -1,0 +1,92 @@
+import Glibc
+
+/// The freeze guard: a small process (`snaporch __guard`) that holds the freeze.
+///
+/// It opens every mount in advance, freezes on the `F` command, and thaws in reverse order on
+/// the `T` command, at the deadline (monotonic clock), or as soon as its parent disappears (EOF
+/// on its command pipe, however the parent died). While frozen it writes nothing to disk (only
+/// to its response pipe) and locks its memory so it never waits on paging.
+///
+/// Protocol, one ASCII line each on stdout: `OPEN i errno` for a mount it cannot open, `READY`;
+/// after `F`: `FROZE i errno` per mount, `FROZEN`; after the thaw: `THAW i errno` per frozen
+/// mount, `WINDOW microseconds`, `DEADLINE` when the deadline struck, `DONE`.
+public enum FreezeGuardMain {
+    /// Runs the guard with `argv` = `--timeout-ms N -- MOUNT…`; returns the exit code.
+    public static func run(_ argv: [String]) -> Int32 {
+        guard argv.count >= 3, argv[0] == "--timeout-ms", let timeoutMs = Int(argv[1]), argv[2] == "--" else {
+            return 2
+        }
+        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGTSTP] { signal(sig, SIG_IGN) }
+        let mounts = Array(argv[3...])
+        var fds = [Int32](repeating: -1, count: mounts.count)
+        var lines = ""
+        for (i, mount) in mounts.enumerated() {
+            let (fd, err) = FreezeIoctl.openMount(mount)
+            fds[i] = fd
+            if fd < 0 { lines += "OPEN \(i) \(err)\n" }
+        }
+        _ = mlockall(Int32(MCL_CURRENT | MCL_FUTURE))
+        var results = [Int32](repeating: -1, count: mounts.count)
+        emit(lines + "READY\n")
+        guard waitCommand(deadline: nil) == UInt8(ascii: "F") else { return 0 }
+
+        let start = Sys.monotonicNanos()
+        for i in fds.indices where fds[i] >= 0 {
+            results[i] = FreezeIoctl.freeze(fds[i])
+        }
+        var report = ""
+        for i in results.indices { report += "FROZE \(i) \(results[i] < 0 ? EBADF : results[i])\n" }
+        emit(report + "FROZEN\n")
+
+        let deadline = start + UInt64(timeoutMs) * 1_000_000
+        let command = waitCommand(deadline: deadline)
+        let deadlineHit = command == nil
+        var thawed = [Int32](repeating: -1, count: mounts.count)
+        for i in fds.indices.reversed() where results[i] == 0 {
+            thawed[i] = FreezeIoctl.thaw(fds[i])
+        }
+        let end = Sys.monotonicNanos()
+        var done = ""
+        for i in thawed.indices where thawed[i] >= 0 { done += "THAW \(i) \(thawed[i])\n" }
+        done += "WINDOW \((end - start) / 1000)\n"
+        if deadlineHit { done += "DEADLINE\n" }
+        emit(done + "DONE\n")
+        return 0
+    }
+
+    /// Waits for one command byte on stdin. Returns 0 for EOF (parent gone), nil at the deadline.
+    private static func waitCommand(deadline: UInt64?) -> UInt8? {
+        var byte: UInt8 = 0
+        while true {
+            var timeout: Int32 = -1
+            if let deadline {
+                let now = Sys.monotonicNanos()
+                if now >= deadline { return nil }
+                timeout = Int32(clamping: (deadline - now + 999_999) / 1_000_000)
+            }
+            var entry = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            let rc = poll(&entry, 1, timeout)
+            if rc < 0 {
+                if errno == EINTR { continue }
+                return 0
+            }
+            if rc == 0 { continue }
+            let n = read(0, &byte, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return 0 }
+            if byte == UInt8(ascii: "\n") { continue }
+            return byte
+        }
+    }
+
+    private static func emit(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import Glibc
+
+/// The real `Freezer`: a guard process holds the freeze, and this process keeps its own fds to
+/// every mount so that either of the two alone can thaw.
+public struct GuardedFreezer: Freezer {
+    /// The `snaporch` binary that runs the guard (`/proc/self/exe` in the CLI).
+    public var executable: String
+
+    /// Creates a freezer that starts `executable __guard`.
+    public init(executable: String) { self.executable = executable }
+
+    public func prepare(_ mounts: [MountEntry], timeout: TimeSpan) throws(FreezeError) -> any FreezeSession {
+        var own: [Int32] = []
+        for mount in mounts {
+            let (fd, err) = FreezeIoctl.openMount(mount.mountPoint)
+            if fd < 0 {
+                own.forEach { close($0) }
+                throw FreezeError(
+                    code: ErrorCode.unableToOpenMount.rawValue,
+                    "cannot open \(mount.mountPoint): \(String(cString: strerror(err)))")
+            }
+            own.append(fd)
+        }
+        // Flush dirty data now, outside the window, so FIFREEZE does not wait on writeback.
+        for fd in own { _ = FreezeIoctl.syncFilesystem(fd) }
+        let child: SpawnedChild
+        do {
+            child = try PosixSpawn.spawn(
+                executable: executable,
+                arguments: ["__guard", "--timeout-ms", String(timeout.milliseconds), "--"] + mounts.map(\.mountPoint),
+                environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], workingDirectory: "/", stdinPipe: true)
+        } catch {
+            own.forEach { close($0) }
+            throw FreezeError(code: ErrorCode.fsFreezeFailed.rawValue, "cannot start the freeze guard: \(error)")
+        }
+        close(child.stderrFD)
+        let session = GuardSession(child: child, mounts: mounts, ownFDs: own, timeout: timeout)
+        var channel = LineChannel(fd: child.stdoutFD)
+        var openErrors: [String] = []
+        while let line = channel.readLine(timeoutMs: 5000) {
+            if line == "READY" {
+                session.channel = channel
+                if openErrors.isEmpty { return session }
+                break
+            }
+            let parts = line.split(separator: " ")
+            if parts.count == 3, parts[0] == "OPEN", let i = Int(parts[1]), let e = Int32(parts[2]), i < mounts.count {
+                openErrors.append("guard cannot open \(mounts[i].mountPoint): \(String(cString: strerror(e)))")
+            }
+        }
+        session.cancel()
+        throw FreezeError(
+            code: ErrorCode.unableToOpenMount.rawValue,
+            openErrors.isEmpty ? "the freeze guard did not start" : openErrors.joined(separator: "; "))
+    }
+}
+
+/// One guard process and this process's own fds to the same mounts.
+///
+/// `@unchecked Sendable`: the pipeline uses a session from one task at a time; the watcher
+/// thread's state is handed over through `done` (a semaphore gives the happens-before edge).
+final class GuardSession: FreezeSession, @unchecked Sendable {
+    let child: SpawnedChild
+    let mounts: [MountEntry]
+    let ownFDs: [Int32]
+    let timeout: TimeSpan
+    var channel: LineChannel
+    private var frozen: [Bool]
+    private var outcome = ThawOutcome()
+    private var watcher: Thread?
+    private let done = DispatchSemaphore(value: 0)
+    private var freezeStart: UInt64 = 0
+    private var finished = false
+
+    init(child: SpawnedChild, mounts: [MountEntry], ownFDs: [Int32], timeout: TimeSpan) {
+        self.child = child
+        self.mounts = mounts
+        self.ownFDs = ownFDs
+        self.timeout = timeout
+        self.channel = LineChannel(fd: child.stdoutFD)
+        self.frozen = Array(repeating: false, count: mounts.count)
+    }
+
+    func freeze() -> [MountFreezeResult] {
+        var results = mounts.map { MountFreezeResult(mountPoint: $0.mountPoint, errno: EIO) }
+        freezeStart = Sys.monotonicNanos()
+        guard send("F\n") else { return results }
+        while let line = channel.readLine(timeoutMs: timeout.milliseconds + 1000) {
+            if line == "FROZEN" { break }
+            let parts = line.split(separator: " ")
+            if parts.count == 3, parts[0] == "FROZE", let i = Int(parts[1]), let e = Int32(parts[2]), i < mounts.count {
+                results[i].errno = e
+                frozen[i] = e == 0
+            }
+        }
+        // Watch the guard through the window: if it dies or hangs past the deadline, thaw here.
+        let thread = Thread { [self] in watch() }
+        thread.stackSize = 128 * 1024
+        watcher = thread
+        thread.start()
+        return results
+    }
+
+    func thaw() -> ThawOutcome {
+        guard watcher != nil else {
+            cancel()
+            return outcome
+        }
+        _ = send("T\n")
+        done.wait()
+        watcher = nil
+        release()
+        return outcome
+    }
+
+    func cancel() {
+        _ = send("Q\n")
+        release()
+    }
+
+    /// Reads the guard's thaw report; thaws with our own fds if the guard vanishes or hangs.
+    private func watch() {
+        let limit = timeout.milliseconds + 500
+        var sawDone = false
+        while true {
+            let elapsed = Int((Sys.monotonicNanos() - freezeStart) / 1_000_000)
+            guard let line = channel.readLine(timeoutMs: max(limit - elapsed, 0)) else { break }
+            let parts = line.split(separator: " ")
+            if line == "DONE" {
+                sawDone = true
+                break
+            } else if line == "DEADLINE" {
+                outcome.deadlineHit = true
+            } else if parts.count == 2, parts[0] == "WINDOW", let us = Int(parts[1]) {
+                outcome.windowMicros = us
+            } else if parts.count == 3, parts[0] == "THAW", let i = Int(parts[1]), let e = Int32(parts[2]),
+                i < mounts.count
+            {
+                outcome.results[mounts[i].mountPoint] = e
+                if e == 0 || e == EINVAL { frozen[i] = false }
+            }
+        }
+        if !sawDone || frozen.contains(true) {
+            // The guard is gone or stuck: thaw ourselves, in reverse order.
+            outcome.guardLost = !sawDone
+            for i in mounts.indices.reversed() where frozen[i] {
+                let e = FreezeIoctl.thaw(ownFDs[i])
+                outcome.results[mounts[i].mountPoint] = e
+                frozen[i] = false
+            }
+            if outcome.windowMicros == 0 {
+                outcome.windowMicros = Int((Sys.monotonicNanos() - freezeStart) / 1000)
+            }
+            if Int((Sys.monotonicNanos() - freezeStart) / 1_000_000) >= timeout.milliseconds {
+                outcome.deadlineHit = true
+            }
+        }
+        done.signal()
+    }
+
+    private func send(_ text: String) -> Bool {
+        guard let fd = child.stdinFD else { return false }
+        return (try? Sys.writeAll(fd, Array(text.utf8))) != nil
+    }
+
+    private func release() {
+        guard !finished else { return }
+        finished = true
+        if let fd = child.stdinFD { close(fd) }
+        close(child.stdoutFD)
+        for fd in ownFDs { close(fd) }
+        // The guard exits right after DONE (or on EOF); make sure it is reaped.
+        var status: Int32 = 0
+        let end = Sys.monotonicNanos() + 2_000_000_000
+        while waitpid(child.pid, &status, WNOHANG) == 0 {
+            if Sys.monotonicNanos() > end {
+                kill(child.pid, SIGKILL)
+                _ = waitpid(child.pid, &status, 0)
+                break
+            }
+            usleep(1000)
+        }
+    }
+}

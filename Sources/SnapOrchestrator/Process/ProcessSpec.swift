@@ -1,0 +1,32 @@
+/// What to run and under which limits.
+public struct ProcessSpec: Sendable, Hashable {
+    /// Absolute path of the executable (shebang honoured by the kernel).
+    public var executable: String
+    /// argv[1...].
+    public var arguments: [String]
+    /// The complete environment of the child.
+    public var environment: [String: String]
+    /// Wall-clock limit of the run; on expiry the whole process group gets SIGTERM.
+    public var timeout: TimeSpan
+    /// Time between SIGTERM and SIGKILL to the group.
+    public var killGrace: TimeSpan = .seconds(5)
+    /// How long output is still read after the child exited while a background process holds the pipes.
+    public var drainAfterExit: TimeSpan = .milliseconds(500)
+    /// Bytes kept of the end of stdout and of stderr.
+    public var tailLimit: Int = 64 * 1024
+    /// Working directory of the child.
+    public var workingDirectory: String = "/"
+
+    /// Creates a spec.
+    public init(executable: String, arguments: [String] = [], environment: [String: String] = [:], timeout: TimeSpan) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.timeout = timeout
+    }
+}
+
+extension TimeSpan {
+    /// A span of `ms` milliseconds.
+    public static func milliseconds(_ ms: Int) -> TimeSpan { TimeSpan(milliseconds: ms) }
+}

@@ -1,0 +1,45 @@
+/// The numeric error codes of the Azure VMSnapshot extension (reference §7) that a run can raise.
+public enum ErrorCode: Int, Sendable, CaseIterable {
+    case success = 1
+    case generic = 2
+    case fsFreezeFailed = 121
+    case fsFreezeTimeout = 122
+    case unableToOpenMount = 123
+    case snapshotFailedNoNetwork = 76
+    case snapshotLimitReached = 85
+    case snapshotRateExceeded = 173
+    case prepostPreScriptFailed = 300
+    case prepostPostScriptFailed = 301
+    case prepostPreScriptNotFound = 302
+    case prepostPostScriptNotFound = 303
+    case prepostPreScriptPermissionError = 306
+    case prepostPostScriptPermissionError = 307
+    case prepostPreScriptTimeout = 308
+    case prepostPostScriptTimeout = 309
+    case prepostPluginhostPreTimeout = 310
+    case prepostPluginhostPostTimeout = 311
+
+    /// The name used by the original extension.
+    public var name: String {
+        switch self {
+        case .success: return "success"
+        case .generic: return "error"
+        case .fsFreezeFailed: return "FailedRetryableFsFreezeFailed"
+        case .fsFreezeTimeout: return "FailedRetryableFsFreezeTimeout"
+        case .unableToOpenMount: return "FailedRetryableUnableToOpenMount"
+        case .snapshotFailedNoNetwork: return "FailedRetryableSnapshotFailedNoNetwork"
+        case .snapshotLimitReached: return "FailedSnapshotLimitReached"
+        case .snapshotRateExceeded: return "FailedRetryableSnapshotRateExceeded"
+        case .prepostPreScriptFailed: return "FailedPrepostPreScriptFailed"
+        case .prepostPostScriptFailed: return "FailedPrepostPostScriptFailed"
+        case .prepostPreScriptNotFound: return "FailedPrepostPreScriptNotFound"
+        case .prepostPostScriptNotFound: return "FailedPrepostPostScriptNotFound"
+        case .prepostPreScriptPermissionError: return "FailedPrepostPreScriptPermissionError"
+        case .prepostPostScriptPermissionError: return "FailedPrepostPostScriptPermissionError"
+        case .prepostPreScriptTimeout: return "FailedPrepostPreScriptTimeout"
+        case .prepostPostScriptTimeout: return "FailedPrepostPostScriptTimeout"
+        case .prepostPluginhostPreTimeout: return "FailedPrepostPluginhostPreTimeout"
+        case .prepostPluginhostPostTimeout: return "FailedPrepostPluginhostPostTimeout"
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// Stores run reports: the last run under the state directory, and wherever `--report` says.
+public struct ReportStore: Sendable {
+    let paths: Paths
+
+    /// Creates a store under `paths.stateDir`.
+    public init(paths: Paths) { self.paths = paths }
+
+    /// The file holding the last run's report.
+    public var lastReportPath: String { paths.stateDir + "/last-report.json" }
+
+    /// Writes `report` atomically to the state directory and, if given, to `extra`.
+    /// - Returns: the problems met (the run goes on; they are shown to the admin).
+    public func save(_ report: RunReport, extra: String?) -> [String] {
+        let bytes = Array(JSONOutput.encode(report).utf8) + [0x0A]
+        var problems: [String] = []
+        do {
+            try FileSystem.makeDirectory(paths.stateDir, mode: 0o700)
+            try FileSystem.writeAtomically(bytes, to: lastReportPath)
+        } catch {
+            problems.append("cannot write \(lastReportPath): \(error)")
+        }
+        if let extra {
+            do {
+                try FileSystem.writeAtomically(bytes, to: extra, mode: 0o644)
+            } catch {
+                problems.append("cannot write the report to \(extra): \(error)")
+            }
+        }
+        return problems
+    }
+
+    /// Reads a stored report.
+    public func load(_ path: String) throws -> RunReport {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try JSONDecoder().decode(RunReport.self, from: data)
+    }
+}

@@ -1,0 +1,378 @@
+import Foundation
+import Glibc
+
+/// The run pipeline: PRE in order → FREEZE → SNAPSHOT → THAW → POST in reverse → aggregate.
+///
+/// Every OS access goes through the injected seams, so the ordering rules are tested with fakes
+/// and the real implementations are tested against the kernel on their own.
+/// Safety contract: thaws on every path; runs post for every plugin whose pre started, whatever
+/// happened to the freeze and the snapshot; writes nothing to disk inside the freeze window.
+public struct Orchestrator: Sendable {
+    public var launcher: any ProcessLauncher
+    public var freezer: any Freezer
+    /// Builds the snapshot provider of a plan; nil when the provider is not available.
+    public var makeProvider: @Sendable (Plan) -> (any SnapshotProvider)?
+    public var journal: RunJournal?
+
+    /// Creates an orchestrator from its seams.
+    public init(
+        launcher: any ProcessLauncher, freezer: any Freezer,
+        makeProvider: @escaping @Sendable (Plan) -> (any SnapshotProvider)?, journal: RunJournal?
+    ) {
+        self.launcher = launcher
+        self.freezer = freezer
+        self.makeProvider = makeProvider
+        self.journal = journal
+    }
+
+    /// Executes `plan` and returns the report (never throws: every failure is in the report).
+    public func execute(_ plan: Plan, runId: String) async -> RunReport {
+        let config = plan.config
+        var report = RunReport(runId: runId, taskId: plan.options.taskId ?? runId)
+        report.mode = plan.freezes && plan.snapshots ? "run" : "rehearsal"
+        report.startedAt = ISO8601DateFormatter().string(from: Date())
+        let clock = RunClock()
+        let redactor = Redactor()
+        journal?.begin(runId: runId, taskId: report.taskId)
+        let plugins: [any Plugin] = plan.entries.map { ScriptPlugin(spec: $0.spec, launcher: launcher) }
+        report.plugins = plan.entries.map {
+            PluginReport(name: $0.spec.name, type: $0.spec.kind.rawValue, dropIn: $0.spec.isDropIn)
+        }
+
+        // PRE, in order.
+        var started: [Int] = []
+        var aborted = false
+        var degradedBy: [String] = []
+        let preEnd = config.preTimeout.map { clock.now + UInt64($0.milliseconds) * 1_000_000 }
+        for (index, plugin) in plugins.enumerated() {
+            let spec = plugin.spec
+            let entry = plan.entries[index]
+            if spec.pre == nil && spec.kind == .script {
+                started.append(index)  // nothing to quiesce; its post still runs
+                journal?.preStarting(spec.name, post: spec.post, arguments: spec.args, timeout: spec.timeout)
+                continue
+            }
+            var budget = spec.timeout.milliseconds * (spec.retries + 1) + spec.retries * 100
+            if let preEnd {
+                let left = preEnd > clock.now ? Int((preEnd - clock.now) / 1_000_000) : 0
+                if left <= 0 {
+                    var skipped = StepReport(status: .skipped)
+                    skipped.error = "pre_timeout (\(config.preTimeout!)) exhausted before this plugin"
+                    report.plugins[index].pre = skipped
+                    report.errors.append(
+                        ErrorEntry(.prepostPluginhostPreTimeout, "pre phase budget exhausted before '\(spec.name)'"))
+                    if spec.onFailure == .abort {
+                        aborted = true;
+                        report.reasons.append(
+                            "'\(spec.name)' (on_failure: abort) could not run its pre step in the pre_timeout budget")
+                    } else {
+                        degradedBy.append(spec.name)
+                    }
+                    continue
+                }
+                budget = min(budget, left)
+            }
+            if let refusal = entry.preRefusal {
+                var refused = StepReport(status: .failed)
+                refused.error = refusal.message
+                report.plugins[index].pre = refused
+                report.errors.append(ErrorEntry(refusal.code, "plugin '\(spec.name)' pre: \(refusal.message)"))
+                if spec.onFailure == .abort {
+                    aborted = true
+                    report.reasons.append("pre of '\(spec.name)' refused (on_failure: abort): \(refusal.message)")
+                    break
+                }
+                degradedBy.append(spec.name)
+                report.reasons.append("pre of '\(spec.name)' refused: \(refusal.message)")
+                continue
+            }
+            journal?.preStarting(
+                spec.name, post: spec.post, arguments: spec.isDropIn ? ["post"] : spec.args, timeout: spec.timeout)
+            started.append(index)
+            let begin = clock.ms
+            let result = await plugin.pre(context(.pre, plan, report, budget: budget, redactor: redactor))
+            report.timeline.append(TimelineEntry(step: "pre:\(spec.name)", startMs: begin, endMs: clock.ms))
+            report.plugins[index].pre = result
+            if !result.ok {
+                let code: ErrorCode = result.status == .timedOut ? .prepostPreScriptTimeout : .prepostPreScriptFailed
+                report.errors.append(
+                    ErrorEntry(code, "plugin '\(spec.name)' pre: \(result.error ?? result.status.rawValue)"))
+                if spec.onFailure == .abort {
+                    aborted = true
+                    report.reasons.append(
+                        "pre of '\(spec.name)' \(result.status.rawValue) (on_failure: abort): no freeze, no snapshot")
+                    break
+                }
+                degradedBy.append(spec.name)
+                report.reasons.append("pre of '\(spec.name)' \(result.status.rawValue) (on_failure: continue)")
+            }
+        }
+
+        // FREEZE → SNAPSHOT → THAW.
+        var freezeOK = false
+        if !aborted {
+            freezeOK = await window(plan, &report, clock)
+        } else {
+            report.freeze.enabled = plan.freezes
+            report.snapshot.provider = plan.config.snapshot.provider.rawValue
+        }
+
+        // Consistency, known before post so that post scripts can be told.
+        report.consistency = Self.consistency(
+            snapshot: report.snapshot.taken, freezeOK: freezeOK, degraded: !degradedBy.isEmpty)
+        if report.snapshot.taken && !freezeOK && plan.freezes {
+            report.reasons.append("the freeze did not hold (see freeze): the snapshot is only crash-consistent")
+        } else if report.snapshot.taken && !plan.freezes {
+            report.reasons.append(
+                "filesystems were not frozen (\(plan.options.freeze ? "freeze.enabled: false" : "--no-freeze")): crash-consistent"
+            )
+        }
+
+        // POST, in exact reverse order, for every plugin whose pre started.
+        var postFailed = false
+        let postEnd = config.postTimeout.map { clock.now + UInt64($0.milliseconds) * 1_000_000 }
+        for index in started.reversed() {
+            let plugin = plugins[index]
+            let spec = plugin.spec
+            var budget = spec.timeout.milliseconds * (spec.retries + 1)
+            if let postEnd {
+                let left = postEnd > clock.now ? Int((postEnd - clock.now) / 1_000_000) : 0
+                if left < budget {
+                    if left <= 0 {
+                        report.errors.append(
+                            ErrorEntry(
+                                .prepostPluginhostPostTimeout,
+                                "post phase budget exhausted at '\(spec.name)'; its post still runs (bounded)"))
+                    }
+                    budget = max(left, min(spec.timeout.milliseconds, 5000))
+                }
+            }
+            let begin = clock.ms
+            var result: StepReport
+            if let refusal = plan.entries[index].postRefusal {
+                result = StepReport(status: .failed)
+                result.error = refusal.message
+                report.errors.append(ErrorEntry(refusal.code, "plugin '\(spec.name)' post: \(refusal.message)"))
+            } else {
+                result = await plugin.post(context(.post, plan, report, budget: budget, redactor: redactor))
+                if result.status != .skipped && !result.ok {
+                    let code: ErrorCode =
+                        result.status == .timedOut ? .prepostPostScriptTimeout : .prepostPostScriptFailed
+                    report.errors.append(
+                        ErrorEntry(code, "plugin '\(spec.name)' post: \(result.error ?? result.status.rawValue)"))
+                }
+            }
+            if result.status != .skipped {
+                report.timeline.append(TimelineEntry(step: "post:\(spec.name)", startMs: begin, endMs: clock.ms))
+            }
+            if result.status != .skipped && !result.ok {
+                postFailed = true
+                report.reasons.append(
+                    "post of '\(spec.name)' \(result.status.rawValue): the application may not have resumed")
+            }
+            report.plugins[index].post = result
+            journal?.postDone(spec.name)
+        }
+        journal?.finish()
+
+        report.outcome = Self.outcome(
+            plan: plan, report: report, aborted: aborted, freezeOK: freezeOK,
+            degraded: !degradedBy.isEmpty || postFailed)
+        report.durationMs = clock.ms
+        return report
+    }
+
+    /// Opens and closes the freeze window around the snapshot; returns whether the freeze held.
+    private func window(_ plan: Plan, _ report: inout RunReport, _ clock: RunClock) async -> Bool {
+        let config = plan.config
+        report.freeze.enabled = plan.freezes
+        report.freeze.skipped = plan.skippedMounts
+        report.snapshot.provider = plan.snapshots ? config.snapshot.provider.rawValue : "none"
+
+        // Everything that can happen before the window happens here.
+        var prepared: (any PreparedSnapshot)?
+        if plan.snapshots {
+            let begin = clock.ms
+            if let provider = makeProvider(plan) {
+                do {
+                    prepared = try await provider.prepare()
+                } catch {
+                    report.snapshot.error = error.message
+                    report.errors.append(ErrorEntry(ErrorCode(rawValue: error.code) ?? .generic, error.message))
+                }
+            } else {
+                let message = "snapshot provider '\(config.snapshot.provider.rawValue)' is not available in this build"
+                report.snapshot.error = message
+                report.errors.append(ErrorEntry(.generic, message))
+            }
+            report.timeline.append(TimelineEntry(step: "snapshot:prepare", startMs: begin, endMs: clock.ms))
+            if prepared == nil {
+                report.reasons.append("no snapshot: \(report.snapshot.error ?? "provider unavailable")")
+                return false
+            }
+        }
+        var session: (any FreezeSession)?
+        if plan.freezes {
+            for error in plan.mountErrors {
+                report.errors.append(ErrorEntry(.fsFreezeFailed, error))
+                report.freeze.error = error
+            }
+            if !plan.mountErrors.isEmpty {
+                report.reasons.append("freeze: \(plan.mountErrors.joined(separator: "; "))")
+            } else if plan.mounts.isEmpty {
+                report.freeze.error = "no mount selected"
+                report.reasons.append("freeze: no mount was selected, nothing was frozen")
+            } else {
+                let begin = clock.ms
+                let mounts = plan.mounts
+                let timeout = config.freeze.timeout
+                let freezer = self.freezer
+                let result = await offload { () -> Result<any FreezeSession, FreezeError> in
+                    do throws(FreezeError) { return .success(try freezer.prepare(mounts, timeout: timeout)) } catch {
+                        return .failure(error)
+                    }
+                }
+                switch result {
+                case .success(let s): session = s
+                case .failure(let error):
+                    report.freeze.error = error.message
+                    report.errors.append(ErrorEntry(ErrorCode(rawValue: error.code) ?? .fsFreezeFailed, error.message))
+                    report.reasons.append("freeze: \(error.message)")
+                }
+                report.timeline.append(TimelineEntry(step: "freeze:prepare", startMs: begin, endMs: clock.ms))
+            }
+        }
+
+        // The window. No disk writes from here to the thaw: results stay in memory.
+        var freezeOK = false
+        if let session {
+            journal?.freezing(plan.mounts.map(\.mountPoint))
+            let begin = clock.ms
+            let freezeStart = clock.now
+            let results = await offload { session.freeze() }
+            var mounts = plan.mounts.map { MountReport(mountPoint: $0.mountPoint, fsType: $0.fsType) }
+            var failed: [String] = []
+            for (i, result) in results.enumerated() {
+                mounts[i].frozen = result.errno == 0
+                if result.errno == EOPNOTSUPP {
+                    report.freeze.skipped.append(
+                        SkippedMount(
+                            mountPoint: result.mountPoint, fsType: mounts[i].fsType,
+                            reason: "the filesystem does not support freezing (EOPNOTSUPP)"))
+                } else if result.errno == EBUSY {
+                    mounts[i].error = "already frozen by another process (EBUSY): not ours to thaw"
+                    failed.append(result.mountPoint)
+                } else if result.errno != 0 {
+                    mounts[i].error = "FIFREEZE: \(String(cString: strerror(result.errno)))"
+                    failed.append(result.mountPoint)
+                }
+            }
+            let frozenCount = mounts.filter(\.frozen).count
+            if failed.isEmpty && frozenCount > 0 && plan.snapshots, let prepared {
+                let deadline = freezeStart + UInt64(config.freeze.timeout.milliseconds) * 1_000_000
+                let snapBegin = clock.ms
+                report.snapshot = await prepared.take(deadlineNanos: deadline)
+                report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
+            }
+            let thaw = await offload { session.thaw() }
+            report.timeline.append(TimelineEntry(step: "freeze-window", startMs: begin, endMs: clock.ms))
+            journal?.thawed()
+            for i in mounts.indices where mounts[i].frozen {
+                let e = thaw.results[mounts[i].mountPoint] ?? 0
+                mounts[i].thawed = e == 0 || e == EINVAL
+                if !mounts[i].thawed { mounts[i].error = "FITHAW: \(String(cString: strerror(e)))" }
+            }
+            report.freeze.mounts = mounts.filter { m in
+                !report.freeze.skipped.contains { $0.mountPoint == m.mountPoint }
+            }
+            report.freeze.windowUs = thaw.windowMicros
+            report.freeze.windowMs = (thaw.windowMicros + 999) / 1000
+            report.freeze.deadlineHit = thaw.deadlineHit
+            if thaw.guardLost {
+                report.freeze.error = "the freeze guard died inside the window; snaporch thawed the mounts itself"
+                report.errors.append(ErrorEntry(.fsFreezeFailed, report.freeze.error!))
+            }
+            if !failed.isEmpty {
+                let message =
+                    "could not freeze \(failed.joined(separator: ", ")); every mount we froze was thawed before any snapshot"
+                report.freeze.error = message
+                report.errors.append(ErrorEntry(.fsFreezeFailed, message))
+                report.reasons.append("freeze: \(message)")
+            }
+            if thaw.deadlineHit {
+                let message =
+                    "the freeze window hit its deadline (\(config.freeze.timeout)) and was thawed by the guard before the snapshot finished"
+                report.freeze.error = message
+                report.errors.append(ErrorEntry(.fsFreezeTimeout, message))
+                report.reasons.append(message)
+            }
+            freezeOK =
+                failed.isEmpty && frozenCount > 0 && !thaw.deadlineHit && !thaw.guardLost
+                && report.freeze.mounts.allSatisfy { !$0.frozen || $0.thawed }
+            if !failed.isEmpty && plan.snapshots, let prepared {
+                // Nothing is frozen any more: take a crash-consistent snapshot rather than none.
+                let snapBegin = clock.ms
+                report.snapshot = await prepared.take(
+                    deadlineNanos: clock.now + UInt64(config.snapshot.timeout.milliseconds) * 1_000_000)
+                report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
+            }
+        } else if plan.snapshots, let prepared {
+            let snapBegin = clock.ms
+            report.snapshot = await prepared.take(
+                deadlineNanos: clock.now + UInt64(config.snapshot.timeout.milliseconds) * 1_000_000)
+            report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
+        }
+        if plan.snapshots {
+            report.snapshot.provider = config.snapshot.provider.rawValue
+            if !report.snapshot.taken {
+                let message = report.snapshot.error ?? "no disk was snapshotted"
+                report.reasons.append("no snapshot: \(message)")
+                if !report.errors.contains(where: { [76, 85, 173].contains($0.code) }) {
+                    report.errors.append(ErrorEntry(.snapshotFailedNoNetwork, message))
+                }
+            }
+        }
+        return freezeOK
+    }
+
+    private func context(_ phase: Phase, _ plan: Plan, _ report: RunReport, budget: Int, redactor: Redactor)
+        -> StepContext
+    {
+        let post = phase == .post
+        return StepContext(
+            phase: phase, runId: report.runId, taskId: report.taskId, budget: .milliseconds(budget),
+            deadlineEpoch: (Sys.epochMillis() + Int64(budget) + 999) / 1000, dryRun: false,
+            outcome: post ? (report.snapshot.taken ? "snapshot-taken" : "no-snapshot") : nil,
+            consistency: post ? report.consistency.rawValue : nil,
+            killGrace: plan.config.killGrace, redactor: redactor)
+    }
+
+    /// The consistency a snapshot reached.
+    static func consistency(snapshot: Bool, freezeOK: Bool, degraded: Bool) -> RunReport.Consistency {
+        if !snapshot { return .none }
+        if !freezeOK { return .crash }
+        return degraded ? .filesystem : .application
+    }
+
+    /// The verdict: success when everything requested worked, degraded when a snapshot (or a
+    /// rehearsal) went through with a downgrade, failed when nothing usable came out.
+    static func outcome(plan: Plan, report: RunReport, aborted: Bool, freezeOK: Bool, degraded: Bool)
+        -> RunReport.Outcome
+    {
+        if aborted { return .failed }
+        if plan.snapshots {
+            guard report.snapshot.taken else { return .failed }
+            if report.snapshot.disks.contains(where: { !$0.ok }) { return .degraded }
+            return report.consistency == .application && !degraded ? .success : .degraded
+        }
+        if plan.freezes && !freezeOK { return .failed }
+        return degraded ? .degraded : .success
+    }
+}
+
+/// Milliseconds since the start of the run, on the monotonic clock.
+struct RunClock: Sendable {
+    let start = Sys.monotonicNanos()
+    var now: UInt64 { Sys.monotonicNanos() }
+    var ms: Int { Int((Sys.monotonicNanos() - start) / 1_000_000) }
+}

@@ -1,0 +1,94 @@
+/// A run decided in advance: which plugins run in which order, what is frozen, what is snapshotted.
+///
+/// Built by `Planner` from the config and the machine, printed by `--dry-run`, executed by
+/// `Orchestrator`.
+public struct Plan: Sendable {
+    /// One plugin with the reason it is refused, if it is.
+    public struct Entry: Sendable {
+        public var spec: PluginSpec
+        /// Why the pre step may not run (missing, unsafe), with the Azure code.
+        public var preRefusal: (code: ErrorCode, message: String)?
+        /// Why the post step may not run.
+        public var postRefusal: (code: ErrorCode, message: String)?
+    }
+
+    public var config: Config
+    public var options: RunOptions
+    public var entries: [Entry]
+    /// Mounts to freeze, in freeze order (empty when freezing is off).
+    public var mounts: [MountEntry]
+    public var skippedMounts: [SkippedMount]
+    /// Problems selecting mounts (a listed mount that does not exist).
+    public var mountErrors: [String]
+    /// True when the window is opened.
+    public var freezes: Bool
+    /// True when disks are snapshotted.
+    public var snapshots: Bool
+    /// Disks to snapshot (blob provider).
+    public var disks: [String]
+    /// Drop-ins skipped, with their reason.
+    public var skippedDropIns: [DropInScanner.Skipped]
+}
+
+/// Builds a `Plan`.
+public struct Planner: Sendable {
+    public var security = PathSecurity()
+    public var mountEntries: @Sendable () -> [MountEntry] = { MountTable.entries() }
+    public var allowList: [String]?
+
+    /// Creates a planner for the real machine; `SNAPORCH_FREEZE_ALLOW` (colon-separated) bounds the mounts.
+    public init(environment: [String: String]) {
+        if let allow = environment["SNAPORCH_FREEZE_ALLOW"] {
+            allowList = allow.split(separator: ":").map(String.init)
+        }
+    }
+
+    /// Plans a run of `config` with `options`.
+    public func plan(_ config: Config, options: RunOptions) -> Plan {
+        var config = config
+        var skippedDropIns: [DropInScanner.Skipped] = []
+        if let dir = config.scriptsDir {
+            let scan = DropInScanner().scan(dir)
+            skippedDropIns = scan.skipped
+            let names = Set(config.plugins.map(\.name))
+            for script in scan.scripts {
+                let base = String(script.split(separator: "/").last ?? "")
+                var spec = PluginSpec(name: names.contains(base) ? "dropin:\(base)" : base)
+                spec.pre = script
+                spec.post = script
+                spec.isDropIn = true
+                config.plugins.append(spec)
+            }
+        }
+        let entries = config.plugins.map { spec in
+            Plan.Entry(
+                spec: spec,
+                preRefusal: refusal(
+                    spec.pre, notFound: .prepostPreScriptNotFound, unsafe: .prepostPreScriptPermissionError),
+                postRefusal: refusal(
+                    spec.post, notFound: .prepostPostScriptNotFound, unsafe: .prepostPostScriptPermissionError))
+        }
+        let freezes = options.freeze && config.freeze.enabled
+        var mounts: [MountEntry] = []
+        var skipped: [SkippedMount] = []
+        var errors: [String] = []
+        if freezes {
+            let explicit = options.mounts.isEmpty ? config.freeze.mounts : options.mounts
+            let selector = MountSelector(explicit: explicit, exclude: config.freeze.exclude, allowList: allowList)
+            (mounts, skipped, errors) = selector.select(from: mountEntries())
+        }
+        let disks = options.disks.isEmpty ? config.snapshot.disks : options.disks
+        return Plan(
+            config: config, options: options, entries: entries, mounts: mounts, skippedMounts: skipped,
+            mountErrors: errors, freezes: freezes, snapshots: options.snapshot && config.snapshot.provider != .none,
+            disks: disks, skippedDropIns: skippedDropIns)
+    }
+
+    private func refusal(_ path: String?, notFound: ErrorCode, unsafe: ErrorCode) -> (code: ErrorCode, message: String)?
+    {
+        guard let path else { return nil }
+        if let problem = ExecutableCheck.problems(for: path).first { return (notFound, problem) }
+        if let problem = security.problems(for: path).first { return (unsafe, "refused: \(problem)") }
+        return nil
+    }
+}

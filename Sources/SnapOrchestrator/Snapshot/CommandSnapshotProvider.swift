@@ -1,0 +1,86 @@
+import Foundation
+
+/// `provider: command`: runs an argv inside the window (an LVM or btrfs snapshot, a cloud CLI).
+///
+/// Its stdout may carry JSON lines `{"disk": "...", "snapshot": "...", "ok": true}` describing
+/// the snapshots taken; without them the command's success stands for one snapshot.
+public struct CommandSnapshotProvider: SnapshotProvider {
+    public let name = "command"
+    let argv: [String]
+    let timeout: TimeSpan
+    let launcher: any ProcessLauncher
+    let environment: [String: String]
+
+    /// Creates the provider.
+    public init(argv: [String], timeout: TimeSpan, launcher: any ProcessLauncher, environment: [String: String]) {
+        self.argv = argv
+        self.timeout = timeout
+        self.launcher = launcher
+        self.environment = environment
+    }
+
+    public func prepare() async throws(SnapshotError) -> any PreparedSnapshot {
+        guard let first = argv.first else { throw SnapshotError(code: 2, "snapshot.command is empty") }
+        let problems = ExecutableCheck.problems(for: first)
+        if let problem = problems.first { throw SnapshotError(code: 2, "snapshot command: \(problem)") }
+        return Prepared(provider: self)
+    }
+
+    struct Prepared: PreparedSnapshot {
+        let provider: CommandSnapshotProvider
+
+        func take(deadlineNanos: UInt64) async -> SnapshotReport {
+            var report = SnapshotReport()
+            report.provider = "command"
+            let now = Sys.monotonicNanos()
+            let left = deadlineNanos > now ? Int((deadlineNanos - now) / 1_000_000) : 0
+            var spec = ProcessSpec(
+                executable: provider.argv[0], arguments: Array(provider.argv.dropFirst()),
+                environment: provider.environment,
+                timeout: .milliseconds(max(1, min(provider.timeout.milliseconds, left))))
+            spec.killGrace = .milliseconds(500)
+            let start = Sys.monotonicNanos()
+            do {
+                let outcome = try await provider.launcher.run(spec)
+                let ms = Int((Sys.monotonicNanos() - start) / 1_000_000)
+                let described = Self.parseLines(outcome.stdoutTail)
+                if outcome.status.isSuccess && !outcome.timedOut {
+                    report.disks =
+                        described.isEmpty
+                        ? [DiskReport(blob: provider.argv.joined(separator: " "), ok: true)] : described
+                    for i in report.disks.indices { report.disks[i].durationMs = ms }
+                    report.taken = report.disks.contains { $0.ok }
+                    if report.disks.contains(where: { !$0.ok }) { report.error = "some snapshots failed" }
+                } else {
+                    let stderr = String(decoding: outcome.stderrTail.suffix(400), as: UTF8.self)
+                    report.error =
+                        outcome.timedOut
+                        ? "snapshot command timed out after \(spec.timeout)"
+                        : "snapshot command \(outcome.status): \(stderr.trimmingSpaces)"
+                    var disk = DiskReport(blob: provider.argv[0], ok: false)
+                    disk.error = report.error
+                    disk.durationMs = ms
+                    report.disks = [disk]
+                }
+            } catch {
+                report.error = error.description
+            }
+            return report
+        }
+
+        static func parseLines(_ bytes: [UInt8]) -> [DiskReport] {
+            var disks: [DiskReport] = []
+            for line in bytes.split(separator: 0x0A) {
+                guard line.first == UInt8(ascii: "{"),
+                    let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+                    let disk = object["disk"] as? String
+                else { continue }
+                var report = DiskReport(blob: Redactor.redactURI(disk), ok: (object["ok"] as? Bool) ?? true)
+                report.snapshot = object["snapshot"] as? String
+                report.error = object["error"] as? String
+                disks.append(report)
+            }
+            return disks
+        }
+    }
+}

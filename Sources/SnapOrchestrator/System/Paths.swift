@@ -1,0 +1,34 @@
+import Foundation
+
+/// Resolves every system path the agent touches under `SNAPORCH_ROOT` (default `/`).
+///
+/// Tests, demos and the benchmark set `SNAPORCH_ROOT` to a private tree; nothing else changes.
+public struct Paths: Sendable, Hashable {
+    /// The root all system paths are resolved under.
+    public var root: String
+
+    /// Creates the resolver from the environment.
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let value = environment["SNAPORCH_ROOT"] ?? "/"
+        self.root = value.isEmpty ? "/" : value
+    }
+
+    /// Creates the resolver for an explicit root.
+    public init(root: String) { self.root = root }
+
+    /// `path` (absolute) resolved under the root.
+    public func resolve(_ path: String) -> String {
+        if root == "/" { return path }
+        let trimmed = root.hasSuffix("/") ? String(root.dropLast()) : root
+        return trimmed + (path.hasPrefix("/") ? path : "/" + path)
+    }
+
+    /// The default YAML config.
+    public var defaultConfig: String { resolve("/etc/azure/prepost/prepost.yaml") }
+    /// Runtime state: lock, journal (on tmpfs on real systems, never on a snapshotted disk).
+    public var runDir: String { resolve("/run/snaporch") }
+    /// Persistent state: last report, history.
+    public var stateDir: String { resolve("/var/lib/snaporch") }
+    /// Log directory.
+    public var logDir: String { resolve("/var/log/snaporch") }
+}

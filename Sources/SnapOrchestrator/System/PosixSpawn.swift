@@ -1,0 +1,104 @@
+import CYaml
+import Glibc
+
+/// A child started by `PosixSpawn`: its pid and the parent's ends of its output pipes.
+struct SpawnedChild {
+    let pid: pid_t
+    let stdoutFD: Int32
+    let stderrFD: Int32
+    /// The write end of the child's stdin pipe, when one was asked for (else stdin is /dev/null).
+    let stdinFD: Int32?
+}
+
+/// Starts processes with `posix_spawn`: own process group, default signal dispositions, empty
+/// signal mask, stdin `/dev/null` (or a pipe), stdout/stderr to pipes, no other fds inherited,
+/// the given cwd and environment.
+///
+/// Safety contract: never runs a shell; argv goes to the kernel as given.
+enum PosixSpawn {
+    static func spawn(
+        executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
+        stdinPipe: Bool = false
+    ) throws(ProcessError) -> SpawnedChild {
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        var inPipe: [Int32] = [-1, -1]
+        guard pipe2(&outPipe, O_CLOEXEC) == 0 else {
+            throw ProcessError(executable: executable, reason: "pipe2 failed", errno: errno)
+        }
+        guard pipe2(&errPipe, O_CLOEXEC) == 0 else {
+            close(outPipe[0]); close(outPipe[1])
+            throw ProcessError(executable: executable, reason: "pipe2 failed", errno: errno)
+        }
+        if stdinPipe, pipe2(&inPipe, O_CLOEXEC) != 0 {
+            for fd in outPipe + errPipe { close(fd) }
+            throw ProcessError(executable: executable, reason: "pipe2 failed", errno: errno)
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if stdinPipe {
+            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        posix_spawn_file_actions_addchdir_np(&actions, workingDirectory)
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(
+            &attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv = [executable] + arguments
+        let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let rc = withCStrings(argv) { cArgv in
+            withCStrings(envp) { cEnvp in
+                posix_spawn(&pid, executable, &actions, &attr, cArgv, cEnvp)
+            }
+        }
+        close(outPipe[1])
+        close(errPipe[1])
+        if stdinPipe { close(inPipe[0]) }
+        guard rc == 0 else {
+            close(outPipe[0])
+            close(errPipe[0])
+            if stdinPipe { close(inPipe[1]) }
+            throw ProcessError(executable: executable, reason: explain(rc, executable), errno: rc)
+        }
+        // Close the race where the child has not yet called setpgid when we signal the group.
+        _ = setpgid(pid, pid)
+        for fd in [outPipe[0], errPipe[0]] {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
+        return SpawnedChild(pid: pid, stdoutFD: outPipe[0], stderrFD: errPipe[0], stdinFD: stdinPipe ? inPipe[1] : nil)
+    }
+
+    /// Turns an exec failure into words: what exactly is missing or wrong.
+    static func explain(_ code: Int32, _ executable: String) -> String {
+        let problems = ExecutableCheck.problems(for: executable)
+        let base = String(cString: strerror(code))
+        if let first = problems.first { return "\(base) — \(first)" }
+        return base
+    }
+
+    /// Calls `body` with a NULL-terminated `char *[]` of `strings`.
+    static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+        var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+        pointers.append(nil)
+        defer { for p in pointers { free(p) } }
+        return body(pointers)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+
+/// The outcome of `snaporch validate`: every finding about the config, its scripts and the machine.
+public struct ValidationReport: Sendable, Codable {
+    /// The config file checked.
+    public var config: String
+    /// True when no finding is an error.
+    public var valid: Bool
+    /// Every finding, errors first.
+    public var diagnostics: [Diagnostic]
+    /// The plugins that would run, in pre order (listed, then drop-ins).
+    public var plugins: [String]
+    /// Files of `scripts_dir` that are not run, with the reason.
+    public var skippedDropIns: [DropInScanner.Skipped]
+}
+
+/// Runs every check an admin needs before the first backup.
+public struct Validator: Sendable {
+    /// The path rule applied to the config and every script.
+    public var security = PathSecurity()
+    /// Where to look for client programs (`mysql`, `psql`).
+    public var searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
+    /// The mount table text (default: `/proc/self/mountinfo`).
+    public var mountInfo: @Sendable () -> String = { MountTable.readText() }
+
+    /// Resolves script paths (`SNAPORCH_ROOT`).
+    public var paths = Paths()
+
+    /// Creates a validator with the real machine's view.
+    public init() {}
+
+    /// Loads and checks the config at `path`.
+    public func validate(configAt path: String) -> (ValidationReport, Config?) {
+        var (config, diagnostics) = ConfigLoader(paths: paths).load(path)
+        var plugins: [String] = []
+        var skipped: [DropInScanner.Skipped] = []
+        if FileManager.default.fileExists(atPath: path) {
+            for problem in security.problems(for: path) {
+                diagnostics.append(Diagnostic(.error, "unsafe config: \(problem)", file: path))
+            }
+        }
+        if var config {
+            let found = checks(&config, file: path)
+            diagnostics += found.diagnostics
+            skipped = found.skipped
+            plugins = config.plugins.map(\.name)
+        }
+        diagnostics.sort { $0.severity < $1.severity }
+        let report = ValidationReport(
+            config: path, valid: !diagnostics.hasErrors, diagnostics: diagnostics, plugins: plugins,
+            skippedDropIns: skipped)
+        return (report, diagnostics.hasErrors ? nil : config)
+    }
+
+    /// Checks scripts, drop-ins, mounts and prerequisites, appending drop-in plugins to `config`.
+    func checks(_ config: inout Config, file: String) -> (diagnostics: [Diagnostic], skipped: [DropInScanner.Skipped]) {
+        var out: [Diagnostic] = []
+        for plugin in config.plugins {
+            let mark = plugin.mark
+            for (phase, script) in [("pre", plugin.pre), ("post", plugin.post)] {
+                guard let script else { continue }
+                for problem in ExecutableCheck.problems(for: script) {
+                    out.append(Diagnostic(.error, "plugin '\(plugin.name)' \(phase): \(problem)", file: file, at: mark))
+                }
+                if FileManager.default.fileExists(atPath: script) {
+                    for problem in security.problems(for: script) {
+                        out.append(
+                            Diagnostic(
+                                .error, "plugin '\(plugin.name)' \(phase) refused: \(problem)", file: file, at: mark))
+                    }
+                }
+            }
+            switch plugin.kind {
+            case .script: break
+            case .mysql:
+                if which("mariadb") == nil && which("mysql") == nil {
+                    out.append(
+                        Diagnostic(
+                            .error, "plugin '\(plugin.name)' needs the mysql or mariadb client, found neither in PATH",
+                            file: file, at: mark))
+                }
+                out.append(
+                    Diagnostic(
+                        .warning,
+                        "plugin '\(plugin.name)': type mysql is reserved; the database plugins are not available in this build yet",
+                        file: file, at: mark))
+            case .postgres:
+                if which("psql") == nil {
+                    out.append(
+                        Diagnostic(
+                            .error, "plugin '\(plugin.name)' needs the psql client, found none in PATH", file: file,
+                            at: mark))
+                }
+                out.append(
+                    Diagnostic(
+                        .warning,
+                        "plugin '\(plugin.name)': type postgres is reserved; the database plugins are not available in this build yet",
+                        file: file, at: mark))
+            }
+        }
+        var skipped: [DropInScanner.Skipped] = []
+        if let dir = config.scriptsDir {
+            let scan = DropInScanner().scan(dir)
+            if let error = scan.error { out.append(Diagnostic(.error, error, file: file)) }
+            skipped = scan.skipped
+            for item in scan.skipped {
+                out.append(Diagnostic(.note, "drop-in skipped: \(item.reason)", file: item.path))
+            }
+            let names = Set(config.plugins.map(\.name))
+            for script in scan.scripts {
+                let base = String(script.split(separator: "/").last ?? "")
+                let name = names.contains(base) ? "dropin:\(base)" : base
+                let problems = ExecutableCheck.problems(for: script) + security.problems(for: script)
+                for problem in problems {
+                    out.append(Diagnostic(.error, "drop-in refused: \(problem)", file: script))
+                }
+                var spec = PluginSpec(name: name)
+                spec.pre = script
+                spec.post = script
+                spec.isDropIn = true
+                config.plugins.append(spec)
+            }
+        }
+        if !config.freeze.mounts.isEmpty {
+            let mounts = Set(MountInfoParser.parse(mountInfo()).entries.map(\.mountPoint))
+            for mount in config.freeze.mounts where !mounts.contains(mount) {
+                out.append(
+                    Diagnostic(.error, "freeze.mounts: \(mount) is not a mount point on this machine", file: file))
+            }
+        }
+        return (out, skipped)
+    }
+
+    /// The first executable named `program` on the search path.
+    func which(_ program: String) -> String? {
+        for dir in searchPath.split(separator: ":") {
+            let candidate = "\(dir)/\(program)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import SnapOrchestrator
+
+/// A loop-mounted ext4 image made by the test itself: the only kind of filesystem a test may freeze.
+///
+/// `cleanup()` always thaws (fsfreeze -u), unmounts and deletes the image.
+final class LoopMount: @unchecked Sendable {
+    let image: String
+    let mountPoint: String
+    private(set) var bindMounts: [String] = []
+
+    /// Creates a `sizeMB` ext4 image and mounts it at `directory/name`.
+    init(in directory: String, name: String = "m", sizeMB: Int = 32, fsType: String = "ext4") async throws {
+        guard TestEnv.isRoot else { throw TestFailure("not root: cannot create loop mounts") }
+        image = directory + "/\(name.replacing(" ", with: "_")).img"
+        mountPoint = directory + "/" + name
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mkfs = fsType == "xfs" ? "mkfs.xfs -q -f" : "mkfs.ext4 -q -F"
+        let quoted = ShellQuote.quote(mountPoint)
+        let result = try await sh(
+            "truncate -s \(sizeMB)M \(image) && \(mkfs) \(image) && mount -o loop \(image) \(quoted)")
+        guard result.code == 0 else { throw TestFailure("loop mount failed: \(result.output)") }
+        // Safety net: the mount must be a loop device and not the root filesystem.
+        var st = Glibc.stat(), rootSt = Glibc.stat()
+        guard lstat(mountPoint, &st) == 0, lstat("/", &rootSt) == 0, st.st_dev != rootSt.st_dev else {
+            throw TestFailure("\(mountPoint) is not a separate filesystem")
+        }
+    }
+
+    /// Bind-mounts the image's mount at `path`.
+    func bind(at path: String) async throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let r = try await sh("mount --bind \(ShellQuote.quote(mountPoint)) \(ShellQuote.quote(path))")
+        guard r.code == 0 else { throw TestFailure("bind mount failed: \(r.output)") }
+        bindMounts.append(path)
+    }
+
+    /// Thaws (best effort), unmounts and removes everything.
+    func cleanup() async {
+        _ = try? await sh("fsfreeze -u \(ShellQuote.quote(mountPoint)) 2>/dev/null; true")
+        for bind in bindMounts.reversed() { _ = try? await sh("umount \(ShellQuote.quote(bind))") }
+        _ = try? await sh("umount \(ShellQuote.quote(mountPoint)) || umount -l \(ShellQuote.quote(mountPoint))")
+        try? FileManager.default.removeItem(atPath: image)
+    }
+}
+
+/// A failed test precondition with its reason.
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Whether a write to `directory` completes within `seconds` (false while the filesystem is frozen).
+/// The writer is a separate process; if it blocks, it finishes once the filesystem is thawed.
+func writeCompletes(in directory: String, within seconds: Double) async -> Bool {
+    let done = Flag()
+    let file = directory + "/probe-\(UInt32.random(in: 0...UInt32.max))"
+    let task = Task {
+        _ = try? await sh("echo probe > \(ShellQuote.quote(file))", timeout: 120)
+        done.set()
+    }
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if done.value { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    _ = task
+    return done.value
+}
+
+/// A thread-safe boolean.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var state = false
+    var value: Bool { lock.withLock { state } }
+    func set() { lock.withLock { state = true } }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import SnapOrchestrator
+
+/// A private directory tree for one test (a fake `SNAPORCH_ROOT`), removed on `cleanup()`.
+final class TestTree: @unchecked Sendable {
+    let root: String
+
+    init(_ label: String = "t") {
+        var template = Array("/tmp/snaporch-\(label)-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed")
+        root = String(cString: made!)
+        chmod(root, 0o755)
+    }
+
+    /// Absolute path of `relative` inside the tree.
+    func path(_ relative: String) -> String { root + "/" + relative }
+
+    /// Writes a file (parents created 0755), with `mode`.
+    @discardableResult
+    func write(_ relative: String, _ text: String, mode: mode_t = 0o644) -> String {
+        let full = path(relative)
+        try! FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
+        _ = FileManager.default.createFile(atPath: full, contents: Data(text.utf8))
+        chmod(full, mode)
+        return full
+    }
+
+    /// Writes an executable shell script.
+    @discardableResult
+    func script(_ relative: String, _ body: String) -> String {
+        write(relative, "#!/bin/sh\n" + body + "\n", mode: 0o755)
+    }
+
+    /// The environment for running `snaporch` on this tree.
+    var environment: [String: String] {
+        ["SNAPORCH_ROOT": root, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"]
+    }
+
+    func cleanup() { try? FileManager.default.removeItem(atPath: root) }
+
+    func read(_ relative: String) -> String? {
+        try? String(contentsOfFile: path(relative), encoding: .utf8)
+    }
+}
+
+/// Facts about where the tests run.
+enum TestEnv {
+    static let isRoot = geteuid() == 0
+    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static let hasLoop = FileManager.default.fileExists(atPath: "/dev/loop-control")
+    /// Root-only tests run when root with loop devices, and always under CI=true (where they fail if they cannot run).
+    static let rootTests = (isRoot && hasLoop) || isCI
+    static let rootReason: Comment =
+        "needs root and loop devices (run as root, or set CI=true to turn this skip into a failure)"
+
+    /// The `snaporch` binary built next to the test bundle.
+    static var snaporch: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var dir = (exe as NSString).deletingLastPathComponent
+        if dir.hasSuffix(".xctest/Contents/MacOS") {
+            dir = ((dir as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+        }
+        return dir + "/snaporch"
+    }
+}
+
+/// Runs the `snaporch` binary the way an admin would.
+struct CLIResult {
+    var status: TerminationStatus
+    var stdout: String
+    var stderr: String
+    var code: Int32 { if case .exited(let c) = status { return c } else { return -1 } }
+}
+
+func runCLI(_ args: [String], env: [String: String] = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: Int = 60)
+    async throws -> CLIResult
+{
+    var spec = ProcessSpec(executable: TestEnv.snaporch, arguments: args, environment: env, timeout: .seconds(timeout))
+    spec.tailLimit = 4 << 20
+    let outcome = try await PosixProcessLauncher().run(spec)
+    return CLIResult(
+        status: outcome.status, stdout: String(decoding: outcome.stdoutTail, as: UTF8.self),
+        stderr: String(decoding: outcome.stderrTail, as: UTF8.self))
+}
+
+/// Runs a command line synchronously (test set-up: mkfs, mount), returning its exit code and output.
+@discardableResult
+func sh(_ command: String, timeout: Int = 60) async throws -> (code: Int32, output: String) {
+    var spec = ProcessSpec(
+        executable: "/bin/sh", arguments: ["-c", command + " 2>&1"],
+        environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: .seconds(timeout))
+    spec.tailLimit = 1 << 20
+    let outcome = try await PosixProcessLauncher().run(spec)
+    let code: Int32 = if case .exited(let c) = outcome.status { c } else { -1 }
+    return (code, String(decoding: outcome.stdoutTail, as: UTF8.self))
+}
+
+/// True when process `pid` exists (zombies of other parents count as gone).
+func processAlive(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0 else { return false }
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    guard let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
+}
