@@ -2,22 +2,29 @@ import Glibc
 
 /// The freeze guard: a small process (`snaporch __guard`) that holds the freeze.
 ///
-/// It opens every mount in advance, freezes on the `F` command, and thaws in reverse order on
+/// It opens every mount in advance, freezes on the `F` command (each wave of `FreezeWaves` in
+/// parallel, on threads started in advance), and thaws in reverse order on
 /// the `T` command, at the deadline (monotonic clock), or as soon as its parent disappears (EOF
 /// on its command pipe, however the parent died). While frozen it writes nothing to disk (only
 /// to its response pipe) and locks its memory so it never waits on paging.
 ///
 /// Protocol, one ASCII line each on stdout: `OPEN i errno` for a mount it cannot open, `READY`;
-/// after `F`: `FROZE i errno` per mount, `FROZEN`; after the thaw: `THAW i errno` per frozen
+/// after `F`: `FROZE i errno microseconds` per mount, `FROZEN`; after the thaw: `THAW i errno` per frozen
 /// mount, `WINDOW microseconds`, `DEADLINE` when the deadline struck, `DONE`.
 public enum FreezeGuardMain {
-    /// Runs the guard with `argv` = `--timeout-ms N -- MOUNT…`; returns the exit code.
+    /// Runs the guard with `argv` = `--timeout-ms N [--waves W,W,…] -- MOUNT…`; returns the exit code.
     public static func run(_ argv: [String]) -> Int32 {
-        guard argv.count >= 3, argv[0] == "--timeout-ms", let timeoutMs = Int(argv[1]), argv[2] == "--" else {
-            return 2
+        var argv = argv[...]
+        guard argv.count >= 3, argv.popFirst() == "--timeout-ms", let timeoutMs = argv.popFirst().flatMap({ Int($0) })
+        else { return 2 }
+        var waves: [Int] = []
+        if argv.first == "--waves" {
+            argv.removeFirst()
+            waves = (argv.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
         }
+        guard argv.popFirst() == "--" else { return 2 }
         for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGTSTP] { signal(sig, SIG_IGN) }
-        let mounts = Array(argv[3...])
+        let mounts = Array(argv)
         var fds = [Int32](repeating: -1, count: mounts.count)
         var lines = ""
         for (i, mount) in mounts.enumerated() {
@@ -26,16 +33,14 @@ public enum FreezeGuardMain {
             if fd < 0 { lines += "OPEN \(i) \(err)\n" }
         }
         _ = mlockall(Int32(MCL_CURRENT | MCL_FUTURE))
-        var results = [Int32](repeating: -1, count: mounts.count)
+        let workers = FreezeWorkers(fds: fds)
         emit(lines + "READY\n")
         guard waitCommand(deadline: nil) == UInt8(ascii: "F") else { return 0 }
 
         let start = Sys.monotonicNanos()
-        for i in fds.indices where fds[i] >= 0 {
-            results[i] = FreezeIoctl.freeze(fds[i])
-        }
+        let (results, micros) = workers.freeze(waves: waves)
         var report = ""
-        for i in results.indices { report += "FROZE \(i) \(results[i] < 0 ? EBADF : results[i])\n" }
+        for i in results.indices { report += "FROZE \(i) \(results[i] < 0 ? EBADF : results[i]) \(micros[i])\n" }
         emit(report + "FROZEN\n")
 
         let deadline = start + UInt64(timeoutMs) * 1_000_000

@@ -23,10 +23,13 @@ public struct MountFreezeResult: Sendable, Hashable {
     public var mountPoint: String
     /// 0 when frozen, else the errno.
     public var errno: Int32
+    /// How long FIFREEZE took, in microseconds.
+    public var micros: Int = 0
 
-    public init(mountPoint: String, errno: Int32) {
+    public init(mountPoint: String, errno: Int32, micros: Int = 0) {
         self.mountPoint = mountPoint
         self.errno = errno
+        self.micros = micros
     }
 }
 

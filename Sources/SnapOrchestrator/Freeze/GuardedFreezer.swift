@@ -28,7 +28,9 @@ public struct GuardedFreezer: Freezer {
         do {
             child = try PosixSpawn.spawn(
                 executable: executable,
-                arguments: ["__guard", "--timeout-ms", String(timeout.milliseconds), "--"] + mounts.map(\.mountPoint),
+                arguments: ["__guard", "--timeout-ms", String(timeout.milliseconds),
+                            "--waves", FreezeWaves.waves(for: mounts).map(String.init).joined(separator: ","), "--"]
+                    + mounts.map(\.mountPoint),
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], workingDirectory: "/", stdinPipe: true)
         } catch {
             own.forEach { close($0) }
@@ -89,8 +91,9 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         while let line = channel.readLine(timeoutMs: timeout.milliseconds + 1000) {
             if line == "FROZEN" { break }
             let parts = line.split(separator: " ")
-            if parts.count == 3, parts[0] == "FROZE", let i = Int(parts[1]), let e = Int32(parts[2]), i < mounts.count {
+            if parts.count >= 3, parts[0] == "FROZE", let i = Int(parts[1]), let e = Int32(parts[2]), i < mounts.count {
                 results[i].errno = e
+                results[i].micros = parts.count > 3 ? Int(parts[3]) ?? 0 : 0
                 frozen[i] = e == 0
             }
         }

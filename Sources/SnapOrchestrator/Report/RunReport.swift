@@ -114,6 +114,8 @@ public struct MountReport: Sendable, Codable, Hashable {
     public var fsType: String
     public var frozen: Bool = false
     public var thawed: Bool = false
+    /// How long FIFREEZE took on this mount, in microseconds.
+    public var freezeUs: Int?
     public var error: String?
 
     public init(mountPoint: String, fsType: String) {

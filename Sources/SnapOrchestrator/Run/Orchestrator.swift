@@ -254,6 +254,7 @@ public struct Orchestrator: Sendable {
             var failed: [String] = []
             for (i, result) in results.enumerated() {
                 mounts[i].frozen = result.errno == 0
+                mounts[i].freezeUs = result.micros
                 if result.errno == EOPNOTSUPP {
                     report.freeze.skipped.append(
                         SkippedMount(

@@ -16,10 +16,11 @@ public struct Paths: Sendable, Hashable {
     /// Creates the resolver for an explicit root.
     public init(root: String) { self.root = root }
 
-    /// `path` (absolute) resolved under the root.
+    /// `path` (absolute) resolved under the root; a path already inside the root is kept as is.
     public func resolve(_ path: String) -> String {
         if root == "/" { return path }
         let trimmed = root.hasSuffix("/") ? String(root.dropLast()) : root
+        if path == trimmed || path.hasPrefix(trimmed + "/") { return path }
         return trimmed + (path.hasPrefix("/") ? path : "/" + path)
     }
 

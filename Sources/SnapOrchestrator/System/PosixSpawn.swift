@@ -20,6 +20,11 @@ enum PosixSpawn {
         executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
         stdinPipe: Bool = false
     ) throws(ProcessError) -> SpawnedChild {
+        if stdinPipe {
+            // Writing to a child that died must give EPIPE, not kill this process. The spawned
+            // child gets default dispositions back (POSIX_SPAWN_SETSIGDEF).
+            signal(SIGPIPE, SIG_IGN)
+        }
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         var inPipe: [Int32] = [-1, -1]

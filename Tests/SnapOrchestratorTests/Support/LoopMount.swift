@@ -40,9 +40,11 @@ final class LoopMount: @unchecked Sendable {
 
     /// Thaws (best effort), unmounts and removes everything.
     func cleanup() async {
-        _ = try? await sh("fsfreeze -u \(ShellQuote.quote(mountPoint)) 2>/dev/null; true")
-        for bind in bindMounts.reversed() { _ = try? await sh("umount \(ShellQuote.quote(bind))") }
-        _ = try? await sh("umount \(ShellQuote.quote(mountPoint)) || umount -l \(ShellQuote.quote(mountPoint))")
+        let mp = ShellQuote.quote(mountPoint)
+        _ = try? await sh("fsfreeze -u \(mp) 2>/dev/null; true")
+        for bind in bindMounts.reversed() { _ = try? await sh("umount \(ShellQuote.quote(bind)) || umount -l \(ShellQuote.quote(bind))") }
+        _ = try? await sh("fuser -km \(mp) >/dev/null 2>&1; umount \(mp) || umount -l \(mp)")
+        _ = try? await sh("for d in $(losetup -j \(image) -O NAME -n); do losetup -d $d; done; true")
         try? FileManager.default.removeItem(atPath: image)
     }
 }
@@ -77,4 +79,45 @@ final class Flag: @unchecked Sendable {
     private var state = false
     var value: Bool { lock.withLock { state } }
     func set() { lock.withLock { state = true } }
+}
+
+/// A test tree plus the loop and tmpfs mounts made in it; `withFreezeFixture` always cleans it up.
+final class FreezeFixture: @unchecked Sendable {
+    let tree = TestTree("frz")
+    private(set) var loops: [LoopMount] = []
+    private(set) var extraMounts: [String] = []
+
+    /// A new loop-mounted ext4 image at `tree/name`.
+    func loop(_ name: String = "m") async throws -> LoopMount {
+        let m = try await LoopMount(in: tree.root, name: name)
+        loops.append(m)
+        return m
+    }
+
+    /// A 1 MiB tmpfs at `tree/name`.
+    func tmpfs(_ name: String) async throws -> String {
+        let path = tree.path(name)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        _ = try await sh("mount -t tmpfs -o size=1m tmpfs \(ShellQuote.quote(path))")
+        extraMounts.append(path)
+        return path
+    }
+
+    func cleanup() async {
+        for path in extraMounts.reversed() { _ = try? await sh("umount \(ShellQuote.quote(path))") }
+        for loop in loops.reversed() { await loop.cleanup() }
+        tree.cleanup()
+    }
+}
+
+/// Runs `body` with a fresh fixture and always thaws, unmounts and removes it afterwards.
+func withFreezeFixture(_ body: (FreezeFixture) async throws -> Void) async throws {
+    let fixture = FreezeFixture()
+    do {
+        try await body(fixture)
+    } catch {
+        await fixture.cleanup()
+        throw error
+    }
+    await fixture.cleanup()
 }
