@@ -142,6 +142,6 @@ struct CLITests {
         defer { tree.cleanup() }
         let c = tree.write("c.yaml", "version: 1\nfreeze:\n  mounts: [/no/such/mount]\n")
         let r = try await runCLI(["validate", "--config", c])
-        #expect(r.code == 1 && r.stderr.contains("/no/such/mount is not a mount point"))
+        #expect(r.code == 1 && r.stderr.contains("error: freeze.mounts: /no/such/mount is not a mount point"))
     }
 }

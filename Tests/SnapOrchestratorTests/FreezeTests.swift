@@ -177,6 +177,42 @@ struct FreezeTests {
         }
     }
 
+    @Test func runReportsAKilledGuardAndThawsAtOnce() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            let m = try await fx.loop()
+            let marker = tree.path("in-window")
+            let config = writeConfig(tree, snapshot: "echo $$ > \(marker); sleep 2", timeout: "20s")
+            let run = Task { try await runCLI(["run", "--config", config, "--mount", m.mountPoint, "--json"], env: env(tree, [m])) }
+            _ = try await waitForFile(marker)
+            let guardPid = try #require(findGuard(for: m.mountPoint))
+            kill(guardPid, SIGKILL)
+            #expect(await writeCompletes(in: m.mountPoint, within: 1), "not thawed within 1 s of the guard's death")
+            let r = try await run.value
+            #expect(r.code == 3, "\(r.stderr)")
+            let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+            #expect(report.freeze.error?.contains("guard died") == true)
+            #expect(report.consistency == .crash)
+            #expect(report.freeze.mounts.first?.thawed == true)
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/sbin/mkfs.xfs"), "xfsprogs not installed"))
+    func xfsAndExt4FreezeTogether() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            let a = try await fx.loop("ext")
+            let x = try await fx.loop("xfs", fsType: "xfs")
+            let config = writeConfig(tree, snapshot: "true", timeout: "5s")
+            let r = try await runCLI(
+                ["run", "--config", config, "--mount", a.mountPoint, "--mount", x.mountPoint, "--json"], env: env(tree, [a, x]))
+            #expect(r.code == 0, "\(r.stderr)")
+            let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+            #expect(Set(report.freeze.mounts.map(\.fsType)) == ["ext4", "xfs"])
+            #expect(report.freeze.mounts.allSatisfy { $0.frozen && $0.thawed })
+        }
+    }
+
     // MARK: helpers
 
     func env(_ tree: TestTree, _ mounts: [LoopMount]) -> [String: String] {

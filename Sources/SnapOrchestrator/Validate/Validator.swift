@@ -121,11 +121,21 @@ public struct Validator: Sendable {
                 config.plugins.append(spec)
             }
         }
-        if !config.freeze.mounts.isEmpty {
-            let mounts = Set(MountInfoParser.parse(mountInfo()).entries.map(\.mountPoint))
-            for mount in config.freeze.mounts where !mounts.contains(mount) {
+        if config.freeze.enabled {
+            let entries = MountInfoParser.parse(mountInfo()).entries
+            let selector = MountSelector(explicit: config.freeze.mounts, exclude: config.freeze.exclude)
+            let (chosen, skipped, errors) = selector.select(from: entries)
+            for error in errors {
+                let severity: Diagnostic.Severity = config.freeze.mounts.isEmpty ? .note : .error
+                out.append(Diagnostic(severity, "freeze.mounts: \(error)", file: file))
+            }
+            if !chosen.isEmpty {
+                let list = chosen.map { "\($0.mountPoint) (\($0.fsType))" }.joined(separator: ", ")
+                out.append(Diagnostic(.note, "would freeze, in this order: \(list)", file: file))
+            }
+            for skip in skipped {
                 out.append(
-                    Diagnostic(.error, "freeze.mounts: \(mount) is not a mount point on this machine", file: file))
+                    Diagnostic(.note, "would not freeze \(skip.mountPoint) (\(skip.fsType)): \(skip.reason)", file: file))
             }
         }
         return (out, skipped)
