@@ -136,6 +136,79 @@ def bench_dirty(tmp):
         loops.cleanup()
 
 
+class Emulator:
+    """The Blob REST emulator of Tests/Support on 127.0.0.1."""
+
+    def __init__(self, tmp):
+        self.out = os.path.join(tmp, "emulator.out")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "Tests", "Support", "blob_emulator.py"), "--port", "0"],
+            stdout=open(self.out, "w"), stderr=subprocess.DEVNULL)
+        for _ in range(500):
+            text = open(self.out).read()
+            if text.startswith("LISTENING "):
+                self.port = int(text.split()[1])
+                break
+            time.sleep(0.01)
+        else:
+            raise RuntimeError("emulator did not start")
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def sas(self, container, blob):
+        return sh([sys.executable, os.path.join(ROOT, "Tests", "Support", "make_sas.py"), self.base,
+                   "devstoreaccount1", container, blob]).stdout.strip()
+
+    def request(self, method, url, headers=None, body=b""):
+        import urllib.request
+        req = urllib.request.Request(url, data=body if method in ("PUT", "POST") else None, method=method,
+                                     headers=headers or {})
+        with urllib.request.urlopen(req) as r:
+            return r.read()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def bench_disks(tmp):
+    """Freeze window / slowest snapshot call, 1/16/64 disks at 200 ms latency, 4 loop mounts."""
+    tree = os.path.join(tmp, "disks")
+    os.makedirs(tree, mode=0o755)
+    loops = Loops(tree, 4)
+    emu = Emulator(tree)
+    try:
+        config = os.path.join(tree, "c.yaml")
+        write(config, "version: 1\nfreeze:\n  timeout: 10s\nsnapshot:\n  provider: blob\n  timeout: 5s\n")
+        env = dict(os.environ, SNAPORCH_ROOT=tree, SNAPORCH_FREEZE_ALLOW=":".join(loops.mounts))
+        uris = []
+        for i in range(64):
+            uri = emu.sas("vhds", f"d{i}.vhd")
+            emu.request("PUT", uri, {"x-ms-blob-type": "PageBlob", "x-ms-blob-content-length": "4096"})
+            uris.append(uri)
+        emu.request("POST", emu.base + "/__control/faults", {"Content-Type": "application/json"},
+                    json.dumps({"match": "/vhds/", "comp": "snapshot", "latency_ms": 200}).encode())
+        out = {}
+        for n in (1, 16, 64):
+            ratios, windows = [], []
+            for _ in range(RUNS):
+                args = [BIN, "run", "--config", config, "--json"]
+                for m in loops.mounts:
+                    args += ["--mount", m]
+                for uri in uris[:n]:
+                    args += ["--disk", uri]
+                report = json.loads(sh(args, env=env).stdout)
+                assert report["consistency"] == "application", report["reasons"]
+                slowest = max(d["durationMs"] for d in report["snapshot"]["disks"])
+                window = report["freeze"]["windowUs"] / 1000
+                ratios.append(window / slowest)
+                windows.append(window)
+            out[str(n)] = {"ratio": round(statistics.median(ratios), 3), "windowMs": round(statistics.median(windows), 1)}
+        return out
+    finally:
+        emu.stop()
+        loops.cleanup()
+
+
 def main():
     if not os.path.exists(BIN) or "--no-build" not in sys.argv:
         subprocess.run(["swift", "build", "-c", "release", "--product", "snaporch"], cwd=ROOT, check=True,
@@ -148,6 +221,7 @@ def main():
         if os.geteuid() == 0 and os.path.exists("/dev/loop-control"):
             results["window"] = bench_window(tmp)
             results["dirty"] = bench_dirty(tmp)
+            results["disks"] = bench_disks(tmp)
         else:
             results["skipped"] = "freeze benchmarks need root and loop devices"
     finally:
@@ -163,6 +237,9 @@ def main():
                  ("FIFREEZE with 200 MB dirty, no sync first", f"{d['fifreezeWithoutSyncMs']} ms", "report"),
                  ("FIFREEZE with 200 MB dirty, after sync", f"{d['fifreezeAfterSyncMs']} ms", "report"),
                  ("snaporch window with 200 MB dirty (syncs first)", f"{d['snaporchWindowMs']} ms", "report")]
+        for n, v in results["disks"].items():
+            rows.append((f"window / slowest snapshot call, {n} disk(s) @200 ms, 4 mounts", f"{v['ratio']}",
+                         f"<= 1.2 (window {v['windowMs']} ms)"))
     print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memoryMiB']} MiB, kernel {m['kernel']}, {m['snaporch']}")
     width = max(len(r[0]) for r in rows)
     print(f"{'figure'.ljust(width)}  {'value':>12}  target")

@@ -183,7 +183,9 @@ struct FreezeTests {
             let m = try await fx.loop()
             let marker = tree.path("in-window")
             let config = writeConfig(tree, snapshot: "echo $$ > \(marker); sleep 2", timeout: "20s")
-            let run = Task { try await runCLI(["run", "--config", config, "--mount", m.mountPoint, "--json"], env: env(tree, [m])) }
+            let run = Task {
+                try await runCLI(["run", "--config", config, "--mount", m.mountPoint, "--json"], env: env(tree, [m]))
+            }
             _ = try await waitForFile(marker)
             let guardPid = try #require(findGuard(for: m.mountPoint))
             kill(guardPid, SIGKILL)
@@ -205,7 +207,8 @@ struct FreezeTests {
             let x = try await fx.loop("xfs", fsType: "xfs")
             let config = writeConfig(tree, snapshot: "true", timeout: "5s")
             let r = try await runCLI(
-                ["run", "--config", config, "--mount", a.mountPoint, "--mount", x.mountPoint, "--json"], env: env(tree, [a, x]))
+                ["run", "--config", config, "--mount", a.mountPoint, "--mount", x.mountPoint, "--json"],
+                env: env(tree, [a, x]))
             #expect(r.code == 0, "\(r.stderr)")
             let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
             #expect(Set(report.freeze.mounts.map(\.fsType)) == ["ext4", "xfs"])

@@ -1,10 +1,12 @@
 import Testing
+
 @testable import SnapOrchestrator
 
 @Suite struct FreezeWavesTests {
     func mount(_ id: Int, _ path: String, _ source: String) -> MountEntry {
-        MountEntry(mountID: id, parentID: 1, device: "7:\(id)", root: "/", mountPoint: path, mountOptions: ["rw"],
-                   fsType: "ext4", source: source, superOptions: ["rw"])
+        MountEntry(
+            mountID: id, parentID: 1, device: "7:\(id)", root: "/", mountPoint: path, mountOptions: ["rw"],
+            fsType: "ext4", source: source, superOptions: ["rw"])
     }
 
     @Test func independentFilesystemsFreezeTogether() {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import SnapOrchestrator
 
 @Suite struct MountSelectorTests {
@@ -21,20 +22,25 @@ import Testing
     @Test func parsesEscapesOptionalFieldsAndSeparator() {
         let e = entries
         #expect(e.count == 11)
-        #expect(e[2].mountPoint == "/data" && e[2].fsType == "ext4" && e[2].source == "/dev/loop0" && e[2].device == "7:0")
+        #expect(
+            e[2].mountPoint == "/data" && e[2].fsType == "ext4" && e[2].source == "/dev/loop0" && e[2].device == "7:0")
         #expect(e[5].mountPoint == "/tmp/mnt space")
         #expect(e[10].mountPoint == "/space dir\\x")
         #expect(e[4].root == "/sub")
         #expect(e[7].isReadOnly)
     }
 
-    @Test(arguments: ["", "garbage", "1 2 3", "x 27 0:1 / /a rw - ext4 /dev/a rw", "40 27 7:0 / /data rw no-separator ext4 /dev/loop0 rw"])
+    @Test(arguments: [
+        "", "garbage", "1 2 3", "x 27 0:1 / /a rw - ext4 /dev/a rw",
+        "40 27 7:0 / /data rw no-separator ext4 /dev/loop0 rw",
+    ])
     func malformedLinesAreRejected(_ line: String) {
         #expect(MountInfoParser.parseLine(Substring(line)) == nil)
     }
 
     @Test func automaticSelectionSkipsWithReasonsAndOrdersChildrenFirst() {
-        let (chosen, skipped, errors) = MountSelector(explicit: [], exclude: ["/mnt/*"], allowList: nil).select(from: entries)
+        let (chosen, skipped, errors) = MountSelector(explicit: [], exclude: ["/mnt/*"], allowList: nil).select(
+            from: entries)
         #expect(errors.isEmpty)
         #expect(chosen.map(\.mountPoint) == ["/space dir\\x", "/data/logs", "/data", "/"])
         let reasons = Dictionary(uniqueKeysWithValues: skipped.map { ($0.mountPoint, $0.reason) })
@@ -48,8 +54,10 @@ import Testing
     }
 
     @Test func explicitSelectionIsExact() {
-        let (chosen, skipped, errors) = MountSelector(explicit: ["/data/logs", "/srv/bind", "/nope", "/data"], exclude: [])
-            .select(from: entries)
+        let (chosen, skipped, errors) = MountSelector(
+            explicit: ["/data/logs", "/srv/bind", "/nope", "/data"], exclude: []
+        )
+        .select(from: entries)
         #expect(chosen.map(\.mountPoint) == ["/srv/bind", "/data/logs"])  // reverse mount order
         #expect(skipped.map(\.mountPoint) == ["/data"])
         #expect(errors == ["/nope is not a mount point"])

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import SnapOrchestrator
 
 /// `snaporch run` end to end as a subprocess: lock, journal, recovery, report, exit codes.
@@ -13,7 +14,9 @@ struct RunCommandTests {
         let bPre = tree.script("etc/azure/prepost/b-pre.sh", "echo pre:b >> \(log)\n\(pre)")
         let bPost = tree.script(
             "etc/azure/prepost/b-post.sh", "echo post:b:$SNAPORCH_OUTCOME:$SNAPORCH_RUN_ID >> \(log)")
-        tree.write("etc/azure/prepost/prepost.yaml", """
+        tree.write(
+            "etc/azure/prepost/prepost.yaml",
+            """
             version: 1
             freeze:
               enabled: false
@@ -36,7 +39,8 @@ struct RunCommandTests {
         defer { tree.cleanup() }
         let reportPath = tree.path("out/report.json")
         try FileManager.default.createDirectory(atPath: tree.path("out"), withIntermediateDirectories: true)
-        let r = try await runCLI(["run", "--no-freeze", "--no-snapshot", "--report", reportPath], env: tree.environment)
+        let r = try await runCLI(
+            ["run", "--no-freeze", "--no-snapshot", "--report", reportPath], env: tree.environment)
         #expect(r.code == 0, "\(r.stderr)")
         #expect(r.stderr.contains("SUCCESS — consistency: none"))
         #expect(r.stderr.contains("PLUGIN") && r.stderr.contains("succeeded"))
@@ -63,7 +67,8 @@ struct RunCommandTests {
         defer { tree.cleanup() }
         let r = try await runCLI(["run", "--dry-run"], env: tree.environment)
         #expect(r.code == 0)
-        #expect(r.stdout.contains("  2. pre  a: ") && r.stdout.contains("[timeout 30s, retries 0, on_failure continue]"))
+        #expect(
+            r.stdout.contains("  2. pre  a: ") && r.stdout.contains("[timeout 30s, retries 0, on_failure continue]"))
         #expect(r.stdout.contains("post b: "))
         #expect(!FileManager.default.fileExists(atPath: log))
     }
@@ -100,7 +105,8 @@ struct RunCommandTests {
         let marker = tree.path("etc/azure/prepost/marker")
         var pids: [Int32] = []
         for _ in 0..<500 where pids.count < 2 {
-            pids = (tree.read("etc/azure/prepost/marker") ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+            pids = (tree.read("etc/azure/prepost/marker") ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" })
+                .compactMap { Int32($0) }
             try await Task.sleep(for: .milliseconds(10))
         }
         try #require(pids.count == 2, "marker \(marker) not written")
@@ -108,7 +114,8 @@ struct RunCommandTests {
         _ = try await first.value
         #expect(processAlive(pids[1]), "the pre script should still be running (orphaned)")
         // Make the next run's own pre fast.
-        try "#!/bin/sh\necho pre:b >> \(log)\n".write(toFile: tree.path("etc/azure/prepost/b-pre.sh"), atomically: false, encoding: .utf8)
+        try "#!/bin/sh\necho pre:b >> \(log)\n".write(
+            toFile: tree.path("etc/azure/prepost/b-pre.sh"), atomically: false, encoding: .utf8)
         let second = try await runCLI(["run", "--no-freeze", "--no-snapshot", "--json"], env: tree.environment)
         #expect(second.code == 0, "\(second.stderr)")
         #expect(second.stderr.contains("was interrupted; finishing its duties first"))

@@ -8,7 +8,7 @@ struct RunCommand {
 
     static let spec = CommandSpec(
         flags: ["--dry-run", "--no-freeze", "--no-snapshot", "--json"],
-        options: ["--config", "--mount", "--disk", "--settings", "--report", "--task-id"])
+        options: ["--config", "--mount", "--disk", "--settings", "--report", "--task-id", "--status-blob"])
 
     func run(_ argv: [String]) async throws(UsageError) -> Int32 {
         let args = try Self.spec.parse(argv)
@@ -31,7 +31,8 @@ struct RunCommand {
         options.snapshot = !args.has("--no-snapshot")
         options.mounts = args.options["--mount"] ?? []
         options.disks = args.options["--disk"] ?? []
-        options.taskId = args.value("--task-id")
+        let runId = Self.newRunId()
+        options.taskId = args.value("--task-id") ?? runId
         let environment = ProcessInfo.processInfo.environment
         let plan = Planner(environment: environment).plan(config, options: options)
         if options.dryRun {
@@ -60,9 +61,20 @@ struct RunCommand {
         }
         let orchestrator = Orchestrator(
             launcher: launcher, freezer: GuardedFreezer(executable: Self.selfExecutable()),
-            makeProvider: { plan in Self.provider(for: plan, launcher: launcher) }, journal: journal)
-        var report = await orchestrator.execute(plan, runId: Self.newRunId())
+            makeProvider: { plan in Self.provider(for: plan, launcher: launcher, environment: environment) },
+            journal: journal)
+        var report = await orchestrator.execute(plan, runId: runId)
         report.recovered = recovered
+        if let target = args.value("--status-blob") {
+            if let uri = BlobURI(target) {
+                let body = Data(JSONOutput.encode(report).utf8)
+                if let error = await BlobWriter(client: URLSessionHTTPClient(idleTimeout: 10)).write(body, to: uri) {
+                    report.errors.append(ErrorEntry(.generic, "status blob: \(error)"))
+                }
+            } else {
+                report.errors.append(ErrorEntry(.generic, "status blob: not a blob URI: \(Redactor.redactURI(target))"))
+            }
+        }
         for problem in ReportStore(paths: paths).save(report, extra: args.value("--report")) {
             console.err("snaporch: \(problem)\n")
         }
@@ -76,15 +88,29 @@ struct RunCommand {
     }
 
     /// The snapshot provider of a plan, or nil when this build does not have it.
-    static func provider(for plan: Plan, launcher: any ProcessLauncher) -> (any SnapshotProvider)? {
-        switch plan.config.snapshot.provider {
+    static func provider(for plan: Plan, launcher: any ProcessLauncher, environment: [String: String]) -> (
+        any SnapshotProvider
+    )? {
+        let settings = plan.config.snapshot
+        let client = URLSessionHTTPClient(
+            idleTimeout: settings.timeout.seconds, connectionsPerHost: max(8, plan.disks.count))
+        let guest =
+            plan.disks.isEmpty && settings.method != nil
+            ? nil : BlobSnapshotProvider(disks: plan.disks, timeout: settings.timeout, client: client)
+        let host = HostSnapshotProvider(
+            endpoint: HostSnapshotProvider.endpoint(environment: environment),
+            request: HostSnapshotRequest(taskId: plan.options.taskId ?? ""), timeout: settings.timeout, client: client)
+        switch settings.provider {
         case .command:
             return CommandSnapshotProvider(
-                argv: plan.config.snapshot.command, timeout: plan.config.snapshot.timeout, launcher: launcher,
+                argv: settings.command, timeout: settings.timeout, launcher: launcher,
                 environment: [
                     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
                 ])
-        case .blob, .host, .none:
+        case .blob, .host:
+            let method = settings.method ?? (settings.provider == .blob ? .onlyGuest : .onlyHost)
+            return MethodSnapshotProvider(method: method, guest: guest, host: host)
+        case .none:
             return nil
         }
     }

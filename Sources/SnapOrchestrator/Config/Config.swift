@@ -53,6 +53,8 @@ public struct SnapshotSettings: Sendable, Hashable {
     public var command: [String] = []
     /// Budget of each snapshot call, always inside the freeze deadline.
     public var timeout: TimeSpan = .seconds(20)
+    /// Guest/host method when both paths exist (default: the provider's own path only).
+    public var method: SnapshotMethod?
 
     /// Creates the default section.
     public init() {}

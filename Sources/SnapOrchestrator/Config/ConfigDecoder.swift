@@ -5,7 +5,7 @@ public struct ConfigDecoder: Sendable {
         "kill_grace",
     ]
     static let freezeKeys = ["enabled", "timeout", "mounts", "exclude"]
-    static let snapshotKeys = ["provider", "disks", "command", "timeout"]
+    static let snapshotKeys = ["provider", "disks", "command", "timeout", "method"]
     static let commonPluginKeys = ["name", "type", "pre", "post", "args", "timeout", "retries", "on_failure"]
     static let mysqlKeys = ["defaults_file", "socket", "mode", "lock_wait_timeout", "replica"]
     static let postgresKeys = ["mode", "host", "port", "user", "database", "password_file", "os_user", "label_dir"]
@@ -145,6 +145,12 @@ public struct ConfigDecoder: Sendable {
         if let n = map["command"], let v = reader.strings(n, key: "snapshot.command") { snapshot.command = v }
         if let n = map["timeout"], let v = reader.duration(n, key: "snapshot.timeout", max: .seconds(600)) {
             snapshot.timeout = v
+        }
+        if let n = map["method"], !n.isNull, let v = reader.choice(n, key: "snapshot.method", as: SnapshotMethod.self) {
+            snapshot.method = v
+            if snapshot.provider != .blob && snapshot.provider != .host {
+                reader.error("'snapshot.method' applies to the blob and host providers only", at: n)
+            }
         }
         if snapshot.provider == .command && snapshot.command.isEmpty {
             reader.error(

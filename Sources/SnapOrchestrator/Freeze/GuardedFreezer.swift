@@ -28,8 +28,10 @@ public struct GuardedFreezer: Freezer {
         do {
             child = try PosixSpawn.spawn(
                 executable: executable,
-                arguments: ["__guard", "--timeout-ms", String(timeout.milliseconds),
-                            "--waves", FreezeWaves.waves(for: mounts).map(String.init).joined(separator: ","), "--"]
+                arguments: [
+                    "__guard", "--timeout-ms", String(timeout.milliseconds),
+                    "--waves", FreezeWaves.waves(for: mounts).map(String.init).joined(separator: ","), "--",
+                ]
                     + mounts.map(\.mountPoint),
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], workingDirectory: "/", stdinPipe: true)
         } catch {

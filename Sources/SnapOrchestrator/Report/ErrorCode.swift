@@ -6,6 +6,7 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case fsFreezeTimeout = 122
     case unableToOpenMount = 123
     case snapshotFailedNoNetwork = 76
+    case snapshotFailedRestrictedNetwork = 761
     case snapshotLimitReached = 85
     case snapshotRateExceeded = 173
     case prepostPreScriptFailed = 300
@@ -28,6 +29,7 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
         case .fsFreezeTimeout: return "FailedRetryableFsFreezeTimeout"
         case .unableToOpenMount: return "FailedRetryableUnableToOpenMount"
         case .snapshotFailedNoNetwork: return "FailedRetryableSnapshotFailedNoNetwork"
+        case .snapshotFailedRestrictedNetwork: return "FailedRetryableSnapshotFailedRestrictedNetwork"
         case .snapshotLimitReached: return "FailedSnapshotLimitReached"
         case .snapshotRateExceeded: return "FailedRetryableSnapshotRateExceeded"
         case .prepostPreScriptFailed: return "FailedPrepostPreScriptFailed"

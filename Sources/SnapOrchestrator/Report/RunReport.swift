@@ -143,6 +143,8 @@ public struct SnapshotReport: Sendable, Codable, Hashable {
     public var taken: Bool = false
     public var disks: [DiskReport] = []
     public var error: String?
+    /// The Azure error code of a failure (76 all failed, 761 some failed, 85, 173).
+    public var errorCode: Int?
 
     public init() {}
 }

@@ -324,13 +324,17 @@ public struct Orchestrator: Sendable {
             report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
         }
         if plan.snapshots {
-            report.snapshot.provider = config.snapshot.provider.rawValue
+            if report.snapshot.provider == "none" { report.snapshot.provider = config.snapshot.provider.rawValue }
+            let code = report.snapshot.errorCode.flatMap { ErrorCode(rawValue: $0) }
             if !report.snapshot.taken {
                 let message = report.snapshot.error ?? "no disk was snapshotted"
                 report.reasons.append("no snapshot: \(message)")
                 if !report.errors.contains(where: { [76, 85, 173].contains($0.code) }) {
-                    report.errors.append(ErrorEntry(.snapshotFailedNoNetwork, message))
+                    report.errors.append(ErrorEntry(code ?? .snapshotFailedNoNetwork, message))
                 }
+            } else if let code, let message = report.snapshot.error {
+                report.errors.append(ErrorEntry(code, message))
+                report.reasons.append("snapshot incomplete: \(message)")
             }
         }
         return freezeOK

@@ -135,7 +135,8 @@ public struct Validator: Sendable {
             }
             for skip in skipped {
                 out.append(
-                    Diagnostic(.note, "would not freeze \(skip.mountPoint) (\(skip.fsType)): \(skip.reason)", file: file))
+                    Diagnostic(
+                        .note, "would not freeze \(skip.mountPoint) (\(skip.fsType)): \(skip.reason)", file: file))
             }
         }
         return (out, skipped)
