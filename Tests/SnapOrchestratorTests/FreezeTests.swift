@@ -67,6 +67,7 @@ struct FreezeTests {
             let b = try await fx.loop("with space")
             let config = writeConfig(
                 tree, snapshot: "echo '{\"disk\": \"lv0\", \"snapshot\": \"snap-1\"}'", timeout: "5s")
+            let rcuBefore = rcuExpedited()
             let r = try await runCLI(
                 ["run", "--config", config, "--mount", a.mountPoint, "--mount", b.mountPoint, "--json"],
                 env: env(tree, [a, b]))
@@ -78,6 +79,7 @@ struct FreezeTests {
             #expect(report.snapshot.disks.first?.snapshot == "snap-1")
             #expect((report.freeze.windowMs ?? 0) > 0 && (report.freeze.windowMs ?? 99_999) < 5000)
             #expect(tree.read("order.log") == "pre\nsnapshot\npost snapshot-taken application\n")
+            #expect(rcuExpedited() == rcuBefore, "the RCU knob was not restored")
             #expect(r.stderr.contains("SUCCESS — consistency: application"))
         }
     }
@@ -217,6 +219,8 @@ struct FreezeTests {
     }
 
     // MARK: helpers
+
+    func rcuExpedited() -> String? { try? String(contentsOfFile: "/sys/kernel/rcu_expedited", encoding: .utf8) }
 
     func env(_ tree: TestTree, _ mounts: [LoopMount]) -> [String: String] {
         var e = tree.environment

@@ -60,7 +60,8 @@ struct RunCommand {
             journal.finish()
         }
         let orchestrator = Orchestrator(
-            launcher: launcher, freezer: GuardedFreezer(executable: Self.selfExecutable()),
+            launcher: launcher,
+            freezer: GuardedFreezer(executable: Self.selfExecutable(), expediteRCU: config.freeze.expediteRCU),
             makeProvider: { plan in Self.provider(for: plan, launcher: launcher, environment: environment) },
             journal: journal)
         var report = await orchestrator.execute(plan, runId: runId)

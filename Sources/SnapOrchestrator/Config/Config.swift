@@ -33,6 +33,8 @@ public struct FreezeSettings: Sendable, Hashable {
     public var mounts: [String] = []
     /// Glob patterns of mount points never frozen.
     public var exclude: [String] = ["/mnt/*"]
+    /// Expedite the kernel's RCU grace periods for the instant of FIFREEZE (~25 ms → ~1 ms a filesystem).
+    public var expediteRCU = true
 
     /// Creates the default section.
     public init() {}

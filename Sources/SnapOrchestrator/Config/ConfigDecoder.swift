@@ -4,7 +4,7 @@ public struct ConfigDecoder: Sendable {
         "version", "freeze", "snapshot", "plugins", "scripts_dir", "pre_timeout", "post_timeout",
         "kill_grace",
     ]
-    static let freezeKeys = ["enabled", "timeout", "mounts", "exclude"]
+    static let freezeKeys = ["enabled", "timeout", "mounts", "exclude", "expedite_rcu"]
     static let snapshotKeys = ["provider", "disks", "command", "timeout", "method"]
     static let commonPluginKeys = ["name", "type", "pre", "post", "args", "timeout", "retries", "on_failure"]
     static let mysqlKeys = ["defaults_file", "socket", "mode", "lock_wait_timeout", "replica"]
@@ -125,6 +125,7 @@ public struct ConfigDecoder: Sendable {
             freeze.mounts = v
         }
         if let n = map["exclude"], let v = reader.strings(n, key: "freeze.exclude") { freeze.exclude = v }
+        if let n = map["expedite_rcu"], let v = reader.bool(n, key: "freeze.expedite_rcu") { freeze.expediteRCU = v }
     }
 
     private func decodeSnapshot(_ node: YAMLNode, into snapshot: inout SnapshotSettings, reader: inout NodeReader) {

@@ -8,6 +8,9 @@ import Glibc
 /// on its command pipe, however the parent died). While frozen it writes nothing to disk (only
 /// to its response pipe) and locks its memory so it never waits on paging.
 ///
+/// With `--expedite-rcu` it switches the kernel to expedited RCU grace periods for the instant
+/// of the freeze (see `RCUExpedite`), which cuts FIFREEZE from tens of milliseconds to about one.
+///
 /// Protocol, one ASCII line each on stdout: `OPEN i errno` for a mount it cannot open, `READY`;
 /// after `F`: `FROZE i errno microseconds` per mount, `FROZEN`; after the thaw: `THAW i errno` per frozen
 /// mount, `WINDOW microseconds`, `DEADLINE` when the deadline struck, `DONE`.
@@ -21,6 +24,11 @@ public enum FreezeGuardMain {
         if argv.first == "--waves" {
             argv.removeFirst()
             waves = (argv.popFirst() ?? "").split(separator: ",").compactMap { Int($0) }
+        }
+        var expedite: RCUExpedite?
+        if argv.first == "--expedite-rcu" {
+            argv.removeFirst()
+            expedite = RCUExpedite()
         }
         guard argv.popFirst() == "--" else { return 2 }
         for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGTSTP] { signal(sig, SIG_IGN) }
@@ -38,7 +46,9 @@ public enum FreezeGuardMain {
         guard waitCommand(deadline: nil) == UInt8(ascii: "F") else { return 0 }
 
         let start = Sys.monotonicNanos()
+        expedite?.enable()
         let (results, micros) = workers.freeze(waves: waves)
+        expedite?.restore()
         var report = ""
         for i in results.indices { report += "FROZE \(i) \(results[i] < 0 ? EBADF : results[i]) \(micros[i])\n" }
         emit(report + "FROZEN\n")

@@ -6,9 +6,14 @@ import Glibc
 public struct GuardedFreezer: Freezer {
     /// The `snaporch` binary that runs the guard (`/proc/self/exe` in the CLI).
     public var executable: String
+    /// Switch RCU grace periods to expedited mode for the instant of the freeze.
+    public var expediteRCU: Bool
 
     /// Creates a freezer that starts `executable __guard`.
-    public init(executable: String) { self.executable = executable }
+    public init(executable: String, expediteRCU: Bool = true) {
+        self.executable = executable
+        self.expediteRCU = expediteRCU
+    }
 
     public func prepare(_ mounts: [MountEntry], timeout: TimeSpan) throws(FreezeError) -> any FreezeSession {
         var own: [Int32] = []
@@ -30,9 +35,8 @@ public struct GuardedFreezer: Freezer {
                 executable: executable,
                 arguments: [
                     "__guard", "--timeout-ms", String(timeout.milliseconds),
-                    "--waves", FreezeWaves.waves(for: mounts).map(String.init).joined(separator: ","), "--",
-                ]
-                    + mounts.map(\.mountPoint),
+                    "--waves", FreezeWaves.waves(for: mounts).map(String.init).joined(separator: ","),
+                ] + (expediteRCU ? ["--expedite-rcu"] : []) + ["--"] + mounts.map(\.mountPoint),
                 environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], workingDirectory: "/", stdinPipe: true)
         } catch {
             own.forEach { close($0) }
@@ -40,6 +44,7 @@ public struct GuardedFreezer: Freezer {
         }
         close(child.stderrFD)
         let session = GuardSession(child: child, mounts: mounts, ownFDs: own, timeout: timeout)
+        session.rcuBefore = expediteRCU ? RCUExpedite() : nil
         var channel = LineChannel(fd: child.stdoutFD)
         var openErrors: [String] = []
         while let line = channel.readLine(timeoutMs: 5000) {
@@ -76,6 +81,8 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var freezeStart: UInt64 = 0
     private var finished = false
+    /// The RCU knob as it was before the guard started: restored here if the guard dies.
+    var rcuBefore: RCUExpedite?
 
     init(child: SpawnedChild, mounts: [MountEntry], ownFDs: [Int32], timeout: TimeSpan) {
         self.child = child
@@ -149,6 +156,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         if !sawDone || frozen.contains(true) {
             // The guard is gone or stuck: thaw ourselves, in reverse order.
             outcome.guardLost = !sawDone
+            if outcome.guardLost { rcuBefore?.restore() }
             for i in mounts.indices.reversed() where frozen[i] {
                 let e = FreezeIoctl.thaw(ownFDs[i])
                 outcome.results[mounts[i].mountPoint] = e
