@@ -27,6 +27,7 @@ let package = Package(
         .testTarget(
             name: "SnapOrchestratorTests",
             dependencies: ["SnapOrchestrator", "snaporch"],
+            exclude: ["Fixtures"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]

@@ -49,7 +49,9 @@ public struct CommandLineTool: Sendable {
                 return try ThawCommand(console: console).run(rest)
             case "__guard":
                 return FreezeGuardMain.run(rest)
-            case "report", "history", "handler":
+            case "handler":
+                return try await HandlerCommand(console: console, paths: paths).run(rest)
+            case "report", "history":
                 console.err("snaporch \(command): not available in this build yet\n")
                 return ExitCode.failed
             default:

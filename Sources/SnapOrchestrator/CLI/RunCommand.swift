@@ -1,7 +1,11 @@
 import Foundation
 import Glibc
 
-/// `snaporch run`: load, plan, lock, recover, execute, report.
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `snaporch run`: load, plan, then a locked `RunSession`; summary and exit code.
 struct RunCommand {
     let console: Console
     let paths: Paths
@@ -13,17 +17,19 @@ struct RunCommand {
     func run(_ argv: [String]) async throws(UsageError) -> Int32 {
         let args = try Self.spec.parse(argv)
         if args.value("--settings") != nil {
-            console.err("snaporch run: --settings (Azure handler settings) is not available in this build yet\n")
+            console.err("snaporch run: --settings: use `snaporch handler daemon` from the extension directory\n")
             return ExitCode.usage
         }
         let path = args.value("--config") ?? paths.defaultConfig
-        let (loaded, diagnostics) = ConfigLoader(paths: paths).load(path)
-        for diagnostic in diagnostics { console.err(diagnostic.rendered + "\n") }
+        let (loaded, diagnostics) = ConfigSource(paths: paths).load(explicit: args.value("--config"))
+        for diagnostic in diagnostics where diagnostic.severity != .note { console.err(diagnostic.rendered + "\n") }
         guard let config = loaded else { return ExitCode.usage }
-        let unsafe = PathSecurity().problems(for: path)
-        if !unsafe.isEmpty {
-            for problem in unsafe { console.err("\(path): error: unsafe config: \(problem)\n") }
-            return ExitCode.usage
+        if FileManager.default.fileExists(atPath: path) {
+            let unsafe = PathSecurity().problems(for: path)
+            if !unsafe.isEmpty {
+                for problem in unsafe { console.err("\(path): error: unsafe config: \(problem)\n") }
+                return ExitCode.usage
+            }
         }
         var options = RunOptions()
         options.dryRun = args.has("--dry-run")
@@ -39,46 +45,22 @@ struct RunCommand {
             console.out(PlanRenderer.render(plan))
             return ExitCode.ok
         }
-
-        let lock: RunLock
-        do {
-            lock = try RunLock.acquire(directory: paths.runDir)
+        let launcher = PosixProcessLauncher()
+        let statusBlob = args.value("--status-blob")
+        let session = RunSession(paths: paths, launcher: launcher, executable: Self.selfExecutable())
+        let result: RunSession.Result
+        do throws(RunLockError) {
+            result = try await session.execute(
+                plan, runId: runId, extraReportPath: args.value("--report"),
+                provider: { plan in SnapshotProviders.make(for: plan, launcher: launcher, environment: environment) },
+                beforeStore: { report in await Self.uploadStatus(&report, to: statusBlob) })
         } catch {
             console.err("snaporch run: \(error.message)\n")
             return ExitCode.failed
         }
-        defer { withExtendedLifetime(lock) {} }
-        let launcher = PosixProcessLauncher()
-        let journal = RunJournal(directory: paths.runDir)
-        var recovered: [RecoveredStep] = []
-        if let leftover = journal.leftover() {
-            console.err(
-                "snaporch: an earlier run (\(leftover.runId), pid \(leftover.pid)) was interrupted; finishing its duties first\n"
-            )
-            let result = await Recovery(launcher: launcher, killGrace: config.killGrace).recover(leftover)
-            recovered = result.steps
-            journal.finish()
-        }
-        let orchestrator = Orchestrator(
-            launcher: launcher,
-            freezer: GuardedFreezer(executable: Self.selfExecutable(), expediteRCU: config.freeze.expediteRCU),
-            makeProvider: { plan in Self.provider(for: plan, launcher: launcher, environment: environment) },
-            journal: journal)
-        var report = await orchestrator.execute(plan, runId: runId)
-        report.recovered = recovered
-        if let target = args.value("--status-blob") {
-            if let uri = BlobURI(target) {
-                let body = Data(JSONOutput.encode(report).utf8)
-                if let error = await BlobWriter(client: URLSessionHTTPClient(idleTimeout: 10)).write(body, to: uri) {
-                    report.errors.append(ErrorEntry(.generic, "status blob: \(error)"))
-                }
-            } else {
-                report.errors.append(ErrorEntry(.generic, "status blob: not a blob URI: \(Redactor.redactURI(target))"))
-            }
-        }
-        for problem in ReportStore(paths: paths).save(report, extra: args.value("--report")) {
-            console.err("snaporch: \(problem)\n")
-        }
+        if let note = result.recoveryNote { console.err("snaporch: \(note)\n") }
+        for problem in result.storeProblems { console.err("snaporch: \(problem)\n") }
+        let report = result.report
         console.err(Summary(color: console.colorOnStderr).render(report))
         if args.has("--json") { console.out(JSONOutput.encode(report) + "\n") }
         switch report.outcome {
@@ -88,31 +70,16 @@ struct RunCommand {
         }
     }
 
-    /// The snapshot provider of a plan, or nil when this build does not have it.
-    static func provider(for plan: Plan, launcher: any ProcessLauncher, environment: [String: String]) -> (
-        any SnapshotProvider
-    )? {
-        let settings = plan.config.snapshot
-        let client = URLSessionHTTPClient(
-            idleTimeout: settings.timeout.seconds, connectionsPerHost: max(8, plan.disks.count))
-        let guest =
-            plan.disks.isEmpty && settings.method != nil
-            ? nil : BlobSnapshotProvider(disks: plan.disks, timeout: settings.timeout, client: client)
-        let host = HostSnapshotProvider(
-            endpoint: HostSnapshotProvider.endpoint(environment: environment),
-            request: HostSnapshotRequest(taskId: plan.options.taskId ?? ""), timeout: settings.timeout, client: client)
-        switch settings.provider {
-        case .command:
-            return CommandSnapshotProvider(
-                argv: settings.command, timeout: settings.timeout, launcher: launcher,
-                environment: [
-                    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
-                ])
-        case .blob, .host:
-            let method = settings.method ?? (settings.provider == .blob ? .onlyGuest : .onlyHost)
-            return MethodSnapshotProvider(method: method, guest: guest, host: host)
-        case .none:
-            return nil
+    /// Uploads the report to `--status-blob`, recording a failure in the report itself.
+    static func uploadStatus(_ report: inout RunReport, to target: String?) async {
+        guard let target else { return }
+        guard let uri = BlobURI(target) else {
+            report.errors.append(ErrorEntry(.generic, "status blob: not a blob URI: \(Redactor.redactURI(target))"))
+            return
+        }
+        let body = Data(JSONOutput.encode(report).utf8)
+        if let error = await BlobWriter(client: URLSessionHTTPClient(idleTimeout: 10)).write(body, to: uri) {
+            report.errors.append(ErrorEntry(.generic, "status blob: \(error)"))
         }
     }
 

@@ -97,6 +97,12 @@ public struct PluginSpec: Sendable, Hashable {
     public var database: [String: String] = [:]
     /// True for an executable found in `scripts_dir` rather than listed.
     public var isDropIn = false
+    /// argv of the post step when it differs from `args` (legacy `postScriptParams`).
+    public var postArgs: [String]?
+    /// Run the scripts as `/bin/sh SCRIPT ARGS…` (the legacy plugin framework does; no exec bit needed).
+    public var runWithShell = false
+    /// The legacy `fsFreezeEnabled` of this plugin.
+    public var legacyFreezeEnabled = true
     /// Where the entry starts in the config.
     public var mark: SourceMark?
 

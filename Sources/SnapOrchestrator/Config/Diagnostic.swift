@@ -27,9 +27,14 @@ public struct Diagnostic: Sendable, Hashable, Codable {
     public var column: Int?
     /// The message, written for an admin.
     public var message: String
+    /// The Azure error code the finding corresponds to (legacy configs), if any.
+    public var code: Int?
 
     /// Creates a finding.
-    public init(_ severity: Severity, _ message: String, file: String? = nil, at mark: SourceMark? = nil) {
+    public init(
+        _ severity: Severity, _ message: String, file: String? = nil, at mark: SourceMark? = nil, code: Int? = nil
+    ) {
+        self.code = code
         self.severity = severity
         self.message = message
         self.file = file

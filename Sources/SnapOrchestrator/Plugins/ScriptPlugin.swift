@@ -16,10 +16,22 @@ public struct ScriptPlugin: Plugin {
 
     public func post(_ context: StepContext) async -> StepReport { await step(context) }
 
-    /// argv of a phase: the configured args, or `pre`/`post` for drop-ins.
-    func argv(_ phase: Phase) -> [String] { spec.isDropIn ? [phase.rawValue] : spec.args }
+    /// argv of a phase: the configured args, or `pre`/`post` for drop-ins; the script itself first
+    /// when it runs through `/bin/sh` (legacy plugins).
+    func argv(_ phase: Phase) -> [String] {
+        let args = spec.isDropIn ? [phase.rawValue] : (phase == .post ? spec.postArgs ?? spec.args : spec.args)
+        if spec.runWithShell, let script = script(phase) { return [script] + args }
+        return args
+    }
 
-    func executable(_ phase: Phase) -> String? { phase == .pre ? spec.pre : spec.post }
+    /// The configured script of a phase.
+    func script(_ phase: Phase) -> String? { phase == .pre ? spec.pre : spec.post }
+
+    /// What is executed: the script, or `/bin/sh` for legacy plugins.
+    func executable(_ phase: Phase) -> String? {
+        guard let script = script(phase) else { return nil }
+        return spec.runWithShell ? "/bin/sh" : script
+    }
 
     public func describe(_ phase: Phase) -> String? {
         guard let executable = executable(phase) else { return nil }
@@ -68,7 +80,7 @@ public struct ScriptPlugin: Plugin {
                     report.error = nil
                 } else {
                     report.status = .failed
-                    report.error = "\(executable) \(outcome.status)"
+                    report.error = "\(script(context.phase) ?? executable) \(outcome.status)"
                 }
             } catch {
                 report.status = .failed

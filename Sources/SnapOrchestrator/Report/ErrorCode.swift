@@ -15,6 +15,12 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case prepostPostScriptNotFound = 303
     case prepostPreScriptPermissionError = 306
     case prepostPostScriptPermissionError = 307
+    case prepostPluginhostConfigParsing = 304
+    case prepostPluginConfigParsing = 305
+    case prepostPluginhostConfigNotFound = 313
+    case prepostPluginhostConfigPermissionError = 314
+    case prepostPluginConfigNotFound = 316
+    case prepostPluginConfigPermissionError = 317
     case prepostPreScriptTimeout = 308
     case prepostPostScriptTimeout = 309
     case prepostPluginhostPreTimeout = 310
@@ -38,6 +44,12 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
         case .prepostPostScriptNotFound: return "FailedPrepostPostScriptNotFound"
         case .prepostPreScriptPermissionError: return "FailedPrepostPreScriptPermissionError"
         case .prepostPostScriptPermissionError: return "FailedPrepostPostScriptPermissionError"
+        case .prepostPluginhostConfigParsing: return "FailedPrepostPluginhostConfigParsing"
+        case .prepostPluginConfigParsing: return "FailedPrepostPluginConfigParsing"
+        case .prepostPluginhostConfigNotFound: return "FailedPrepostPluginhostConfigNotFound"
+        case .prepostPluginhostConfigPermissionError: return "FailedPrepostPluginhostConfigPermissionError"
+        case .prepostPluginConfigNotFound: return "FailedPrepostPluginConfigNotFound"
+        case .prepostPluginConfigPermissionError: return "FailedPrepostPluginConfigPermissionError"
         case .prepostPreScriptTimeout: return "FailedPrepostPreScriptTimeout"
         case .prepostPostScriptTimeout: return "FailedPrepostPostScriptTimeout"
         case .prepostPluginhostPreTimeout: return "FailedPrepostPluginhostPreTimeout"

@@ -117,9 +117,14 @@ public struct Orchestrator: Sendable {
             report.snapshot.provider = plan.config.snapshot.provider.rawValue
         }
 
-        // Consistency, known before post so that post scripts can be told.
+        // Consistency, known before post so that post scripts can be told. Without any plugin that
+        // quiesces an application, a frozen snapshot is filesystem-consistent, not application-consistent.
+        let quiesces = plan.entries.contains { $0.spec.pre != nil }
         report.consistency = Self.consistency(
-            snapshot: report.snapshot.taken, freezeOK: freezeOK, degraded: !degradedBy.isEmpty)
+            snapshot: report.snapshot.taken, freezeOK: freezeOK, degraded: !degradedBy.isEmpty || !quiesces)
+        if report.consistency == .filesystem && !quiesces {
+            report.reasons.append("no plugin quiesces an application: the snapshot is filesystem-consistent")
+        }
         if report.snapshot.taken && !freezeOK && plan.freezes {
             report.reasons.append("the freeze did not hold (see freeze): the snapshot is only crash-consistent")
         } else if report.snapshot.taken && !plan.freezes {
@@ -368,7 +373,8 @@ public struct Orchestrator: Sendable {
         if plan.snapshots {
             guard report.snapshot.taken else { return .failed }
             if report.snapshot.disks.contains(where: { !$0.ok }) { return .degraded }
-            return report.consistency == .application && !degraded ? .success : .degraded
+            let best: RunReport.Consistency = plan.entries.contains { $0.spec.pre != nil } ? .application : .filesystem
+            return report.consistency == best && !degraded ? .success : .degraded
         }
         if plan.freezes && !freezeOK { return .failed }
         return degraded ? .degraded : .success

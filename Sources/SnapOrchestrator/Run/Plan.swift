@@ -1,3 +1,5 @@
+import Foundation
+
 /// A run decided in advance: which plugins run in which order, what is frozen, what is snapshotted.
 ///
 /// Built by `Planner` from the config and the machine, printed by `--dry-run`, executed by
@@ -64,9 +66,11 @@ public struct Planner: Sendable {
             Plan.Entry(
                 spec: spec,
                 preRefusal: refusal(
-                    spec.pre, notFound: .prepostPreScriptNotFound, unsafe: .prepostPreScriptPermissionError),
+                    spec.pre, shell: spec.runWithShell, notFound: .prepostPreScriptNotFound,
+                    unsafe: .prepostPreScriptPermissionError),
                 postRefusal: refusal(
-                    spec.post, notFound: .prepostPostScriptNotFound, unsafe: .prepostPostScriptPermissionError))
+                    spec.post, shell: spec.runWithShell, notFound: .prepostPostScriptNotFound,
+                    unsafe: .prepostPostScriptPermissionError))
         }
         let freezes = options.freeze && config.freeze.enabled
         var mounts: [MountEntry] = []
@@ -84,10 +88,19 @@ public struct Planner: Sendable {
             disks: disks, skippedDropIns: skippedDropIns)
     }
 
-    private func refusal(_ path: String?, notFound: ErrorCode, unsafe: ErrorCode) -> (code: ErrorCode, message: String)?
+    private func refusal(_ path: String?, shell: Bool, notFound: ErrorCode, unsafe: ErrorCode)
+        -> (code: ErrorCode, message: String)?
     {
         guard let path else { return nil }
-        if let problem = ExecutableCheck.problems(for: path).first { return (notFound, problem) }
+        if shell {
+            // Run as `/bin/sh SCRIPT`: a regular file is enough; no exec bit or shebang needed.
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) || isDirectory.boolValue {
+                return (notFound, "\(path) does not exist or is not a file")
+            }
+        } else if let problem = ExecutableCheck.problems(for: path).first {
+            return (notFound, problem)
+        }
         if let problem = security.problems(for: path).first { return (unsafe, "refused: \(problem)") }
         return nil
     }

@@ -34,6 +34,19 @@ public final class RunLock: Sendable {
         return RunLock(fd: fd)
     }
 
+    /// Takes the lock, waiting up to `waitUpTo` for a running holder to finish.
+    public static func acquire(directory: String, waitUpTo: TimeSpan) async throws(RunLockError) -> RunLock {
+        let end = Sys.monotonicNanos() + UInt64(waitUpTo.milliseconds) * 1_000_000
+        while true {
+            do {
+                return try acquire(directory: directory)
+            } catch {
+                if Sys.monotonicNanos() >= end || error.message.hasPrefix("cannot") { throw error }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
     deinit { close(fd) }
 }
 

@@ -91,6 +91,41 @@ enum PosixSpawn {
         return SpawnedChild(pid: pid, stdoutFD: outPipe[0], stderrFD: errPipe[0], stdinFD: stdinPipe ? inPipe[1] : nil)
     }
 
+    /// Starts a daemon: a new session (`setsid`), stdio on /dev/null, no fds inherited; not waited for.
+    static func spawnDetached(
+        executable: String, arguments: [String], environment: [String: String], workingDirectory: String
+    )
+        throws(ProcessError) -> pid_t
+    {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        posix_spawn_file_actions_addchdir_np(&actions, workingDirectory)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        // POSIX_SPAWN_SETSID is 0x80 in glibc >= 2.26 (a GNU extension the Glibc module does not export).
+        posix_spawnattr_setflags(&attr, Int16(0x80 | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let argv = [executable] + arguments
+        let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let rc = withCStrings(argv) { a in
+            withCStrings(envp) { e in posix_spawn(&pid, executable, &actions, &attr, a, e) }
+        }
+        guard rc == 0 else { throw ProcessError(executable: executable, reason: explain(rc, executable), errno: rc) }
+        return pid
+    }
+
     /// Turns an exec failure into words: what exactly is missing or wrong.
     static func explain(_ code: Int32, _ executable: String) -> String {
         let problems = ExecutableCheck.problems(for: executable)

@@ -52,6 +52,19 @@ public struct Validator: Sendable {
         return (report, diagnostics.hasErrors ? nil : config)
     }
 
+    /// Checks the legacy VMSnapshot files: how they were understood, then the same script checks.
+    public func validateLegacy(_ legacy: LegacyConfig) -> (ValidationReport, Config?) {
+        var (config, diagnostics) = legacy.load()
+        diagnostics.insert(
+            Diagnostic(.note, "no \(paths.defaultConfig): reading the legacy VMSnapshot configuration"), at: 0)
+        let found = checks(&config, file: legacy.hostConfPath)
+        diagnostics += found.diagnostics
+        let report = ValidationReport(
+            config: legacy.hostConfPath, valid: !diagnostics.hasErrors, diagnostics: diagnostics,
+            plugins: config.plugins.map(\.name), skippedDropIns: found.skipped)
+        return (report, config)
+    }
+
     /// Checks scripts, drop-ins, mounts and prerequisites, appending drop-in plugins to `config`.
     func checks(_ config: inout Config, file: String) -> (diagnostics: [Diagnostic], skipped: [DropInScanner.Skipped]) {
         var out: [Diagnostic] = []
@@ -59,7 +72,11 @@ public struct Validator: Sendable {
             let mark = plugin.mark
             for (phase, script) in [("pre", plugin.pre), ("post", plugin.post)] {
                 guard let script else { continue }
-                for problem in ExecutableCheck.problems(for: script) {
+                let execProblems =
+                    plugin.runWithShell
+                    ? (FileManager.default.fileExists(atPath: script) ? [] : ["\(script) does not exist"])
+                    : ExecutableCheck.problems(for: script)
+                for problem in execProblems {
                     out.append(Diagnostic(.error, "plugin '\(plugin.name)' \(phase): \(problem)", file: file, at: mark))
                 }
                 if FileManager.default.fileExists(atPath: script) {

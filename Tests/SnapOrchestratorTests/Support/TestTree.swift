@@ -78,10 +78,12 @@ struct CLIResult {
     var code: Int32 { if case .exited(let c) = status { return c } else { return -1 } }
 }
 
-func runCLI(_ args: [String], env: [String: String] = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: Int = 60)
-    async throws -> CLIResult
-{
+func runCLI(
+    _ args: [String], env: [String: String] = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], timeout: Int = 60,
+    cwd: String = "/"
+) async throws -> CLIResult {
     var spec = ProcessSpec(executable: TestEnv.snaporch, arguments: args, environment: env, timeout: .seconds(timeout))
+    spec.workingDirectory = cwd
     spec.tailLimit = 4 << 20
     let outcome = try await PosixProcessLauncher().run(spec)
     return CLIResult(

@@ -1,0 +1,83 @@
+import Foundation
+import Glibc
+
+/// `snaporch handler install|enable|disable|uninstall|update|daemon`: the entry points that
+/// `HandlerManifest.json` names. They run with the extension directory as working directory.
+struct HandlerCommand {
+    let console: Console
+    let paths: Paths
+
+    func run(_ argv: [String]) async throws(UsageError) -> Int32 {
+        let args = try CommandSpec(operands: 1...1).parse(argv)
+        let directory = FileManager.default.currentDirectoryPath
+        let environment = ProcessInfo.processInfo.environment
+        let log =
+            (try? HandlerEnvironment.load(from: directory)).map { HandlerLog(folder: $0.logFolder) }
+            ?? HandlerLog(paths: paths)
+        switch args.operands[0] {
+        case "install", "disable", "uninstall", "update":
+            log.write("\(args.operands[0]): nothing to do")
+            return ExitCode.ok
+        case "enable":
+            return await enable(directory: directory, environment: environment, log: log)
+        case "daemon":
+            let daemon = HandlerDaemon(
+                directory: directory, paths: paths, environment: environment, executable: RunCommand.selfExecutable())
+            _ = await daemon.run()
+            return ExitCode.ok
+        default:
+            throw UsageError(
+                "unknown handler command '\(args.operands[0])' (install, enable, disable, uninstall, update, daemon)")
+        }
+    }
+
+    /// Writes the transitioning status and starts the daemon in its own session; returns at once.
+    private func enable(directory: String, environment: [String: String], log: HandlerLog) async -> Int32 {
+        let handlerEnvironment: HandlerEnvironment
+        do {
+            handlerEnvironment = try HandlerEnvironment.load(from: directory)
+        } catch {
+            log.write("enable: \(error.message)")
+            console.err("snaporch handler enable: \(error.message)\n")
+            return ExitCode.failed
+        }
+        guard
+            let sequence = SettingsFile.sequence(
+                configFolder: handlerEnvironment.configFolder, environment: environment)
+        else {
+            log.write("enable: no settings file in \(handlerEnvironment.configFolder)")
+            return ExitCode.ok
+        }
+        let state = HandlerState.load(paths)
+        if state.phase == "done", state.sequence == sequence {
+            log.write("enable: seq \(sequence) already processed")
+            return ExitCode.ok
+        }
+        // Public settings only: the daemon decrypts (and strips) the protected ones.
+        let settings = try? await SettingsFile.load(
+            configFolder: handlerEnvironment.configFolder, sequence: sequence, decryptor: nil)
+        let summary = settings.map { BackupParameters.publicSummary($0.publicSettings) }
+        var status = HandlerStatus.transitioning(taskId: summary?.taskId ?? "", ticks: summary?.ticks)
+        status.isV2 = StatusMapper.isV2(summary?.vmType)
+        let writer = StatusWriter(
+            statusFolder: handlerEnvironment.statusFolder, blobClient: URLSessionHTTPClient(idleTimeout: 10))
+        for problem in await writer.write(status, sequence: sequence, blobURI: nil) { log.write("enable: \(problem)") }
+        var env = environment
+        env["ConfigSequenceNumber"] = String(sequence)
+        do {
+            let pid = try PosixSpawn.spawnDetached(
+                executable: RunCommand.selfExecutable(), arguments: ["handler", "daemon"], environment: env,
+                workingDirectory: directory)
+            try? FileSystem.makeDirectory(paths.runDir, mode: 0o700)
+            try? FileSystem.writeAtomically(Array("\(pid)\n".utf8), to: paths.runDir + "/daemon.pid")
+            log.write("enable: seq \(sequence): daemon started (pid \(pid))")
+        } catch {
+            log.write("enable: cannot start the daemon: \(error)")
+            let failed = HandlerStatus(
+                status: "error", code: HandlerCode.error.rawValue, message: "Failed to call the daemon: \(error)",
+                taskId: status.taskId)
+            _ = await writer.write(failed, sequence: sequence, blobURI: nil)
+        }
+        return ExitCode.ok
+    }
+}

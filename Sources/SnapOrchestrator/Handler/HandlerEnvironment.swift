@@ -1,0 +1,74 @@
+import Foundation
+
+/// `HandlerEnvironment.json`, read from the extension's directory (the working directory of
+/// the handler commands). Both the array form and the single-object form are accepted.
+public struct HandlerEnvironment: Sendable, Hashable {
+    public var name: String
+    public var version: String
+    public var logFolder: String
+    public var configFolder: String
+    public var statusFolder: String
+    public var heartbeatFile: String?
+
+    /// Parses the file's bytes; the error names the file and the missing field.
+    public static func parse(_ data: Data, file: String) throws(HandlerError) -> HandlerEnvironment {
+        guard let json = try? JSONSerialization.jsonObject(with: data) else {
+            throw HandlerError(code: .parameterError, "\(file): not valid JSON")
+        }
+        let object: [String: Any]?
+        if let array = json as? [Any] {
+            object = array.first as? [String: Any]
+        } else {
+            object = json as? [String: Any]
+        }
+        guard let object, let env = object["handlerEnvironment"] as? [String: Any] else {
+            throw HandlerError(code: .parameterError, "\(file): missing 'handlerEnvironment'")
+        }
+        func field(_ key: String) throws(HandlerError) -> String {
+            guard let value = env[key] as? String, !value.isEmpty else {
+                throw HandlerError(code: .parameterError, "\(file): missing 'handlerEnvironment.\(key)'")
+            }
+            return value
+        }
+        return HandlerEnvironment(
+            name: object["name"] as? String ?? HandlerStatus.extensionName,
+            version: object["version"].map { "\($0)" } ?? "1.0",
+            logFolder: try field("logFolder"), configFolder: try field("configFolder"),
+            statusFolder: try field("statusFolder"), heartbeatFile: env["heartbeatFile"] as? String)
+    }
+
+    /// Reads `HandlerEnvironment.json` from `directory`.
+    public static func load(from directory: String) throws(HandlerError) -> HandlerEnvironment {
+        let path = directory + "/HandlerEnvironment.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw HandlerError(
+                code: .parameterError, "\(path): cannot read (run the handler from the extension directory)")
+        }
+        return try parse(data, file: path)
+    }
+}
+
+/// A handler-level failure with the Azure code it maps to.
+public struct HandlerError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var code: HandlerCode
+    public var message: String
+
+    public init(code: HandlerCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// The status codes of the handler protocol that are not run errors (reference §7).
+public enum HandlerCode: Int, Sendable, Hashable {
+    case successAppConsistent = 0
+    case success = 1
+    case error = 2
+    case alreadyProcessed = 3
+    case transitioning = 4
+    case parameterError = 11
+    case certificateNotFound = 16
+    case commandTooLate = 402
+}

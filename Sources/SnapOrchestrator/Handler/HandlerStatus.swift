@@ -1,0 +1,160 @@
+import Foundation
+import Glibc
+
+/// The status documents of the extension protocol (reference §5.1–§5.2): the status blob (the
+/// result the backup service reads) and the status file (what the guest agent reads).
+public struct HandlerStatus: Sendable {
+    public static let extensionName = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
+
+    /// One disk of `snapshotInfo`.
+    public struct DiskInfo: Sendable, Hashable {
+        public var isSuccessful: Bool
+        public var snapshotUri: String?
+        public var errorMessage: String
+        public var blobUri: String
+        /// The host path reports `isSuccessful` as a string, the guest path as a bool.
+        public var successAsString: Bool
+    }
+
+    /// `success`, `error` or `transitioning`.
+    public var status: String
+    public var code: Int
+    public var message: String
+    public var taskId: String
+    /// 0 none, 1 filesystem, 2 application, 3 crash.
+    public var snapshotConsistency: Int
+    /// The first error code of the run (or the status code), for `vmHealthInfo` and telemetry.
+    public var extErrorCode: Int
+    public var commandStartTimeUTCTicks: String?
+    public var telemetry: [(String, String)] = []
+    public var snapshotInfo: [DiskInfo]?
+    public var partitionCount = 0
+    public var totalUsedSizeInBytes: Int64 = 0
+    public var uniqueMachineId = ""
+    /// Our run report, carried in `substatus` so that the service gets per-plugin/mount/disk detail.
+    public var reportJSON: String?
+    /// V2 VMs get `success` as the file-level status of any terminal result (as the original does).
+    public var isV2 = true
+    public var timestamp = Date()
+
+    public init(
+        status: String, code: Int, message: String, taskId: String, snapshotConsistency: Int = 0,
+        extErrorCode: Int? = nil
+    ) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.taskId = taskId
+        self.snapshotConsistency = snapshotConsistency
+        self.extErrorCode = extErrorCode ?? code
+    }
+
+    /// The transitioning status (code 4) written by enable and before the freeze.
+    public static func transitioning(taskId: String, ticks: String?) -> HandlerStatus {
+        var s = HandlerStatus(
+            status: "transitioning", code: HandlerCode.transitioning.rawValue,
+            message: "Transitioning state in extension", taskId: taskId)
+        s.commandStartTimeUTCTicks = ticks
+        return s
+    }
+
+    /// Health of a code: 0 green, 128 yellow, 256 red (reference §7).
+    public static func health(_ code: Int) -> Int {
+        switch code {
+        case 0, 1, 2, 3, 4, 12, 13, 14, 17, 173: return 0
+        case 15, 76, 85, 402, 556, 761: return 256
+        default: return 128
+        }
+    }
+
+    var formattedMessage: OrderedJSON {
+        let inner = OrderedJSON.object([
+            ("messageStr", .string(message)), ("snapshotConsistency", .int(Int64(snapshotConsistency))),
+            ("jobMessage", .string("")), ("isSizeComputationFailed", .bool(false)),
+        ])
+        return .object([("lang", .string("en-US")), ("message", .string(inner.serialized()))])
+    }
+
+    var storageDetails: OrderedJSON {
+        .object([
+            ("partitionCount", .int(Int64(partitionCount))), ("totalUsedSizeInBytes", .int(totalUsedSizeInBytes)),
+            ("isStoragespacePresent", .bool(false)), ("isSizeComputationFailed", .bool(false)),
+        ])
+    }
+
+    var reportSubstatus: [OrderedJSON] {
+        guard let reportJSON else { return [] }
+        return [
+            .object([
+                ("name", .string("SnapOrchestratorReport")), ("code", .string(String(code))),
+                ("status", .string(status)),
+                ("formattedMessage", .object([("lang", .string("en-US")), ("message", .string(reportJSON))])),
+            ])
+        ]
+    }
+
+    /// The status blob: one line, an array of one element, keys in the original's order.
+    public func blobDocument() -> String {
+        let info: OrderedJSON =
+            snapshotInfo.map { disks in
+                .array(
+                    disks.map { d in
+                        .object([
+                            (
+                                "isSuccessful",
+                                d.successAsString ? .string(d.isSuccessful ? "true" : "false") : .bool(d.isSuccessful)
+                            ),
+                            ("snapshotUri", .optional(d.snapshotUri)), ("errorMessage", .string(d.errorMessage)),
+                            ("blobUri", .string(d.blobUri)), ("directDriveSnapshotIdentifier", .null),
+                        ])
+                    })
+            } ?? .null
+        let body = OrderedJSON.object([
+            ("name", .string(Self.extensionName)), ("operation", .string("Enable")), ("status", .string(status)),
+            ("substatus", .array(reportSubstatus)), ("code", .string(String(code))), ("taskId", .string(taskId)),
+            ("formattedMessage", formattedMessage), ("storageDetails", storageDetails),
+            ("commandStartTimeUTCTicks", .optional(commandStartTimeUTCTicks)),
+            ("telemetryData", .array(telemetry.map { .object([("Value", .string($0.1)), ("Key", .string($0.0))]) })),
+            ("uniqueMachineId", .string(uniqueMachineId)), ("snapshotInfo", info),
+            (
+                "vmHealthInfo",
+                .object([
+                    ("vmHealthState", .int(Int64(Self.health(extErrorCode)))),
+                    ("vmHealthStatusCode", .int(Int64(extErrorCode))),
+                ])
+            ),
+        ])
+        let millis = Int64((timestamp.timeIntervalSince1970 * 1000).rounded())
+        return OrderedJSON.array([
+            .object([("version", .string("1.0")), ("timestampUTC", .dotNetDate(millis)), ("status", body)])
+        ])
+        .serialized()
+    }
+
+    /// The status file: the blob document as `substatus[0].name`, telemetry and disks left out.
+    public func fileDocument() -> String {
+        let fileStatus = isV2 && (status == "success" || status == "error") ? "success" : status
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        var substatus: [OrderedJSON] = [
+            .object([
+                ("code", .string(String(code))), ("name", .string(blobDocument())), ("status", .string(status)),
+                ("formattedMessage", .null),
+            ])
+        ]
+        substatus += reportSubstatus
+        let body = OrderedJSON.object([
+            ("name", .string(Self.extensionName)), ("operation", .string("Enable")), ("status", .string(fileStatus)),
+            ("substatus", .array(substatus)), ("code", .string(String(code))), ("taskId", .string(taskId)),
+            ("formattedMessage", formattedMessage), ("storageDetails", storageDetails),
+            ("commandStartTimeUTCTicks", .optional(commandStartTimeUTCTicks)), ("telemetryData", .null),
+            ("uniqueMachineId", .string(uniqueMachineId)), ("snapshotInfo", .null), ("vmHealthInfo", .null),
+        ])
+        return OrderedJSON.array([
+            .object([
+                ("version", .string("1.0")), ("timestampUTC", .string(formatter.string(from: timestamp))),
+                ("status", body),
+            ])
+        ]).serialized()
+    }
+}

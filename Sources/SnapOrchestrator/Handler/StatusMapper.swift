@@ -1,0 +1,99 @@
+import Foundation
+import Glibc
+
+/// Turns a run report into the handler status of the extension protocol, with the codes the
+/// original means to raise (reference §3.5, §7) and the consistency computed correctly.
+public enum StatusMapper {
+    /// `snapshotConsistency`: 0 none, 1 filesystem, 2 application, 3 crash.
+    public static func consistencyNumber(_ c: RunReport.Consistency) -> Int {
+        switch c {
+        case .none: return 0
+        case .filesystem: return 1
+        case .application: return 2
+        case .crash: return 3
+        }
+    }
+
+    /// The terminal status of a run.
+    public static func status(for report: RunReport, parameters: BackupParameters) -> HandlerStatus {
+        let firstError = report.errors.first
+        var status: HandlerStatus
+        if report.snapshot.taken {
+            let appConsistent = report.consistency == .application && report.outcome == .success
+            let code = appConsistent ? HandlerCode.successAppConsistent.rawValue : HandlerCode.success.rawValue
+            let message =
+                appConsistent
+                ? "Enable Succeeded with App Consistent Snapshot"
+                : "Enable Succeeded (\(report.consistency.rawValue)-consistent): "
+                    + report.reasons.joined(separator: "; ")
+            status = HandlerStatus(
+                status: "success", code: code, message: message, taskId: parameters.taskId,
+                snapshotConsistency: consistencyNumber(report.consistency), extErrorCode: firstError?.code ?? code)
+        } else {
+            let code = snapshotFailureCode(report) ?? firstError?.code ?? HandlerCode.error.rawValue
+            let name = ErrorCode(rawValue: code)?.name ?? "error"
+            let message = (firstError?.message ?? report.reasons.first ?? "no snapshot") + " StatusCode.\(name),"
+            status = HandlerStatus(
+                status: "error", code: code, message: message, taskId: parameters.taskId, extErrorCode: code)
+        }
+        status.commandStartTimeUTCTicks = parameters.commandStartTimeUTCTicks.map(String.init)
+        status.isV2 = isV2(parameters.vmType)
+        status.partitionCount = report.freeze.mounts.count
+        status.snapshotInfo = report.snapshot.disks.map { disk in
+            HandlerStatus.DiskInfo(
+                isSuccessful: disk.ok, snapshotUri: disk.snapshot, errorMessage: disk.error ?? "",
+                blobUri: disk.blob, successAsString: report.snapshot.provider == "host")
+        }
+        status.telemetry = telemetry(report, extErrorCode: status.extErrorCode)
+        status.reportJSON = JSONOutput.encode(report, pretty: false)
+        return status
+    }
+
+    /// When pre steps went fine but the snapshot failed, the snapshot's own code (76, 85, 173) wins.
+    static func snapshotFailureCode(_ report: RunReport) -> Int? {
+        let preFailed = report.errors.contains { (300...318).contains($0.code) }
+        if !preFailed, let code = report.snapshot.errorCode { return code == 761 ? 76 : code }
+        return nil
+    }
+
+    /// Missing vmType is treated as V2 (Azure Resource Manager), the only kind still deployed.
+    public static func isV2(_ vmType: String?) -> Bool {
+        guard let vmType else { return true }
+        return vmType.lowercased() != "microsoft.classiccompute/virtualmachines"
+    }
+
+    static func telemetry(_ report: RunReport, extErrorCode: Int) -> [(String, String)] {
+        var uts = utsname()
+        uname(&uts)
+        let kernel = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        var pairs: [(String, String)] = [
+            ("snaporchVersion", Version.current),
+            ("platformArchitecture", "64bit"),
+            ("isPrePostEnabled", report.plugins.isEmpty ? "false" : "true"),
+            ("snapshotCreator", report.snapshot.provider == "host" ? "backupHostService" : "guestExtension"),
+        ]
+        if let us = report.freeze.windowUs { pairs.append(("FreezeTime", dotNetSpan(microseconds: us))) }
+        pairs.append(("freezeWindowMs", String(report.freeze.windowMs ?? 0)))
+        if let snapshot = report.timeline.first(where: { $0.step == "snapshot" }) {
+            pairs.append(("snapshotTimeTaken", dotNetSpan(microseconds: (snapshot.endMs - snapshot.startMs) * 1000)))
+        }
+        pairs.append(
+            (
+                "extErrorCode",
+                ErrorCode(rawValue: extErrorCode)?.name ?? (extErrorCode == 0 ? "success_appconsistent" : "success")
+            ))
+        pairs.append(("consistencyType", report.consistency.rawValue))
+        pairs.append(("kernelVersion", kernel))
+        pairs.append(("pluginCount", String(report.plugins.count)))
+        return pairs
+    }
+
+    /// Python's timedelta text, as the original reports durations: `0:00:01.203000`.
+    static func dotNetSpan(microseconds: Int) -> String {
+        let total = max(microseconds, 0)
+        let seconds = total / 1_000_000, micro = total % 1_000_000
+        let micros = String(micro).leftPadded(6).replacing(" ", with: "0")
+        return
+            "\(seconds / 3600):\(String(seconds / 60 % 60).leftPadded(2).replacing(" ", with: "0")):\(String(seconds % 60).leftPadded(2).replacing(" ", with: "0")).\(micros)"
+    }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# mariadb-stop.sh DIR [--purge]
+#
+# Stops the private MariaDB server that mariadb-start.sh started in DIR, and makes sure no mariadbd
+# on DIR/data is left: clean shutdown through the socket, then SIGTERM, then SIGKILL (each bounded).
+# Only processes whose command line names DIR/data are ever signalled. Safe to run when nothing is
+# running. --purge also removes what mariadb-start.sh created in DIR (data, run, log, *.cnf).
+set -euo pipefail
+
+log() { echo "mariadb-stop: $*" >&2; }
+die() { echo "mariadb-stop: error: $*" >&2; exit 1; }
+
+[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 DIR [--purge]"
+PURGE=0
+[ "${2:-}" = "--purge" ] && PURGE=1
+[ $# -eq 1 ] || [ "$PURGE" -eq 1 ] || die "unknown option '$2'"
+[ -d "$1" ] || { log "no directory $1: nothing to stop"; exit 0; }
+DIR=$(cd "$1" && pwd -P)
+DATA=$DIR/data SOCK=$DIR/run/mysqld.sock PIDF=$DIR/run/mysqld.pid ADMCNF=$DIR/admin.cnf
+
+# Every mariadbd (or install-db bootstrap) whose argv contains --datadir=DIR/data exactly.
+our_pids() {
+    local p
+    for p in /proc/[0-9]*; do
+        tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -- "--datadir=$DATA" && echo "${p#/proc/}"
+    done
+    return 0
+}
+wait_gone() { # seconds
+    local end=$(( $(date +%s) + $1 ))
+    while [ -n "$(our_pids)" ]; do
+        [ "$(date +%s)" -ge "$end" ] && return 1
+        sleep 0.2
+    done
+}
+
+if [ -z "$(our_pids)" ]; then
+    log "no server running on $DATA"
+else
+    # 1. Clean shutdown (flushes InnoDB); mariadb-admin waits for the pid file to go.
+    if [ -S "$SOCK" ] && [ -f "$ADMCNF" ]; then
+        timeout 40 mariadb-admin --defaults-file="$ADMCNF" --connect-timeout=5 --shutdown-timeout=30 \
+            shutdown >/dev/null 2>&1 || log "clean shutdown did not complete"
+    fi
+    if ! wait_gone 30; then
+        # 2. SIGTERM is also a clean shutdown for mariadbd. 3. SIGKILL as the last resort.
+        pids=$(our_pids)
+        log "sending SIGTERM to $pids"
+        kill -TERM $pids 2>/dev/null || true
+        if ! wait_gone 30; then
+            pids=$(our_pids)
+            log "sending SIGKILL to $pids"
+            kill -KILL $pids 2>/dev/null || true
+            wait_gone 10 || die "processes still alive: $(our_pids)"
+        fi
+    fi
+    log "stopped"
+fi
+rm -f "$SOCK" "$SOCK.lock" "$PIDF"
+
+if [ "$PURGE" -eq 1 ]; then
+    rm -rf -- "$DATA" "$DIR/run" "$DIR/log" "$DIR/snaporch.cnf" "$DIR/app.cnf" "$DIR/admin.cnf"
+    rmdir -- "$DIR" 2>/dev/null || true   # only if nothing else is left in it
+    log "purged"
+fi
