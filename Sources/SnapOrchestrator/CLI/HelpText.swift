@@ -25,7 +25,7 @@ public enum HelpText {
         switch name {
         case "validate":
             return """
-                Usage: snaporch validate [--config FILE] [--json]
+                Usage: snaporch validate [--config FILE] [--json] [--emit-yaml]
 
                 Checks the YAML config (schema, unknown keys, durations), every script (exists,
                 executable, interpreter, ownership and permissions along the whole path), the
@@ -33,6 +33,7 @@ public enum HelpText {
 
                   --config FILE   config to check (default /etc/azure/prepost/prepost.yaml)
                   --json          print the findings as JSON on stdout
+                  --emit-yaml     print the config as prepost.yaml (e.g. converted from the legacy files)
 
                 Exit: 0 valid (warnings allowed), 1 invalid, 2 usage error.
                 Example: snaporch validate --config ./prepost.yaml
@@ -78,7 +79,13 @@ public enum HelpText {
         case "history":
             return "Usage: snaporch history\n\nRecent runs and per-plugin duration trends.\n"
         case "handler":
-            return "Usage: snaporch handler install|enable|disable|uninstall|update|daemon\n"
+            return """
+                Usage: snaporch handler install|enable|disable|uninstall|update|daemon
+
+                The Azure VM extension handler entry points; run from the extension directory
+                (the one holding HandlerEnvironment.json). enable writes the transitioning status
+                and starts the daemon; daemon runs the backup and writes the terminal status.
+                """
         case "version":
             return "Usage: snaporch version\n"
         case "help":

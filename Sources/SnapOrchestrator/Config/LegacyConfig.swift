@@ -111,11 +111,11 @@ public struct LegacyConfig: Sendable {
                     file: file, code: 313))
             return
         }
-        if let problem = legacyModeProblem(file, ownerDigitMustBeEven: false) {
+        if let (problem, isOwner) = legacyModeProblem(file, ownerDigitMustBeEven: false) {
+            // The original reports 314 for both; the distinct ownership code it defines (315) is used here.
+            let code: ErrorCode = isOwner ? .prepostPluginhostConfigOwnershipError : .prepostPluginhostConfigPermissionError
             out.append(
-                Diagnostic(
-                    .error, "314 FailedPrepostPluginhostConfigPermissionError: \(problem); its plugins are not run",
-                    file: file, code: 314))
+                Diagnostic(.error, "\(code.rawValue) \(code.name): \(problem); its plugins are not run", file: file, code: code.rawValue))
             return
         }
         let ini = IniFile(text: text)
@@ -185,11 +185,10 @@ public struct LegacyConfig: Sendable {
                     file: file, code: 316))
             return nil
         }
-        if let problem = legacyModeProblem(file, ownerDigitMustBeEven: true) {
+        if let (problem, isOwner) = legacyModeProblem(file, ownerDigitMustBeEven: true) {
+            let code: ErrorCode = isOwner ? .prepostPluginConfigOwnershipError : .prepostPluginConfigPermissionError
             out.append(
-                Diagnostic(
-                    .error, "317 FailedPrepostPluginConfigPermissionError: \(problem) (chmod 600, chown root)",
-                    file: file, code: 317))
+                Diagnostic(.error, "\(code.rawValue) \(code.name): \(problem) (chmod 600, chown root)", file: file, code: code.rawValue))
             return nil
         }
         guard let data = FileManager.default.contents(atPath: file),
@@ -240,18 +239,19 @@ public struct LegacyConfig: Sendable {
     }
 
     /// The original's mode rule on the last three octal digits (plus owner root).
-    func legacyModeProblem(_ path: String, ownerDigitMustBeEven: Bool) -> String? {
+    /// What breaks the rule, and whether it is the owner (rather than the mode).
+    func legacyModeProblem(_ path: String, ownerDigitMustBeEven: Bool) -> (String, isOwner: Bool)? {
         var st = stat()
-        guard stat(path, &st) == 0 else { return String(cString: strerror(errno)) }
+        guard stat(path, &st) == 0 else { return (String(cString: strerror(errno)), false) }
         let mode = Int(st.st_mode & 0o777)
         let owner = mode >> 6, group = (mode >> 3) & 7, other = mode & 7
-        if st.st_uid != 0 { return "owned by uid \(st.st_uid), not root" }
+        if st.st_uid != 0 { return ("owned by uid \(st.st_uid), not root", true) }
         if ownerDigitMustBeEven {
             if owner % 2 != 0 || group != 0 || other != 0 {
-                return "mode \(String(mode, radix: 8)) (must be 600, 400 or 200)"
+                return ("mode \(String(mode, radix: 8)) (must be 600, 400 or 200)", false)
             }
         } else if ![0, 4].contains(group) || ![0, 4].contains(other) {
-            return "mode \(String(mode, radix: 8)) (group and others may only read)"
+            return ("mode \(String(mode, radix: 8)) (group and others may only read)", false)
         }
         return nil
     }

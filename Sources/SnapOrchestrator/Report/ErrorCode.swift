@@ -21,6 +21,8 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case prepostPluginhostConfigPermissionError = 314
     case prepostPluginConfigNotFound = 316
     case prepostPluginConfigPermissionError = 317
+    case prepostPluginhostConfigOwnershipError = 315
+    case prepostPluginConfigOwnershipError = 318
     case prepostPreScriptTimeout = 308
     case prepostPostScriptTimeout = 309
     case prepostPluginhostPreTimeout = 310
@@ -50,6 +52,8 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
         case .prepostPluginhostConfigPermissionError: return "FailedPrepostPluginhostConfigPermissionError"
         case .prepostPluginConfigNotFound: return "FailedPrepostPluginConfigNotFound"
         case .prepostPluginConfigPermissionError: return "FailedPrepostPluginConfigPermissionError"
+        case .prepostPluginhostConfigOwnershipError: return "FailedPrepostPluginhostConfigOwnershipError"
+        case .prepostPluginConfigOwnershipError: return "FailedPrepostPluginConfigOwnershipError"
         case .prepostPreScriptTimeout: return "FailedPrepostPreScriptTimeout"
         case .prepostPostScriptTimeout: return "FailedPrepostPostScriptTimeout"
         case .prepostPluginhostPreTimeout: return "FailedPrepostPluginhostPreTimeout"
