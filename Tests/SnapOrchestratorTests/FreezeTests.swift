@@ -25,6 +25,7 @@ struct FreezeTests {
             #expect(
                 (try? String(contentsOfFile: m.mountPoint + "/r.txt", encoding: .utf8)) == "before", "reads must work")
             let thaw = await offload { session.thaw() }
+            await offload { session.finish() }
             #expect(thaw.results[m.mountPoint] == 0 && !thaw.deadlineHit && !thaw.guardLost)
             #expect(thaw.windowMicros > 400_000)
             #expect(await writeCompletes(in: m.mountPoint, within: 2))
@@ -40,6 +41,7 @@ struct FreezeTests {
             try await Task.sleep(for: .milliseconds(900))
             #expect(await writeCompletes(in: m.mountPoint, within: 1), "still frozen after the deadline")
             let thaw = await offload { session.thaw() }
+            await offload { session.finish() }
             #expect(thaw.deadlineHit)
             #expect(!thaw.guardLost)
             #expect(thaw.windowMicros >= 400_000 && thaw.windowMicros < 900_000)
@@ -55,6 +57,7 @@ struct FreezeTests {
             kill(guardPid, SIGKILL)
             #expect(await writeCompletes(in: m.mountPoint, within: 1), "not thawed within 1 s of the guard's death")
             let thaw = await offload { session.thaw() }
+            await offload { session.finish() }
             #expect(thaw.guardLost)
             #expect(thaw.results[m.mountPoint] == 0)
         }

@@ -1,18 +1,21 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import SnapOrchestrator
 
 /// HandlerEnvironment forms, settings selection, ownership codes, and recovery of a dead daemon.
 @Suite(.timeLimit(.minutes(2)))
 struct HandlerSettingsTests {
     @Test func handlerEnvironmentArrayAndObjectForms() throws {
-        let inner = #"{"name": "X", "version": 1.0, "handlerEnvironment": {"logFolder": "/l", "configFolder": "/c", "statusFolder": "/s"}}"#
+        let inner =
+            #"{"name": "X", "version": 1.0, "handlerEnvironment": {"logFolder": "/l", "configFolder": "/c", "statusFolder": "/s"}}"#
         let array = try HandlerEnvironment.parse(Data("[\(inner)]".utf8), file: "H")
         let object = try HandlerEnvironment.parse(Data(inner.utf8), file: "H")
         #expect(array == object && array.configFolder == "/c" && array.statusFolder == "/s")
         do throws(HandlerError) {
-            _ = try HandlerEnvironment.parse(Data(#"[{"handlerEnvironment": {"logFolder": "/l"}}]"#.utf8), file: "H.json")
+            _ = try HandlerEnvironment.parse(
+                Data(#"[{"handlerEnvironment": {"logFolder": "/l"}}]"#.utf8), file: "H.json")
             Issue.record("accepted a HandlerEnvironment without configFolder")
         } catch {
             #expect(error.message == "H.json: missing 'handlerEnvironment.configFolder'")
@@ -24,11 +27,13 @@ struct HandlerSettingsTests {
         defer { tree.cleanup() }
         for (n, age) in [(3, 30.0), (12, 20.0), (7, 10.0)] {
             let path = tree.write("config/\(n).settings", "{}")
-            try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-age)], ofItemAtPath: path)
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date().addingTimeInterval(-age)], ofItemAtPath: path)
         }
         tree.write("config/notanumber.settings", "{}")
         #expect(SettingsFile.sequence(configFolder: tree.path("config"), environment: [:]) == 7)
-        #expect(SettingsFile.sequence(configFolder: tree.path("config"), environment: ["ConfigSequenceNumber": "12"]) == 12)
+        #expect(
+            SettingsFile.sequence(configFolder: tree.path("config"), environment: ["ConfigSequenceNumber": "12"]) == 12)
         #expect(SettingsFile.sequence(configFolder: tree.path("nowhere"), environment: [:]) == nil)
     }
 
@@ -36,8 +41,11 @@ struct HandlerSettingsTests {
     func wrongOwnerGetsTheDistinctOwnershipCodes() throws {
         let tree = TestTree("own")
         defer { tree.cleanup() }
-        let host = tree.write("etc/azure/VMSnapshotPluginHost.conf", "[pre_post]\nnumberOfPlugins: 1\npluginConfigPath0: /etc/azure/p.json\n")
-        let plugin = tree.write("etc/azure/p.json", #"{"preScriptLocation": "/a", "postScriptLocation": "/b"}"#, mode: 0o600)
+        let host = tree.write(
+            "etc/azure/VMSnapshotPluginHost.conf",
+            "[pre_post]\nnumberOfPlugins: 1\npluginConfigPath0: /etc/azure/p.json\n")
+        let plugin = tree.write(
+            "etc/azure/p.json", #"{"preScriptLocation": "/a", "postScriptLocation": "/b"}"#, mode: 0o600)
         chown(plugin, 65534, 65534)
         var (_, diagnostics) = LegacyConfig(paths: Paths(root: tree.root)).load()
         #expect(diagnostics.contains { $0.code == 318 })

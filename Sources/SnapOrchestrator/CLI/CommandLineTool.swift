@@ -51,9 +51,10 @@ public struct CommandLineTool: Sendable {
                 return FreezeGuardMain.run(rest)
             case "handler":
                 return try await HandlerCommand(console: console, paths: paths).run(rest)
-            case "report", "history":
-                console.err("snaporch \(command): not available in this build yet\n")
-                return ExitCode.failed
+            case "report":
+                return try ReportCommand(console: console, paths: paths).report(rest)
+            case "history":
+                return try ReportCommand(console: console, paths: paths).history(rest)
             default:
                 var message = "unknown command '\(command)'"
                 let names = ["validate", "run", "thaw", "recover", "report", "history", "handler", "version", "help"]

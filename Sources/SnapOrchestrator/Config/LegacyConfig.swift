@@ -113,9 +113,12 @@ public struct LegacyConfig: Sendable {
         }
         if let (problem, isOwner) = legacyModeProblem(file, ownerDigitMustBeEven: false) {
             // The original reports 314 for both; the distinct ownership code it defines (315) is used here.
-            let code: ErrorCode = isOwner ? .prepostPluginhostConfigOwnershipError : .prepostPluginhostConfigPermissionError
+            let code: ErrorCode =
+                isOwner ? .prepostPluginhostConfigOwnershipError : .prepostPluginhostConfigPermissionError
             out.append(
-                Diagnostic(.error, "\(code.rawValue) \(code.name): \(problem); its plugins are not run", file: file, code: code.rawValue))
+                Diagnostic(
+                    .error, "\(code.rawValue) \(code.name): \(problem); its plugins are not run", file: file,
+                    code: code.rawValue))
             return
         }
         let ini = IniFile(text: text)
@@ -188,7 +191,9 @@ public struct LegacyConfig: Sendable {
         if let (problem, isOwner) = legacyModeProblem(file, ownerDigitMustBeEven: true) {
             let code: ErrorCode = isOwner ? .prepostPluginConfigOwnershipError : .prepostPluginConfigPermissionError
             out.append(
-                Diagnostic(.error, "\(code.rawValue) \(code.name): \(problem) (chmod 600, chown root)", file: file, code: code.rawValue))
+                Diagnostic(
+                    .error, "\(code.rawValue) \(code.name): \(problem) (chmod 600, chown root)", file: file,
+                    code: code.rawValue))
             return nil
         }
         guard let data = FileManager.default.contents(atPath: file),

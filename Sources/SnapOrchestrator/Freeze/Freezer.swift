@@ -16,6 +16,8 @@ public protocol FreezeSession: AnyObject, Sendable {
     func thaw() -> ThawOutcome
     /// Releases the session without freezing (when the window is not opened after all).
     func cancel()
+    /// After `thaw()`: closes the fds and reaps the guard (kept out of the window's timing).
+    func finish()
 }
 
 /// The result of FIFREEZE on one mount.

@@ -122,7 +122,6 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         _ = send("T\n")
         done.wait()
         watcher = nil
-        release()
         return outcome
     }
 
@@ -130,6 +129,8 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         _ = send("Q\n")
         release()
     }
+
+    func finish() { release() }
 
     /// Reads the guard's thaw report; thaws with our own fds if the guard vanishes or hangs.
     private func watch() {
@@ -177,9 +178,14 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         return (try? Sys.writeAll(fd, Array(text.utf8))) != nil
     }
 
+    private let releaseLock = NSLock()
+
     private func release() {
-        guard !finished else { return }
-        finished = true
+        let first = releaseLock.withLock { () -> Bool in
+            defer { finished = true }
+            return !finished
+        }
+        guard first else { return }
         if let fd = child.stdinFD { close(fd) }
         close(child.stdoutFD)
         for fd in ownFDs { close(fd) }

@@ -21,6 +21,11 @@ public struct ReportStore: Sendable {
         } catch {
             problems.append("cannot write \(lastReportPath): \(error)")
         }
+        do {
+            try RunHistory(paths: paths).append(report)
+        } catch {
+            problems.append("cannot add the report to the run history: \(error)")
+        }
         if let extra {
             do {
                 try FileSystem.writeAtomically(bytes, to: extra, mode: 0o644)

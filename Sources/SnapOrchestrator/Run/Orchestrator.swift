@@ -283,6 +283,7 @@ public struct Orchestrator: Sendable {
             let thaw = await offload { session.thaw() }
             report.timeline.append(TimelineEntry(step: "freeze-window", startMs: begin, endMs: clock.ms))
             journal?.thawed()
+            await offload { session.finish() }
             for i in mounts.indices where mounts[i].frozen {
                 let e = thaw.results[mounts[i].mountPoint] ?? 0
                 mounts[i].thawed = e == 0 || e == EINVAL

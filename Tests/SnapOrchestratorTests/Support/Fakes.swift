@@ -33,6 +33,7 @@ final class FakeFreezer: Freezer, @unchecked Sendable {
             return outcome
         }
         func cancel() { owner.record("cancel") }
+        func finish() { owner.record("finish") }
     }
 }
 

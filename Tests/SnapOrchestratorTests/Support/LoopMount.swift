@@ -45,7 +45,7 @@ final class LoopMount: @unchecked Sendable {
         for bind in bindMounts.reversed() {
             _ = try? await sh("umount \(ShellQuote.quote(bind)) || umount -l \(ShellQuote.quote(bind))")
         }
-        _ = try? await sh("fuser -km \(mp) >/dev/null 2>&1; umount \(mp) || umount -l \(mp)")
+        _ = try? await sh("umount \(mp) || umount -l \(mp)")
         _ = try? await sh("for d in $(losetup -j \(image) -O NAME -n); do losetup -d $d; done; true")
         try? FileManager.default.removeItem(atPath: image)
     }

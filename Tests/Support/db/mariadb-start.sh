@@ -5,7 +5,8 @@
 # Never touches the system instance (/var/lib/mysql, /run/mysqld, /etc/mysql): every path is under
 # DIR and every server/client call starts with --no-defaults or --defaults-file.
 #
-#   DIR/data/               datadir (owner mysql), binary logs DIR/data/binlog.NNNNNN (GTID is on)
+#   DIR/data/               datadir (owner mysql), binary logs DIR/data/binlog.NNNNNN (GTID is on;
+#                           binlog.index holds relative names, so a copy of DIR/data is self-contained)
 #   DIR/run/mysqld.sock     Unix socket;  DIR/run/mysqld.pid  pid file
 #   DIR/log/error.log       server error log
 #   DIR/snaporch.cnf        root 0600 [client] file for the plugin user 'snaporch' (socket + TCP)
@@ -53,7 +54,7 @@ if [ ${#need[@]} -gt 0 ]; then
         own_policy=1
     fi
     rc=0
-    { apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"; } >&2 || rc=$?
+    { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${need[@]}"; } >&2 || rc=$?
     [ "$own_policy" -eq 1 ] && rm -f /usr/sbin/policy-rc.d
     [ "$rc" -eq 0 ] || die "apt-get failed ($rc)"
 fi
@@ -108,11 +109,15 @@ else
     log "starting mariadbd on 127.0.0.1:$PORT, socket $SOCK"
     # --no-defaults must be the first option. setsid: own session, so the caller's process group
     # (or a terminal hang-up) does not take the server with it. Binary log + server id => GTIDs
-    # (MariaDB always assigns GTIDs when binlogging). Small InnoDB sizes keep copies/snapshots small.
+    # (MariaDB always assigns GTIDs when binlogging). --log-bin is a bare name on purpose: the
+    # binlogs then live in the datadir and binlog.index lists them as ./binlog.NNNNNN; with an
+    # absolute --log-bin the index holds absolute paths, and a server started on a COPY of the
+    # datadir reads (and marks) the original's binlog during crash recovery.
+    # Small InnoDB sizes keep copies/snapshots small.
     setsid mariadbd --no-defaults \
         --user=mysql --datadir="$DATA" --socket="$SOCK" --pid-file="$PIDF" --log-error="$ERRLOG" \
         --port="$PORT" --bind-address=127.0.0.1 --skip-name-resolve \
-        --log-bin="$DATA/binlog" --server-id="$SERVER_ID" --binlog-format=ROW --gtid-strict-mode=1 \
+        --log-bin=binlog --server-id="$SERVER_ID" --binlog-format=ROW --gtid-strict-mode=1 \
         --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
         </dev/null >>"$LOGD/stdout.log" 2>&1 &
     server_pid=$!

@@ -22,7 +22,8 @@ DATA=$DIR/data SOCK=$DIR/run/mysqld.sock PIDF=$DIR/run/mysqld.pid ADMCNF=$DIR/ad
 our_pids() {
     local p
     for p in /proc/[0-9]*; do
-        tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -- "--datadir=$DATA" && echo "${p#/proc/}"
+        # (a process may vanish between the glob and the read: ignore that)
+        { tr '\0' '\n' <"$p/cmdline"; } 2>/dev/null | grep -qxF -- "--datadir=$DATA" && echo "${p#/proc/}"
     done
     return 0
 }
@@ -37,19 +38,24 @@ wait_gone() { # seconds
 if [ -z "$(our_pids)" ]; then
     log "no server running on $DATA"
 else
-    # 1. Clean shutdown (flushes InnoDB); mariadb-admin waits for the pid file to go.
-    if [ -S "$SOCK" ] && [ -f "$ADMCNF" ]; then
+    # 1. Clean shutdown through the socket (flushes InnoDB); mariadb-admin waits for the server.
+    clean=0
+    if [ -S "$SOCK" ] && [ -f "$ADMCNF" ] &&
         timeout 40 mariadb-admin --defaults-file="$ADMCNF" --connect-timeout=5 --shutdown-timeout=30 \
-            shutdown >/dev/null 2>&1 || log "clean shutdown did not complete"
+            shutdown >/dev/null 2>&1; then
+        clean=1
     fi
-    if ! wait_gone 30; then
+    if [ "$clean" -eq 0 ] || ! wait_gone 30; then
         # 2. SIGTERM is also a clean shutdown for mariadbd. 3. SIGKILL as the last resort.
+        # (word splitting of the pid lists is intended)
         pids=$(our_pids)
-        log "sending SIGTERM to $pids"
+        log "clean shutdown failed; sending SIGTERM to $pids"
+        # shellcheck disable=SC2086
         kill -TERM $pids 2>/dev/null || true
         if ! wait_gone 30; then
             pids=$(our_pids)
             log "sending SIGKILL to $pids"
+            # shellcheck disable=SC2086
             kill -KILL $pids 2>/dev/null || true
             wait_gone 10 || die "processes still alive: $(our_pids)"
         fi

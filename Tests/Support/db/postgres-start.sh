@@ -14,6 +14,7 @@
 # Roles (decided by testing on 15, see Plugins-examples/db-notes.md):
 #   snaporch_backup  NOLOGIN group: pg_checkpoint (CHECKPOINT), pg_read_all_settings (SHOW
 #                    data_directory), EXECUTE on pg_backup_start(text,boolean) and pg_backup_stop(boolean)
+#                    (granted in the databases postgres, template1 and snaporch_test: per database)
 #   snaporch         LOGIN, password (scram), member of snaporch_backup: the plugin via password file
 #   snaporch_peer    LOGIN, no password, member of snaporch_backup: the plugin via peer auth on the
 #                    socket; OS users root and postgres may log in as it (pg_ident map "snaporch")
@@ -50,7 +51,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
         own_policy=1
     fi
     rc=0
-    { apt-get update -q && apt-get install -y -q --no-install-recommends postgresql postgresql-client; } >&2 || rc=$?
+    { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends postgresql postgresql-client; } >&2 || rc=$?
     [ "$own_policy" -eq 1 ] && rm -f /usr/sbin/policy-rc.d
     [ "$rc" -eq 0 ] || die "apt-get failed ($rc)"
 fi
@@ -85,7 +86,7 @@ runuser -u postgres -- test -x "$RUN" -a -w "$RUN" ||
 
 as_pg() { (cd / && runuser -u postgres -- "$@"); }   # cwd / : DIR may not be listable for postgres
 # Superuser session over the socket (peer: OS postgres -> role postgres).
-su_psql() { as_pg "$PSQL" -X -q -w -v ON_ERROR_STOP=1 -h "$RUN" -p "$PORT" -U postgres "$@"; }
+su_psql() { as_pg env PGOPTIONS="-c client_min_messages=warning" "$PSQL" -X -q -w -v ON_ERROR_STOP=1 -h "$RUN" -p "$PORT" -U postgres "$@"; }
 
 # --- 3. initialise the cluster once -------------------------------------------------------------------
 if [ ! -f "$PGDATA/PG_VERSION" ]; then
@@ -155,15 +156,17 @@ read_pw() { [ -f "$PASSF" ] && awk -F: -v u="$1" '$4 == u { print $5; exit }' "$
 PW=$(read_pw snaporch);        [ -n "$PW" ] || PW=$(gen_pw)
 APPPW=$(read_pw snaporch_app); [ -n "$APPPW" ] || APPPW=$(gen_pw)
 
+# Role memberships are cluster-wide; EXECUTE on a function is per database (pg_proc is a
+# per-database catalog), so FN_GRANTS is applied in every database the plugin may connect to.
 if [ "$MAJOR" -ge 15 ]; then
-    GRANTS="GRANT pg_checkpoint, pg_read_all_settings TO snaporch_backup;
-GRANT EXECUTE ON FUNCTION pg_backup_start(text, boolean) TO snaporch_backup;
+    ROLE_GRANTS="GRANT pg_checkpoint, pg_read_all_settings TO snaporch_backup;"
+    FN_GRANTS="GRANT EXECUTE ON FUNCTION pg_backup_start(text, boolean) TO snaporch_backup;
 GRANT EXECUTE ON FUNCTION pg_backup_stop(boolean) TO snaporch_backup;"
 else
     # NOT TESTED here (only 15 is installed): before 15 CHECKPOINT needs a superuser, and the
     # non-exclusive backup functions have other signatures.
-    GRANTS="GRANT pg_read_all_settings TO snaporch_backup;
-GRANT EXECUTE ON FUNCTION pg_start_backup(text, boolean, boolean) TO snaporch_backup;
+    ROLE_GRANTS="GRANT pg_read_all_settings TO snaporch_backup;"
+    FN_GRANTS="GRANT EXECUTE ON FUNCTION pg_start_backup(text, boolean, boolean) TO snaporch_backup;
 GRANT EXECUTE ON FUNCTION pg_stop_backup(boolean, boolean) TO snaporch_backup;"
 fi
 
@@ -178,11 +181,14 @@ SELECT 'CREATE ROLE snaporch_app LOGIN'
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'snaporch_app') \gexec
 ALTER ROLE snaporch PASSWORD :'pw';
 ALTER ROLE snaporch_app PASSWORD :'apppw';
-$GRANTS
+$ROLE_GRANTS
 GRANT snaporch_backup TO snaporch, snaporch_peer;
 SELECT 'CREATE DATABASE snaporch_test'
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'snaporch_test') \gexec
 EOF
+for db in postgres template1 snaporch_test; do
+    su_psql -d "$db" <<<"$FN_GRANTS"
+done
 su_psql -d snaporch_test <<'EOF'
 CREATE TABLE IF NOT EXISTS public.t (
     id bigserial PRIMARY KEY,

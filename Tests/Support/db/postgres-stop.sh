@@ -32,7 +32,7 @@ postmaster_pid() { # the pid in postmaster.pid, if that process is a postgres on
     local pid
     pid=$(head -n 1 "$PIDF" 2>/dev/null || true)
     [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 0
-    tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$PGDATA" && echo "$pid"
+    { tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qxF -- "$PGDATA" && echo "$pid"
     return 0
 }
 children_of() { # pids whose parent is $1
@@ -53,6 +53,7 @@ else
         log "fast shutdown did not complete; trying immediate"
         if ! (cd / && timeout 20 runuser -u postgres -- "$PGCTL" -D "$PGDATA" -m immediate -w -t 10 stop) >/dev/null 2>&1; then
             log "sending SIGKILL to postmaster $PM and its children"
+            # shellcheck disable=SC2046,SC2086  # word splitting of the pid lists is intended
             kill -KILL "$PM" $kids $(children_of "$PM") 2>/dev/null || true
         fi
     fi
