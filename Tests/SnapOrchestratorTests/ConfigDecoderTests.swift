@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import SnapOrchestrator
@@ -129,5 +130,19 @@ import Testing
         let (_, diagnostics) = decode("version: 1\nsnapshot:\n  disks: [\"ftp://acct/c/d.vhd?sv=1&sig=SECRETSIG\"]\n")
         #expect(!diagnostics.isEmpty)
         #expect(!diagnostics.map(\.rendered).joined().contains("SECRETSIG"))
+    }
+
+    @Test func everyExampleConfigDecodes() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let paths = [
+            "etc/azure/prepost/prepost.yaml", "Plugins-examples/prepost-app.yaml",
+            "Plugins-examples/mysql/prepost-mysql.yaml", "Plugins-examples/postgres/prepost-postgres.yaml",
+        ]
+        for path in paths {
+            let bytes = try #require(FileManager.default.contents(atPath: repo.appendingPathComponent(path).path))
+            let (config, diagnostics) = ConfigDecoder(file: path).decode(Array(bytes))
+            #expect(config != nil && !diagnostics.hasErrors, "\(path): \(diagnostics.map(\.rendered))")
+        }
     }
 }

@@ -115,6 +115,25 @@ struct LegacyConfigTests {
         #expect(status.extErrorCode == row.extCode, "ext code")
     }
 
+    @Test func workloadConfMapsToTheDatabasePlugins() {
+        let tree = TestTree("legacy")
+        defer { tree.cleanup() }
+        tree.write(
+            "etc/azure/workload.conf",
+            "[workload]\nworkload_name = mariadb\ncredString = --defaults-extra-file=/etc/azure/my.cnf\ntimeout = 90\n")
+        var (config, diagnostics) = LegacyConfig(paths: Paths(root: tree.root)).load()
+        #expect(config.plugins.first?.kind == .mysql)
+        #expect(config.plugins.first?.database["defaults_file"] == tree.path("etc/azure/my.cnf"))
+        #expect(config.plugins.first?.timeout == .seconds(90))
+        tree.write("etc/azure/workload.conf", "[workload]\nworkload_name = mysql\ncredString = -uroot -psecret\n")
+        (config, diagnostics) = LegacyConfig(paths: Paths(root: tree.root)).load()
+        #expect(config.plugins.isEmpty)
+        #expect(diagnostics.contains { $0.code == 505 && !$0.message.contains("secret") })
+        tree.write("etc/azure/workload.conf", "[workload]\nworkload_name = postgres\nlinux_user = pgadmin\n")
+        (config, _) = LegacyConfig(paths: Paths(root: tree.root)).load()
+        #expect(config.plugins.first?.kind == .postgres && config.plugins.first?.database["os_user"] == "pgadmin")
+    }
+
     @Test func vmbackupConfIsReadWithItsMeaning() {
         let tree = TestTree("legacy")
         defer { tree.cleanup() }
@@ -152,7 +171,7 @@ struct LegacyConfigTests {
             {"pluginName": "app", "preScriptLocation": "/etc/azure/pre.sh", "postScriptLocation": "/etc/azure/post.sh",
              "preScriptParams": ["--fast"], "timeoutInSeconds": 3000, "continueBackupOnFailure": false, "fsFreezeEnabled": true}
             """, mode: 0o600)
-        tree.write("etc/azure/workload.conf", "[workload]\nworkload_name = mysql\n")
+        tree.write("etc/azure/workload.conf", "[workload]\nworkload_name = oracle\n")
         let r = try await runCLI(["validate"], env: tree.environment)
         #expect(r.code == 0, "\(r.stderr)")
         #expect(r.stderr.contains("reading the legacy VMSnapshot configuration"))
@@ -160,7 +179,7 @@ struct LegacyConfigTests {
         #expect(r.stderr.contains("timeout 10m"), "timeoutInSeconds 3000 is capped by the host's 600")
         #expect(
             r.stderr.contains(
-                "workload_name = mysql: the built-in database plugins are not supported in this build yet"))
+                "503 FailedWorkloadInvalidWorkloadName: workload_name = oracle is not supported"))
         let yaml = try await runCLI(["validate", "--emit-yaml"], env: tree.environment)
         #expect(yaml.code == 0)
         let (config, diagnostics) = ConfigDecoder(file: "emitted.yaml").decode(Array(yaml.stdout.utf8))

@@ -36,7 +36,7 @@ public struct LegacyConfig: Sendable {
         var out: [Diagnostic] = []
         readVMBackup(into: &config, &out)
         readPluginHost(into: &config, &out)
-        readWorkload(&out)
+        readWorkload(into: &config, &out)
         return (config, out)
     }
 
@@ -231,16 +231,51 @@ public struct LegacyConfig: Sendable {
         return spec
     }
 
-    private func readWorkload(_ out: inout [Diagnostic]) {
+    /// `workload.conf` → a built-in database plugin, run before the script plugins (the original
+    /// skipped the scripts when a workload was set; both run here, the database first).
+    private func readWorkload(into config: inout Config, _ out: inout [Diagnostic]) {
         guard let text = try? String(contentsOfFile: workloadConfPath, encoding: .utf8) else { return }
         let ini = IniFile(text: text)
-        if let (name, line) = ini.value("workload", "workload_name"), !name.isEmpty {
+        guard let (name, line) = ini.value("workload", "workload_name"), !name.isEmpty else { return }
+        let mark = SourceMark(line: line, column: 1)
+        let file = workloadConfPath
+        var spec: PluginSpec
+        switch name.lowercased() {
+        case "mysql", "mariadb":
+            spec = PluginSpec(name: name.lowercased(), kind: .mysql)
+            let cred = ini.value("workload", "credString")?.value ?? ""
+            guard let range = cred.range(of: "--defaults-extra-file=") else {
+                out.append(
+                    Diagnostic(
+                        .error,
+                        "505 FailedWorkloadAuthorizationMissing: credString must be --defaults-extra-file=FILE (root-owned, 0600); passwords on a command line are refused",
+                        file: file, at: mark, code: 505))
+                return
+            }
+            let path = cred[range.upperBound...].split(separator: " ").first.map(String.init) ?? ""
+            spec.database["defaults_file"] = paths.resolve(path)
+        case "postgres", "postgresql":
+            spec = PluginSpec(name: "postgres", kind: .postgres)
+            spec.database["os_user"] = ini.value("workload", "linux_user")?.value.nilIfEmpty ?? "postgres"
+            spec.database["mode"] = "checkpoint"
+        default:
             out.append(
                 Diagnostic(
                     .warning,
-                    "workload_name = \(name): the built-in database plugins are not supported in this build yet; the workload is not quiesced (use a script plugin meanwhile)",
-                    file: workloadConfPath, at: SourceMark(line: line, column: 1)))
+                    "503 FailedWorkloadInvalidWorkloadName: workload_name = \(name) is not supported (mysql, mariadb, postgres); the workload is not quiesced",
+                    file: file, at: mark, code: 503))
+            return
         }
+        if let (value, _) = ini.value("workload", "timeout"), let seconds = Int(value), seconds > 0 {
+            spec.timeout = .seconds(min(seconds, 3600))
+        }
+        spec.onFailure = .continue
+        config.plugins.insert(spec, at: 0)
+        out.append(
+            Diagnostic(
+                .note,
+                "workload_name = \(name): the built-in \(spec.kind.rawValue) plugin quiesces it (\(spec.database.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))",
+                file: file, at: mark))
     }
 
     /// The original's mode rule on the last three octal digits (plus owner root).

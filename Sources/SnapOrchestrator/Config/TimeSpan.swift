@@ -56,6 +56,9 @@ public struct TimeSpan: Sendable, Hashable, Comparable, Codable, CustomStringCon
 }
 
 extension String {
+    /// nil for an empty string.
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+
     /// The string without leading and trailing spaces, tabs and newlines.
     var trimmingSpaces: String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }

@@ -14,6 +14,14 @@ public protocol Plugin: Sendable {
 
     /// The command lines the steps would run, for `--dry-run` and the journal.
     func describe(_ phase: Phase) -> String?
+
+    /// Called right after the thaw for a plugin whose pre succeeded: nil when its quiesce held
+    /// through the window, else why it did not (a database session that died, say).
+    func verifyHeld() async -> String?
+}
+
+extension Plugin {
+    public func verifyHeld() async -> String? { nil }
 }
 
 /// pre or post.
@@ -43,13 +51,16 @@ public struct StepContext: Sendable {
     public var killGrace: TimeSpan
     /// Masks secrets in captured output.
     public var redactor: Redactor
+    /// The mount points the run freezes (empty when it does not freeze).
+    public var frozenMounts: [String] = []
 
     /// Creates a context.
     public init(
         phase: Phase, runId: String, taskId: String, budget: TimeSpan, deadlineEpoch: Int64, dryRun: Bool = false,
         outcome: String? = nil, consistency: String? = nil, killGrace: TimeSpan = .seconds(5),
-        redactor: Redactor = Redactor()
+        redactor: Redactor = Redactor(), frozenMounts: [String] = []
     ) {
+        self.frozenMounts = frozenMounts
         self.phase = phase
         self.runId = runId
         self.taskId = taskId

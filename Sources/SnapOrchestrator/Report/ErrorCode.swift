@@ -27,6 +27,12 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case prepostPostScriptTimeout = 309
     case prepostPluginhostPreTimeout = 310
     case prepostPluginhostPostTimeout = 311
+    case workloadPreError = 500
+    case workloadInvalidWorkloadName = 503
+    case workloadPostError = 504
+    case workloadAuthorizationMissing = 505
+    case workloadConnectionError = 506
+    case workloadQuiescingTimeout = 510
 
     /// The name used by the original extension.
     public var name: String {
@@ -58,6 +64,12 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
         case .prepostPostScriptTimeout: return "FailedPrepostPostScriptTimeout"
         case .prepostPluginhostPreTimeout: return "FailedPrepostPluginhostPreTimeout"
         case .prepostPluginhostPostTimeout: return "FailedPrepostPluginhostPostTimeout"
+        case .workloadPreError: return "FailedWorkloadPreError"
+        case .workloadPostError: return "FailedWorkloadPostError"
+        case .workloadInvalidWorkloadName: return "FailedWorkloadInvalidWorkloadName"
+        case .workloadAuthorizationMissing: return "FailedWorkloadAuthorizationMissing"
+        case .workloadConnectionError: return "FailedWorkloadConnectionError"
+        case .workloadQuiescingTimeout: return "FailedWorkloadQuiescingTimeout"
         }
     }
 }

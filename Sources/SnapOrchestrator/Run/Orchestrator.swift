@@ -34,7 +34,7 @@ public struct Orchestrator: Sendable {
         let clock = RunClock()
         let redactor = Redactor()
         journal?.begin(runId: runId, taskId: report.taskId)
-        let plugins: [any Plugin] = plan.entries.map { ScriptPlugin(spec: $0.spec, launcher: launcher) }
+        let plugins: [any Plugin] = plan.entries.map { PluginFactory.make($0.spec, launcher: launcher) }
         report.plugins = plan.entries.map {
             PluginReport(name: $0.spec.name, type: $0.spec.kind.rawValue, dropIn: $0.spec.isDropIn)
         }
@@ -117,9 +117,21 @@ public struct Orchestrator: Sendable {
             report.snapshot.provider = plan.config.snapshot.provider.rawValue
         }
 
+        // A quiesce that lives in a session (a database lock) must still hold after the thaw.
+        if report.snapshot.taken {
+            for index in started where report.plugins[index].pre?.ok == true {
+                if let problem = await plugins[index].verifyHeld() {
+                    degradedBy.append(plugins[index].spec.name)
+                    report.reasons.append("'\(plugins[index].spec.name)': \(problem)")
+                    report.errors.append(
+                        ErrorEntry(.workloadQuiescingTimeout, "plugin '\(plugins[index].spec.name)': \(problem)"))
+                }
+            }
+        }
+
         // Consistency, known before post so that post scripts can be told. Without any plugin that
         // quiesces an application, a frozen snapshot is filesystem-consistent, not application-consistent.
-        let quiesces = plan.entries.contains { $0.spec.pre != nil }
+        let quiesces = plan.entries.contains(where: \.quiesces)
         report.consistency = Self.consistency(
             snapshot: report.snapshot.taken, freezeOK: freezeOK, degraded: !degradedBy.isEmpty || !quiesces)
         if report.consistency == .filesystem && !quiesces {
@@ -355,7 +367,8 @@ public struct Orchestrator: Sendable {
             deadlineEpoch: (Sys.epochMillis() + Int64(budget) + 999) / 1000, dryRun: false,
             outcome: post ? (report.snapshot.taken ? "snapshot-taken" : "no-snapshot") : nil,
             consistency: post ? report.consistency.rawValue : nil,
-            killGrace: plan.config.killGrace, redactor: redactor)
+            killGrace: plan.config.killGrace, redactor: redactor,
+            frozenMounts: plan.freezes ? plan.mounts.map(\.mountPoint) : [])
     }
 
     /// The consistency a snapshot reached.
@@ -374,7 +387,7 @@ public struct Orchestrator: Sendable {
         if plan.snapshots {
             guard report.snapshot.taken else { return .failed }
             if report.snapshot.disks.contains(where: { !$0.ok }) { return .degraded }
-            let best: RunReport.Consistency = plan.entries.contains { $0.spec.pre != nil } ? .application : .filesystem
+            let best: RunReport.Consistency = plan.entries.contains(where: \.quiesces) ? .application : .filesystem
             return report.consistency == best && !degraded ? .success : .degraded
         }
         if plan.freezes && !freezeOK { return .failed }

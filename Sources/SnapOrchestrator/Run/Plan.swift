@@ -7,6 +7,9 @@ import Foundation
 public struct Plan: Sendable {
     /// One plugin with the reason it is refused, if it is.
     public struct Entry: Sendable {
+        /// True when the plugin quiesces an application (a pre script, or a database plugin).
+        public var quiesces: Bool { spec.kind != .script || spec.pre != nil }
+
         public var spec: PluginSpec
         /// Why the pre step may not run (missing, unsafe), with the Azure code.
         public var preRefusal: (code: ErrorCode, message: String)?

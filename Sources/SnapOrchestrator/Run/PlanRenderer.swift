@@ -13,7 +13,7 @@ public enum PlanRenderer {
         for entry in plan.entries {
             let spec = entry.spec
             guard
-                let command = ScriptPlugin(spec: spec, launcher: PosixProcessLauncher()).describe(.pre)
+                let command = PluginFactory.make(spec, launcher: PosixProcessLauncher()).describe(.pre)
                     ?? describeBuiltIn(spec)
             else {
                 continue
@@ -64,7 +64,7 @@ public enum PlanRenderer {
         for entry in plan.entries.reversed() {
             let spec = entry.spec
             guard
-                let command = ScriptPlugin(spec: spec, launcher: PosixProcessLauncher()).describe(.post)
+                let command = PluginFactory.make(spec, launcher: PosixProcessLauncher()).describe(.post)
                     ?? describeBuiltIn(spec)
             else {
                 continue

@@ -25,6 +25,8 @@ public struct Validator: Sendable {
 
     /// Resolves script paths (`SNAPORCH_ROOT`).
     public var paths = Paths()
+    /// Connect to the databases of `mysql`/`postgres` plugins to check credentials and privileges.
+    public var probeDatabases = true
 
     /// Creates a validator with the real machine's view.
     public init() {}
@@ -87,32 +89,21 @@ public struct Validator: Sendable {
                     }
                 }
             }
-            switch plugin.kind {
-            case .script: break
-            case .mysql:
-                if which("mariadb") == nil && which("mysql") == nil {
+            if plugin.kind != .script {
+                let needed = plugin.kind == .mysql ? ["mariadb", "mysql"] : ["psql"]
+                if needed.allSatisfy({ which($0) == nil }) {
                     out.append(
                         Diagnostic(
-                            .error, "plugin '\(plugin.name)' needs the mysql or mariadb client, found neither in PATH",
+                            .error,
+                            "plugin '\(plugin.name)' needs the \(needed.joined(separator: " or ")) client, found none in PATH",
                             file: file, at: mark))
+                } else if probeDatabases {
+                    for (isError, message) in DatabaseProbe.check(plugin) {
+                        out.append(
+                            Diagnostic(
+                                isError ? .error : .note, "plugin '\(plugin.name)': \(message)", file: file, at: mark))
+                    }
                 }
-                out.append(
-                    Diagnostic(
-                        .warning,
-                        "plugin '\(plugin.name)': type mysql is reserved; the database plugins are not available in this build yet",
-                        file: file, at: mark))
-            case .postgres:
-                if which("psql") == nil {
-                    out.append(
-                        Diagnostic(
-                            .error, "plugin '\(plugin.name)' needs the psql client, found none in PATH", file: file,
-                            at: mark))
-                }
-                out.append(
-                    Diagnostic(
-                        .warning,
-                        "plugin '\(plugin.name)': type postgres is reserved; the database plugins are not available in this build yet",
-                        file: file, at: mark))
             }
         }
         var skipped: [DropInScanner.Skipped] = []

@@ -90,8 +90,9 @@ final class FreezeFixture: @unchecked Sendable {
     private(set) var extraMounts: [String] = []
 
     /// A new loop-mounted ext4 image at `tree/name`.
-    func loop(_ name: String = "m", fsType: String = "ext4") async throws -> LoopMount {
-        let m = try await LoopMount(in: tree.root, name: name, sizeMB: fsType == "xfs" ? 320 : 32, fsType: fsType)
+    func loop(_ name: String = "m", fsType: String = "ext4", sizeMB: Int? = nil) async throws -> LoopMount {
+        let m = try await LoopMount(
+            in: tree.root, name: name, sizeMB: sizeMB ?? (fsType == "xfs" ? 320 : 32), fsType: fsType)
         loops.append(m)
         return m
     }

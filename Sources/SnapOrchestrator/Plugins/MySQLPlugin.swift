@@ -1,0 +1,229 @@
+import Foundation
+import Glibc
+
+/// `type: mysql` — MySQL and MariaDB. Pre opens one live client session and quiesces through it
+/// (MariaDB ≥ 10.4: `BACKUP STAGE START` + `BLOCK_COMMIT`; otherwise `FLUSH LOCAL TABLES WITH READ
+/// LOCK` under a bounded `lock_wait_timeout`), records the binary-log position under the lock, and
+/// keeps the session open through freeze and snapshot. Post releases, restarts the replica SQL
+/// thread if pre stopped it, closes the session and checks from a new one that it is gone.
+///
+/// Safety contract: no global state (such as `read_only`) is ever changed, so if snaporch dies the
+/// client sees EOF, the server ends the session and every lock with it, within milliseconds.
+/// Credentials come only from the root-owned 0600 `defaults_file`, never from argv.
+public final class MySQLPlugin: Plugin, @unchecked Sendable {
+    public let spec: PluginSpec
+    private let lock = NSLock()
+    private var session: SQLSession?
+    private var held: (mode: String, connectionId: String, readOnly: String)?
+    private var stoppedReplica = false
+
+    public init(spec: PluginSpec) { self.spec = spec }
+
+    var defaultsFile: String { spec.database["defaults_file"] ?? "" }
+    var lockWaitTimeout: Int { Int(spec.database["lock_wait_timeout"] ?? "") ?? 10 }
+    var mode: String { spec.database["mode"] ?? "auto" }
+    var replica: Bool { ["true", "yes", "1"].contains((spec.database["replica"] ?? "false").lowercased()) }
+    var server: String { "the MySQL/MariaDB server of \(defaultsFile)" }
+
+    public func describe(_ phase: Phase) -> String? {
+        phase == .pre
+            ? "\(spec.name): open a client session (\(defaultsFile)), quiesce (\(mode)), hold through the window"
+            : "\(spec.name): release the quiesce, close the session, verify it is gone"
+    }
+
+    func clientArguments() -> [String] {
+        var args = ["--defaults-extra-file=\(defaultsFile)"]  // must come first
+        if let socket = spec.database["socket"] { args.append("--socket=\(socket)") }
+        return args + ["--batch", "--unbuffered", "--skip-column-names", "--force", "--connect-timeout=10"]
+    }
+
+    func openSession(_ context: StepContext) throws(DatabaseFailure) -> SQLSession {
+        if let problem = DatabaseStep.credentialProblem(defaultsFile) {
+            throw DatabaseFailure("defaults_file refused: \(problem)")
+        }
+        guard let client = DatabaseStep.client(["mariadb", "mysql"]) else {
+            throw DatabaseFailure("neither the mariadb nor the mysql client is installed")
+        }
+        do {
+            return try SQLSession.start(
+                executable: client, arguments: clientArguments(),
+                environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
+                marker: DatabaseStep.marker(context), separator: "\t",
+                errorPattern: { $0.hasPrefix("ERROR ") })
+        } catch {
+            throw DatabaseFailure("cannot start the client: \(error)")
+        }
+    }
+
+    public func pre(_ context: StepContext) async -> StepReport {
+        await offload { [self] in preBlocking(context) }
+    }
+
+    public func post(_ context: StepContext) async -> StepReport {
+        await offload { [self] in postBlocking(context) }
+    }
+
+    public func verifyHeld() async -> String? {
+        await offload { [self] () -> String? in
+            lock.withLock {
+                guard let session, held != nil else { return "the database session is not open" }
+                switch session.execute("SELECT 1;", timeout: .seconds(5)) {
+                case .rows: return nil
+                case .error(let e), .lost(let e):
+                    return "the database session ended during the window (\(e)): the lock did not hold"
+                case .timedOut: return "the database session did not answer after the window"
+                }
+            }
+        }
+    }
+
+    private func preBlocking(_ context: StepContext) -> StepReport {
+        let started = Sys.monotonicNanos()
+        var details: [String: String] = [:]
+        lock.lock()
+        defer { lock.unlock() }
+        let budget = TimeSpan(milliseconds: max(1000, context.budget.milliseconds))
+        do throws(DatabaseFailure) {
+            let session = try openSession(context)
+            self.session = session
+            let info = try rows(
+                session.execute(
+                    "SELECT CONNECTION_ID(), VERSION(), @@version_comment, @@global.read_only;", timeout: budget),
+                "connecting")
+            guard let row = info.first, row.count >= 4 else {
+                throw DatabaseFailure("unexpected answer to the version query")
+            }
+            let (connectionId, version, readOnly) = (row[0], row[1], row[3])
+            let isMariaDB = version.contains("MariaDB")
+            let numbers = version.split(separator: "-").first?.split(separator: ".").compactMap { Int($0) } ?? []
+            let modern = isMariaDB && (numbers.first ?? 0, numbers.count > 1 ? numbers[1] : 0) >= (10, 4)
+            let lockMode = mode == "auto" ? (modern ? "backup-stage" : "ftwrl") : mode
+            details["server"] = "\(isMariaDB ? "MariaDB" : "MySQL") \(version)"
+            details["connectionId"] = connectionId
+            details["lockMode"] = lockMode
+            // wait_timeout doubles as a server-side dead-man switch for an idle, forgotten session.
+            _ = try rows(
+                session.execute(
+                    "SET SESSION wait_timeout = 1800, lock_wait_timeout = \(lockWaitTimeout);", timeout: budget),
+                "setting timeouts")
+            if replica {
+                let status = try rows(
+                    session.execute("SHOW REPLICA STATUS;", timeout: budget), "reading the replica status")
+                if let r = status.first, r.count > 11, r[11] == "Yes" {
+                    _ = try rows(
+                        session.execute("STOP REPLICA SQL_THREAD;", timeout: budget), "stopping the replica SQL thread")
+                    stoppedReplica = true
+                    details["replica"] = "SQL thread stopped"
+                }
+            }
+            let lockTimeout = TimeSpan(milliseconds: max(budget.milliseconds, (lockWaitTimeout + 5) * 1000))
+            do throws(DatabaseFailure) {
+                if lockMode == "backup-stage" {
+                    _ = try rows(session.execute("BACKUP STAGE START;", timeout: lockTimeout), "BACKUP STAGE START")
+                    _ = try rows(
+                        session.execute("BACKUP STAGE BLOCK_COMMIT;", timeout: lockTimeout), "BACKUP STAGE BLOCK_COMMIT"
+                    )
+                } else {
+                    _ = try rows(session.execute("FLUSH LOCAL TABLES;", timeout: lockTimeout), "FLUSH LOCAL TABLES")
+                    _ = try rows(
+                        session.execute("FLUSH LOCAL TABLES WITH READ LOCK;", timeout: lockTimeout),
+                        "FLUSH TABLES WITH READ LOCK")
+                }
+            } catch {
+                _ = session.execute(
+                    lockMode == "backup-stage" ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(5))
+                throw error
+            }
+            held = (lockMode, connectionId, readOnly)
+            // Coordinates read under the lock: they do not move until the release.
+            if let master = try? rows(session.execute("SHOW MASTER STATUS;", timeout: budget), ""),
+                let m = master.first, m.count >= 2
+            {
+                details["binlogFile"] = m[0]
+                details["binlogPosition"] = m[1]
+            }
+            if let gtid = try? rows(
+                session.execute("SELECT @@global.gtid_binlog_pos, @@global.gtid_slave_pos;", timeout: budget), ""),
+                let g = gtid.first
+            {
+                details["gtidBinlogPos"] = g.first ?? ""
+                if g.count > 1 { details["gtidSlavePos"] = g[1] }
+            } else if let gtid = try? rows(session.execute("SELECT @@global.gtid_executed;", timeout: budget), ""),
+                let g = gtid.first
+            {
+                details["gtidExecuted"] = g.first ?? ""
+            }
+            return DatabaseStep.succeeded(started: started, details: details)
+        } catch {
+            closeLocked()
+            return DatabaseStep.failed("\(server): \(error.message)", started: started, details: details)
+        }
+    }
+
+    private func postBlocking(_ context: StepContext) -> StepReport {
+        let started = Sys.monotonicNanos()
+        lock.lock()
+        defer { lock.unlock() }
+        guard let session, let held else {
+            closeLocked()
+            var report = DatabaseStep.succeeded(started: started, details: ["note": "no lock was held"])
+            report.status = .skipped
+            return report
+        }
+        var details = ["connectionId": held.connectionId]
+        var problems: [String] = []
+        switch session.execute(
+            held.mode == "backup-stage" ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(10))
+        {
+        case .rows: details["released"] = "yes"
+        case .error(let e): problems.append("release failed: \(e)")
+        case .lost(let e): problems.append("the session was already gone (\(e)); the server dropped the lock with it")
+        case .timedOut: problems.append("the release did not answer in 10 s")
+        }
+        if stoppedReplica {
+            if case .error(let e) = session.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
+                problems.append("could not restart the replica SQL thread: \(e)")
+            } else {
+                details["replica"] = "SQL thread restarted"
+            }
+        }
+        closeLocked()
+        // Check from a new session that the holder is gone and nothing global changed.
+        if let checker = try? openSession(context) {
+            let answer = checker.execute(
+                "SELECT COUNT(*), @@global.read_only FROM information_schema.PROCESSLIST WHERE ID = \(held.connectionId);",
+                timeout: .seconds(10))
+            if case .rows(let r) = answer, let row = r.first, row.count >= 2 {
+                if row[0] != "0" { problems.append("the holding session \(held.connectionId) is still on the server") }
+                if row[1] != held.readOnly { problems.append("read_only changed from \(held.readOnly) to \(row[1])") }
+                details["verified"] = row[0] == "0" ? "session gone" : "session still present"
+            }
+            checker.close()
+        }
+        if problems.isEmpty { return DatabaseStep.succeeded(started: started, details: details) }
+        return DatabaseStep.failed("\(server): " + problems.joined(separator: "; "), started: started, details: details)
+    }
+
+    private func closeLocked() {
+        session?.close()
+        session = nil
+        held = nil
+        stoppedReplica = false
+    }
+
+    /// The rows of an answer, or a failure naming the step.
+    func rows(_ answer: SQLSession.Answer, _ step: String) throws(DatabaseFailure) -> [[String]] {
+        switch answer {
+        case .rows(let r): return r
+        case .error(let e): throw DatabaseFailure(step.isEmpty ? e : "\(step): \(e)")
+        case .lost(let e): throw DatabaseFailure("\(step.isEmpty ? "" : "\(step): ")session lost: \(e)")
+        case .timedOut: throw DatabaseFailure("\(step) timed out")
+        }
+    }
+}
+
+/// A database step that failed, with the reason.
+struct DatabaseFailure: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}

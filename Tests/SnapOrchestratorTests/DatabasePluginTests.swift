@@ -1,0 +1,228 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import SnapOrchestrator
+
+/// The database plugins against real, private MariaDB and PostgreSQL servers.
+@Suite(
+    .serialized, .timeLimit(.minutes(5)),
+    .enabled(if: TestEnv.rootTests, "the test servers need root (run as root, or CI=true)"))
+struct DatabasePluginTests {
+    func context(_ phase: Phase, runId: String = "dbtest", frozen: [String] = []) -> StepContext {
+        StepContext(
+            phase: phase, runId: runId, taskId: runId, budget: .seconds(30), deadlineEpoch: 0, frozenMounts: frozen)
+    }
+
+    func mysqlSpec(_ server: DatabaseServer, mode: String = "auto", defaults: String? = nil) -> PluginSpec {
+        var spec = PluginSpec(name: "db", kind: .mysql)
+        spec.database = ["defaults_file": defaults ?? server["DEFAULTS_FILE"], "mode": mode, "lock_wait_timeout": "5"]
+        return spec
+    }
+
+    /// An INSERT from the application's own session with a 1 s lock wait: 0 when it went through.
+    func appInsert(_ server: DatabaseServer) async throws -> (code: Int32, output: String) {
+        try await server.mariadb(
+            "SET SESSION lock_wait_timeout = 1; INSERT INTO snaporch_test.t (v) VALUES ('probe');",
+            defaults: server["APP_DEFAULTS_FILE"])
+    }
+
+    @Test(arguments: ["backup-stage", "ftwrl"])
+    func mysqlQuiesceBlocksWritersUntilPost(_ mode: String) async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { server in
+            let plugin = MySQLPlugin(spec: mysqlSpec(server, mode: mode))
+            let pre = await plugin.pre(context(.pre))
+            #expect(pre.ok, "\(pre.error ?? "")")
+            #expect(pre.details?["lockMode"] == mode)
+            #expect(pre.details?["binlogFile"]?.hasPrefix("binlog.") == true)
+            #expect(pre.details?["gtidBinlogPos"] != nil)
+            let blocked = try await appInsert(server)
+            #expect(
+                blocked.code != 0 && blocked.output.contains("1205"),
+                "a write went through under the lock: \(blocked.output)")
+            #expect(await plugin.verifyHeld() == nil)
+            let post = await plugin.post(context(.post))
+            #expect(post.ok, "\(post.error ?? "")")
+            #expect(post.details?["verified"] == "session gone")
+            #expect(try await appInsert(server).code == 0)
+            #expect(
+                try await server.mariadb("SELECT @@global.read_only;").output.trimmingCharacters(
+                    in: .whitespacesAndNewlines) == "0")
+        }
+    }
+
+    @Test func mysqlBadCredentialsAndUnsafeDefaultsFileAreClearErrors() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { server in
+            let bad = tree.write(
+                "bad.cnf", "[client]\nuser=snaporch\npassword=WRONG-SECRET-PW\nsocket=\(server["SOCKET"])\n",
+                mode: 0o600)
+            let pre = await MySQLPlugin(spec: mysqlSpec(server, defaults: bad)).pre(context(.pre))
+            #expect(pre.status == .failed)
+            #expect(
+                pre.error?.contains("Access denied") == true && pre.error?.contains(bad) == true, "\(pre.error ?? "")")
+            #expect(pre.error?.contains("WRONG-SECRET-PW") == false)
+            chmod(bad, 0o644)
+            let unsafe = await MySQLPlugin(spec: mysqlSpec(server, defaults: bad)).pre(context(.pre))
+            #expect(unsafe.error?.contains("credentials must be 0600") == true)
+            await server.stop()
+            let down = await MySQLPlugin(spec: mysqlSpec(server)).pre(context(.pre))
+            #expect(down.status == .failed && down.error?.contains("2002") == true, "\(down.error ?? "")")
+        }
+    }
+
+    @Test func validateConnectsAndChecksPrivileges() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { server in
+            let good = tree.write(
+                "good.yaml",
+                "version: 1\nplugins:\n  - name: db\n    type: mysql\n    defaults_file: \(server["DEFAULTS_FILE"])\n")
+            let ok = try await runCLI(["validate", "--config", good], env: tree.environment)
+            #expect(ok.code == 0, "\(ok.stderr)")
+            #expect(ok.stderr.contains("connected to 10."))
+            let weak = tree.write(
+                "weak.yaml",
+                "version: 1\nplugins:\n  - name: db\n    type: mysql\n    defaults_file: \(server["APP_DEFAULTS_FILE"])\n"
+            )
+            let r = try await runCLI(["validate", "--config", weak], env: tree.environment)
+            #expect(r.code == 1 && r.stderr.contains("lacks RELOAD"), "\(r.stderr)")
+        }
+    }
+
+    @Test func killingTheOrchestratorReleasesTheDatabaseLock() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { server in
+            let marker = tree.path("marker")
+            let hold = tree.script("s/hold.sh", "echo $PPID > \(marker); sleep 60")
+            let config = tree.write(
+                "c.yaml",
+                """
+                version: 1
+                freeze:
+                  enabled: false
+                snapshot:
+                  provider: none
+                plugins:
+                  - name: db
+                    type: mysql
+                    defaults_file: \(server["DEFAULTS_FILE"])
+                  - name: hold
+                    pre: \(hold)
+                """)
+            let run = Task { try await runCLI(["run", "--config", config], env: tree.environment) }
+            var pid: Int32?
+            for _ in 0..<1000 where pid == nil {
+                pid = (tree.read("marker") ?? "").split(separator: "\n").first.flatMap { Int32($0) }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let orchestrator = try #require(pid)
+            #expect(try await appInsert(server).output.contains("1205"), "the lock was not held while pre ran")
+            kill(orchestrator, SIGKILL)
+            _ = try await run.value
+            let start = Date()
+            let after = try await server.mariadb(
+                "SET SESSION lock_wait_timeout = 5; INSERT INTO snaporch_test.t (v) VALUES ('after');",
+                defaults: server["APP_DEFAULTS_FILE"])
+            #expect(after.code == 0, "\(after.output)")
+            #expect(Date().timeIntervalSince(start) < 3, "the lock outlived the orchestrator")
+            _ = try await sh("pkill -f \(ShellQuote.quote(hold)) || true")
+        }
+    }
+
+    @Test func postgresBackupModeHoldsOneSessionAndStoresTheLabel() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("postgres", in: tree) { server in
+            var spec = PluginSpec(name: "pg", kind: .postgres)
+            spec.database = [
+                "mode": "backup", "host": server["SOCKET_DIR"], "port": server["PORT"], "user": "snaporch",
+                "password_file": server["PGPASSFILE"], "label_dir": tree.path("labels"),
+            ]
+            let plugin = PostgresPlugin(spec: spec)
+            let pre = await plugin.pre(context(.pre, runId: "run-pg-1"))
+            #expect(pre.ok, "\(pre.error ?? "")")
+            let startLSN = try #require(pre.details?["startLSN"])
+            let pid = try #require(pre.details?["backendPid"])
+            let live = try await server.psql(
+                "SELECT application_name FROM pg_stat_activity WHERE pid = \(pid);", database: "postgres")
+            #expect(live.output.contains("snaporch-run-pg-1"), "the backup session is not alive: \(live.output)")
+            #expect(await plugin.verifyHeld() == nil)
+            let post = await plugin.post(context(.post, runId: "run-pg-1"))
+            #expect(post.ok, "\(post.error ?? "")")
+            let label = try String(contentsOfFile: tree.path("labels/run-pg-1/backup_label"), encoding: .utf8)
+            #expect(label.contains("START WAL LOCATION: \(startLSN)"))
+            #expect(post.details?["verified"] == "session gone")
+            #expect(post.details?["restore"]?.contains(startLSN) == true)
+        }
+    }
+
+    @Test func postgresCheckpointModeCheckpointsAndChecksTheFrozenSet() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("postgres", in: tree) { server in
+            var spec = PluginSpec(name: "pg", kind: .postgres)
+            spec.database = [
+                "host": server["SOCKET_DIR"], "port": server["PORT"], "user": "snaporch_peer", "os_user": "postgres",
+            ]
+            let before = try await server.psql("SELECT checkpoints_req FROM pg_stat_bgwriter;").output
+            let pre = await PostgresPlugin(spec: spec).pre(context(.pre))
+            #expect(pre.ok, "\(pre.error ?? "")")
+            let after = try await server.psql("SELECT checkpoints_req FROM pg_stat_bgwriter;").output
+            #expect(
+                Int(after.trimmingCharacters(in: .whitespacesAndNewlines))! > Int(
+                    before.trimmingCharacters(in: .whitespacesAndNewlines))!)
+            let outside = await PostgresPlugin(spec: spec).pre(context(.pre, frozen: ["/nonexistent-mount"]))
+            #expect(
+                outside.status == .failed && outside.error?.contains("not on a frozen filesystem") == true,
+                "\(outside.error ?? "")")
+        }
+    }
+
+    @Test func killingTheOrchestratorMidBackupLeavesPostgresHealthy() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("postgres", in: tree) { server in
+            let marker = tree.path("marker")
+            let hold = tree.script("s/hold.sh", "echo $PPID > \(marker); sleep 60")
+            let config = tree.write(
+                "c.yaml",
+                """
+                version: 1
+                freeze:
+                  enabled: false
+                snapshot:
+                  provider: none
+                plugins:
+                  - name: pg
+                    type: postgres
+                    mode: backup
+                    host: \(server["SOCKET_DIR"])
+                    port: \(server["PORT"])
+                    user: snaporch
+                    password_file: \(server["PGPASSFILE"])
+                    label_dir: \(tree.path("labels"))
+                  - name: hold
+                    pre: \(hold)
+                """)
+            let run = Task { try await runCLI(["run", "--config", config], env: tree.environment) }
+            var pid: Int32?
+            for _ in 0..<1000 where pid == nil {
+                pid = (tree.read("marker") ?? "").split(separator: "\n").first.flatMap { Int32($0) }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            kill(try #require(pid), SIGKILL)
+            _ = try await run.value
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await server.psql("SELECT 1;").output.contains("1"))
+            let again = try await server.psql(
+                "SELECT pg_backup_start('after', true); SELECT lsn FROM pg_backup_stop(false);", database: "postgres")
+            #expect(again.code == 0, "a new backup could not run: \(again.output)")
+            _ = try await sh("pkill -f \(ShellQuote.quote(hold)) || true")
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import SnapOrchestrator
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Whole runs with the database plugins: a restore drill of a frozen PostgreSQL image, and a full
+/// cycle with both databases, a script, loop mounts and the blob emulator.
+@Suite(
+    .serialized, .timeLimit(.minutes(5)), .enabled(if: TestEnv.rootTests, "the test servers and loop mounts need root"))
+struct DatabaseRunTests {
+    @Test func restoreDrillOfACheckpointModeImageNeedsNoBackupLabel() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            let disk = try await fx.loop("pgdisk", sizeMB: 256)
+            let server = try await DatabaseServer.start("postgres", in: disk.mountPoint + "/pg")
+            do {
+                _ = try await server.psql("INSERT INTO t (v) SELECT 'before-' || g FROM generate_series(1, 200) g;")
+                let committed = try await server.psql("SELECT count(*) FROM t;").output.trimmingCharacters(
+                    in: .whitespacesAndNewlines)
+                let copy = tree.path("copy")
+                let snap = tree.script("s/snap.sh", "cp -a \(disk.mountPoint)/pg/data \(copy)")
+                let config = tree.write(
+                    "c.yaml",
+                    """
+                    version: 1
+                    freeze:
+                      timeout: 20s
+                      mounts: [\(disk.mountPoint)]
+                    snapshot:
+                      provider: command
+                      command: [\(snap)]
+                      timeout: 15s
+                    plugins:
+                      - name: pg
+                        type: postgres
+                        host: \(server["SOCKET_DIR"])
+                        port: \(server["PORT"])
+                        user: snaporch_peer
+                        os_user: postgres
+                    """)
+                var env = tree.environment
+                env["SNAPORCH_FREEZE_ALLOW"] = disk.mountPoint
+                let r = try await runCLI(["run", "--config", config, "--json"], env: env, timeout: 120)
+                #expect(r.code == 0, "\(r.stderr)")
+                let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+                #expect(report.consistency == .application)
+                #expect(report.plugins[0].pre?.details?["checkpoint"] == "done")
+                // Start a server on the copy, as a restore would, and count the rows.
+                let port = try await DatabaseServer.freePort()
+                let sock = tree.path("sock")
+                let start = try await sh(
+                    """
+                    rm -f \(copy)/postmaster.pid && mkdir -p \(sock) && chown -R postgres \(copy) \(sock) && \
+                    runuser -u postgres -- \(server["BIN_DIR"])/pg_ctl -D \(copy) -l \(sock)/copy.log -w -t 60 \
+                      -o "-p \(port) -k \(sock) -c archive_mode=off -c listen_addresses=''" start
+                    """, timeout: 120)
+                #expect(start.code == 0, "the copy did not start: \(start.output)")
+                #expect(!FileManager.default.fileExists(atPath: copy + "/backup_label"))
+                let rows = try await sh(
+                    "runuser -u postgres -- psql -X -q -A -t -h \(sock) -p \(port) -d snaporch_test -c 'SELECT count(*) FROM t;'"
+                )
+                #expect(
+                    rows.output.trimmingCharacters(in: .whitespacesAndNewlines) == committed,
+                    "restored rows \(rows.output) vs \(committed)")
+                _ = try await sh(
+                    "runuser -u postgres -- \(server["BIN_DIR"])/pg_ctl -D \(copy) -m immediate stop", timeout: 60)
+            } catch {
+                await server.stop()
+                throw error
+            }
+            await server.stop()
+        }
+    }
+
+    @Test func fullRunWithBothDatabasesAScriptLoopMountsAndBlobs() async throws {
+        try await withFreezeFixture { fx in
+            try await withBlobEmulator { emulator in
+                let tree = fx.tree
+                let m = try await fx.loop()
+                try await withDatabase("mariadb", in: tree) { maria in
+                    try await withDatabase("postgres", in: tree) { pg in
+                        let log = tree.path("order.log")
+                        let app = tree.script("s/app.sh", "echo $SNAPORCH_PHASE:app >> \(log)")
+                        let config = tree.write(
+                            "c.yaml",
+                            """
+                            version: 1
+                            freeze:
+                              timeout: 10s
+                              mounts: [\(m.mountPoint)]
+                            snapshot:
+                              provider: blob
+                              timeout: 5s
+                            plugins:
+                              - name: mariadb
+                                type: mysql
+                                defaults_file: \(maria["DEFAULTS_FILE"])
+                              - name: postgres
+                                type: postgres
+                                mode: backup
+                                host: \(pg["SOCKET_DIR"])
+                                port: \(pg["PORT"])
+                                user: snaporch
+                                password_file: \(pg["PGPASSFILE"])
+                                label_dir: \(tree.path("labels"))
+                              - name: app
+                                pre: \(app)
+                                post: \(app)
+                            """)
+                        var args = ["run", "--config", config, "--json"]
+                        for i in 0..<2 {
+                            let uri = try await emulator.sas("vhds", "d\(i).vhd")
+                            try await emulator.createBlob(uri, pageBlobSize: 4096)
+                            args += ["--disk", uri]
+                        }
+                        var env = tree.environment
+                        env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
+                        let r = try await runCLI(args, env: env, timeout: 120)
+                        #expect(r.code == 0, "\(r.stderr)")
+                        let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+                        #expect(report.consistency == .application && report.outcome == .success, "\(report.reasons)")
+                        let posts = report.timeline.map(\.step).filter { $0.hasPrefix("post:") }
+                        #expect(posts == ["post:app", "post:postgres", "post:mariadb"])
+                        #expect(report.plugins[0].pre?.details?["binlogFile"] != nil)
+                        #expect(report.plugins[1].post?.details?["backupLabel"] != nil)
+                        #expect(tree.read("order.log") == "pre:app\npost:app\n")
+                        let json = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)
+                        #expect(!json.contains("sig="))
+                    }
+                }
+            }
+        }
+    }
+}

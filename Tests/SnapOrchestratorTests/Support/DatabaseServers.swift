@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+@testable import SnapOrchestrator
+
+/// Private MariaDB and PostgreSQL servers started by `Tests/Support/db/*-start.sh` in a test tree,
+/// on a free loopback port; always stopped afterwards.
+struct DatabaseServer: Sendable {
+    static let scripts = BlobEmulator.supportDir + "/db"
+    let kind: String
+    let directory: String
+    let values: [String: String]
+
+    subscript(_ key: String) -> String { values[key] ?? "" }
+
+    static func freePort() async throws -> Int {
+        let r = try await sh(
+            "python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'")
+        guard let port = Int(r.output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw TestFailure("no free port")
+        }
+        return port
+    }
+
+    static func start(_ kind: String, in directory: String) async throws -> DatabaseServer {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let port = try await freePort()
+        let r = try await sh(
+            "\(scripts)/\(kind)-start.sh \(directory) \(port) 2>\(directory)/../\(kind)-start.err", timeout: 300)
+        guard r.code == 0 else {
+            let err = (try? String(contentsOfFile: "\(directory)/../\(kind)-start.err", encoding: .utf8)) ?? ""
+            throw TestFailure("\(kind)-start.sh failed: \(r.output)\n\(err.suffix(2000))")
+        }
+        var values: [String: String] = [:]
+        for line in r.output.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        return DatabaseServer(kind: kind, directory: directory, values: values)
+    }
+
+    func stop() async { _ = try? await sh("\(Self.scripts)/\(kind)-stop.sh \(directory)", timeout: 120) }
+
+    /// Runs SQL with the MariaDB client and a defaults file; returns exit code and output.
+    func mariadb(_ sql: String, defaults: String? = nil) async throws -> (code: Int32, output: String) {
+        let file = defaults ?? self["ADMIN_DEFAULTS_FILE"]
+        return try await sh(
+            "mariadb --defaults-extra-file=\(file) --batch --skip-column-names -e \(ShellQuote.quote(sql))", timeout: 30
+        )
+    }
+
+    /// Runs SQL as the PostgreSQL superuser (peer authentication over the private socket).
+    func psql(_ sql: String, database: String = "snaporch_test") async throws -> (code: Int32, output: String) {
+        try await sh(
+            "runuser -u postgres -- psql -X -q -A -t -h \(self["SOCKET_DIR"]) -p \(self["PORT"]) -U postgres -d \(database) -c \(ShellQuote.quote(sql))",
+            timeout: 30)
+    }
+}
+
+/// Runs `body` with a started server and always stops it.
+func withDatabase(_ kind: String, in tree: TestTree, _ body: (DatabaseServer) async throws -> Void) async throws {
+    let server = try await DatabaseServer.start(kind, in: tree.path(kind))
+    do {
+        try await body(server)
+    } catch {
+        await server.stop()
+        throw error
+    }
+    await server.stop()
+}
