@@ -124,4 +124,76 @@ struct BlobRunTests {
             }
         }
     }
+
+    @Test func noSecretInAnyProcessArgumentListDuringARun() async throws {
+        try await withFreezeFixture { fx in
+            try await withBlobEmulator { emulator in
+                let tree = fx.tree
+                let m = try await fx.loop()
+                let disk = try await emulator.sas("vhds", "d0.vhd")
+                try await emulator.createBlob(disk, pageBlobSize: 4096)
+                let status = try await emulator.sas("status", "s.json")
+                let disksFile = tree.write("disks.txt", "# disks\n\(disk)\n", mode: 0o600)
+                let statusFile = tree.write("status.txt", status + "\n", mode: 0o600)
+                let marker = tree.path("in-pre")
+                let pre = tree.script("s/pre.sh", "touch \(marker); sleep 1")
+                let config = tree.write(
+                    "c.yaml",
+                    """
+                    version: 1
+                    freeze:
+                      timeout: 10s
+                      mounts: [\(m.mountPoint)]
+                    snapshot:
+                      provider: blob
+                      timeout: 5s
+                    plugins:
+                      - name: app
+                        pre: \(pre)
+                    """)
+                var env = tree.environment
+                env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
+                let run = Task {
+                    try await runCLI(
+                        ["run", "--config", config, "--disk", "@\(disksFile)", "--status-blob", "@\(statusFile)"],
+                        env: env)
+                }
+                var scanned = 0
+                var leaks: [String] = []
+                let end = Date().addingTimeInterval(20)
+                while Date() < end {
+                    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+                    where Int32(name) != nil {
+                        guard let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { continue }
+                        let text = String(decoding: data, as: UTF8.self)
+                        scanned += 1
+                        if text.contains("sig=") && text.contains("snaporch") {
+                            leaks.append(text.replacing("\0", with: " "))
+                        }
+                    }
+                    if FileManager.default.fileExists(atPath: marker) && run.isCancelled == false {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    if let r = try? await withTimeout(run) { #expect(r.code == 0, "\(r.stderr)"); break }
+                }
+                #expect(scanned > 100)
+                #expect(leaks.isEmpty, "a SAS signature in a process argument list: \(leaks.first ?? "")")
+                let (data, _) = try await URLSession.shared.data(from: URL(string: status)!)
+                #expect(!data.isEmpty, "the status blob from the @file was written")
+            }
+        }
+    }
+}
+
+/// The task's value if it already finished, else nil after a short wait.
+func withTimeout<T: Sendable>(_ task: Task<T, any Error>) async throws -> T? {
+    let done = Flag()
+    let waiter = Task { () -> T? in
+        let value = try await task.value
+        done.set()
+        return value
+    }
+    try await Task.sleep(for: .milliseconds(30))
+    if done.value { return try await waiter.value }
+    return nil
 }

@@ -50,7 +50,8 @@ public enum HelpText {
                   --no-freeze     do not freeze filesystems (rehearsal)
                   --no-snapshot   do not snapshot disks (rehearsal)
                   --mount M       freeze exactly these mount points (repeatable)
-                  --disk URI      blob SAS URI to snapshot (repeatable)
+                  --disk URI      blob SAS URI to snapshot (repeatable); --disk @FILE reads them from a
+                                  root-owned 0600 file, keeping the SAS out of `ps` (also --status-blob @FILE)
                   --settings F    Azure handler settings file as the source of task and disks
                   --report FILE   write the run report JSON there
                   --json          print the run report JSON on stdout

@@ -36,7 +36,12 @@ struct RunCommand {
         options.freeze = !args.has("--no-freeze")
         options.snapshot = !args.has("--no-snapshot")
         options.mounts = args.options["--mount"] ?? []
-        options.disks = args.options["--disk"] ?? []
+        do throws(UsageError) {
+            for value in args.options["--disk"] ?? [] { options.disks += try Self.expand(value) }
+        } catch {
+            console.err("snaporch run: \(error.message)\n")
+            return ExitCode.usage
+        }
         let runId = Self.newRunId()
         options.taskId = args.value("--task-id") ?? runId
         let environment = ProcessInfo.processInfo.environment
@@ -46,7 +51,14 @@ struct RunCommand {
             return ExitCode.ok
         }
         let launcher = PosixProcessLauncher()
-        let statusBlob = args.value("--status-blob")
+        var statusTarget: String?
+        do throws(UsageError) {
+            if let value = args.value("--status-blob") { statusTarget = try Self.expand(value).first }
+        } catch {
+            console.err("snaporch run: \(error.message)\n")
+            return ExitCode.usage
+        }
+        let statusBlob = statusTarget
         let session = RunSession(paths: paths, launcher: launcher, executable: Self.selfExecutable())
         let result: RunSession.Result
         do throws(RunLockError) {
@@ -59,14 +71,32 @@ struct RunCommand {
             return ExitCode.failed
         }
         if let note = result.recoveryNote { console.err("snaporch: \(note)\n") }
-        for problem in result.storeProblems { console.err("snaporch: \(problem)\n") }
+        for problem in result.storeProblems { console.err("snaporch: error: \(problem)\n") }
         let report = result.report
         console.err(Summary(color: console.colorOnStderr).render(report))
         if args.has("--json") { console.out(JSONOutput.encode(report) + "\n") }
+        // The run happened, but nobody can read what it did: that is a failure to report.
+        if !result.storeProblems.isEmpty { return ExitCode.failed }
         switch report.outcome {
         case .success: return ExitCode.ok
         case .degraded: return report.snapshot.taken || !plan.snapshots ? ExitCode.degraded : ExitCode.failed
         case .failed: return ExitCode.failed
+        }
+    }
+
+    /// `@FILE` reads SAS URIs from a root-owned 0600 file, one per line, so that no SAS appears in
+    /// any process's argument list; anything else is taken as it is.
+    static func expand(_ value: String) throws(UsageError) -> [String] {
+        guard value.hasPrefix("@") else { return [value] }
+        let path = String(value.dropFirst())
+        if let problem = DatabaseStep.credentialProblem(path) { throw UsageError("\(path): \(problem)") }
+        switch ConfigLoader.readFile(path, limit: 1 << 20) {
+        case .failure(let error): throw UsageError("\(path): \(error.message)")
+        case .success(let bytes):
+            return String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).map {
+                String($0).trimmingSpaces
+            }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
         }
     }
 

@@ -107,6 +107,7 @@ public struct HandlerDaemon: Sendable {
         state.taskId = parameters.taskId
         state.phase = "running"
         state.pid = getpid()
+        state.pidStartTime = ProcessLiveness.startTime(getpid())
         state.save(paths)
 
         let status = await backup(parameters, lock: lock, writer: writer, sequence: sequence, log: log)

@@ -10,6 +10,8 @@ public struct HandlerState: Sendable, Codable, Hashable {
     /// `running` while a daemon owns the run, `done` after its terminal status was written.
     public var phase: String = "done"
     public var pid: Int32?
+    /// Start time of `pid`, so that a reused pid is not taken for the daemon.
+    public var pidStartTime: UInt64?
     /// The terminal status blob document of the last finished run.
     public var lastStatusBlob: String?
     public var lastStatusCode: Int?
@@ -36,6 +38,6 @@ public struct HandlerState: Sendable, Codable, Hashable {
     /// True when the daemon that owned the run is gone without finishing.
     public var daemonDied: Bool {
         guard phase == "running", let pid else { return false }
-        return kill(pid, 0) != 0 && errno == ESRCH
+        return !ProcessLiveness.isAlive(pid, startTime: pidStartTime)
     }
 }

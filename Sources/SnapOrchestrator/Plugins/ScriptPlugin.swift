@@ -47,6 +47,13 @@ public struct ScriptPlugin: Plugin {
         var report = StepReport(status: .failed)
         let started = Sys.monotonicNanos()
         let budgetEnd = started + UInt64(context.budget.milliseconds) * 1_000_000
+        // Checked again right before exec: the path rule makes a swap by anyone but root impossible,
+        // and this narrows the window for a change since planning to the spawn itself.
+        if let script = script(context.phase), let problem = PathSecurity().problems(for: script).first {
+            report.error = "refused at exec time: \(problem)"
+            report.durationMs = Int((Sys.monotonicNanos() - started) / 1_000_000)
+            return report
+        }
         for attempt in 1...(spec.retries + 1) {
             let now = Sys.monotonicNanos()
             let left = budgetEnd > now ? Int((budgetEnd - now) / 1_000_000) : 0

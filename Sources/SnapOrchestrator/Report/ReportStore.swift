@@ -14,6 +14,7 @@ public struct ReportStore: Sendable {
     /// - Returns: the problems met (the run goes on; they are shown to the admin).
     public func save(_ report: RunReport, extra: String?) -> [String] {
         let bytes = Array(JSONOutput.encode(report).utf8) + [0x0A]
+        FaultPoint.hit("report")
         var problems: [String] = []
         do {
             try FileSystem.makeDirectory(paths.stateDir, mode: 0o700)

@@ -27,6 +27,8 @@ public struct Orchestrator: Sendable {
 
     /// Executes `plan` and returns the report (never throws: every failure is in the report).
     public func execute(_ plan: Plan, runId: String) async -> RunReport {
+        var plan = plan
+        plan.options.runId = runId
         let config = plan.config
         var report = RunReport(runId: runId, taskId: plan.options.taskId ?? runId)
         report.mode = plan.freezes && plan.snapshots ? "run" : "rehearsal"
@@ -47,6 +49,7 @@ public struct Orchestrator: Sendable {
         for (index, plugin) in plugins.enumerated() {
             let spec = plugin.spec
             let entry = plan.entries[index]
+            if index == 0 { FaultPoint.hit("pre") }
             if spec.pre == nil && spec.kind == .script {
                 started.append(index)  // nothing to quiesce; its post still runs
                 journal?.preStarting(spec.name, post: spec.post, arguments: spec.args, timeout: spec.timeout)
@@ -148,6 +151,7 @@ public struct Orchestrator: Sendable {
         // POST, in exact reverse order, for every plugin whose pre started.
         var postFailed = false
         let postEnd = config.postTimeout.map { clock.now + UInt64($0.milliseconds) * 1_000_000 }
+        if !started.isEmpty { FaultPoint.hit("post") }
         for index in started.reversed() {
             let plugin = plugins[index]
             let spec = plugin.spec
@@ -286,6 +290,7 @@ public struct Orchestrator: Sendable {
                 }
             }
             let frozenCount = mounts.filter(\.frozen).count
+            FaultPoint.hit("window")
             if failed.isEmpty && frozenCount > 0 && plan.snapshots, let prepared {
                 let deadline = freezeStart + UInt64(config.freeze.timeout.milliseconds) * 1_000_000
                 let snapBegin = clock.ms
@@ -293,6 +298,7 @@ public struct Orchestrator: Sendable {
                 report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
             }
             let thaw = await offload { session.thaw() }
+            FaultPoint.hit("thaw")
             report.timeline.append(TimelineEntry(step: "freeze-window", startMs: begin, endMs: clock.ms))
             journal?.thawed()
             await offload { session.finish() }

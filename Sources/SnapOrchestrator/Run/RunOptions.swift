@@ -12,6 +12,8 @@ public struct RunOptions: Sendable, Hashable {
     public var disks: [String] = []
     /// Task id from the handler settings (default: the run id).
     public var taskId: String?
+    /// The run's id, set by the orchestrator (exported to every process the run starts).
+    public var runId: String?
 
     /// Creates default options (a full run).
     public init() {}

@@ -23,6 +23,9 @@ public enum SnapshotProviders {
                 argv: settings.command, timeout: settings.timeout, launcher: launcher,
                 environment: [
                     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+                    // Marks the command as this run's, so that a recovery can find it if snaporch dies.
+                    "SNAPORCH_RUN_ID": plan.options.runId ?? "", "SNAPORCH_PHASE": "snapshot",
+                    "SNAPORCH_TASK_ID": plan.options.taskId ?? "",
                 ])
         case .blob, .host:
             let method = settings.method ?? (settings.provider == .blob ? .onlyGuest : .onlyHost)

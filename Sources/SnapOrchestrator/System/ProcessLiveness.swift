@@ -1,0 +1,27 @@
+import Foundation
+import Glibc
+
+/// Whether a pid still names the same, running process: zombies count as dead (an orphan whose
+/// reaper never reaps stays a zombie), and a start time, when known, guards against pid reuse.
+public enum ProcessLiveness {
+    /// The process start time (clock ticks since boot, field 22 of `/proc/PID/stat`).
+    public static func startTime(_ pid: Int32) -> UInt64? {
+        fields(pid).flatMap { $0.count > 19 ? UInt64($0[19]) : nil }
+    }
+
+    /// True when `pid` is alive (not a zombie) and, if given, started at `startTime`.
+    public static func isAlive(_ pid: Int32, startTime expected: UInt64? = nil) -> Bool {
+        guard let fields = fields(pid), let state = fields.first else { return false }
+        if state == "Z" || state == "X" { return false }
+        if let expected, fields.count > 19, UInt64(fields[19]) != expected { return false }
+        return true
+    }
+
+    /// The fields after the command name: state first.
+    private static func fields(_ pid: Int32) -> [String]? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        return text[text.index(after: close)...].split(separator: " ").map(String.init)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import SnapOrchestrator
+
+/// Scripts that misbehave: a gigabyte of output, deleting themselves, dying by a signal, a process tree.
+@Suite(.timeLimit(.minutes(3)))
+struct ScriptFaultTests {
+    func run(_ body: String, timeout: String = "30s") async throws -> (RunReport, TestTree) {
+        let tree = TestTree("sf")
+        let script = tree.script("s/pre.sh", body)
+        let post = tree.script("s/post.sh", "echo post >> \(tree.path("post.log"))")
+        let yaml =
+            "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\nkill_grace: 500ms\nplugins:\n  - name: p\n    pre: \(script)\n    post: \(post)\n    timeout: \(timeout)\n"
+        let config = try #require(ConfigDecoder(file: "c").decode(Array(yaml.utf8)).config)
+        let plan = Planner(environment: [:]).plan(config, options: RunOptions())
+        let orchestrator = Orchestrator(
+            launcher: PosixProcessLauncher(), freezer: FakeFreezer(), makeProvider: { _ in nil }, journal: nil)
+        return (await orchestrator.execute(plan, runId: "sf"), tree)
+    }
+
+    @Test func aGigabyteOfOutputIsDrainedAndTailed() async throws {
+        let (report, tree) = try await run("head -c 1073741824 /dev/zero; echo; echo LAST-LINE")
+        defer { tree.cleanup() }
+        let pre = try #require(report.plugins.first?.pre)
+        #expect(pre.ok)
+        #expect(pre.stdoutTail.hasSuffix("LAST-LINE\n"))
+        #expect(pre.stdoutTail.utf8.count <= 64 * 1024)
+        #expect(tree.read("post.log") == "post\n")
+    }
+
+    @Test func aScriptThatDeletesItselfStillCompletesAndItsPostFailsClearly() async throws {
+        let (report, tree) = try await run("rm -f \"$0\" \"$(dirname \"$0\")/post.sh\"; echo gone")
+        defer { tree.cleanup() }
+        #expect(report.plugins[0].pre?.ok == true)
+        let post = try #require(report.plugins[0].post)
+        #expect(post.status == .failed)
+        #expect(
+            post.error?.contains("post.sh") == true && post.error?.contains("No such file or directory") == true,
+            "\(post.error ?? "")")
+    }
+
+    @Test func aScriptKilledByASignalIsReportedAsSuch() async throws {
+        let (report, tree) = try await run("kill -KILL $$")
+        defer { tree.cleanup() }
+        #expect(report.plugins[0].pre?.signal == SIGKILL)
+        #expect(report.plugins[0].pre?.error?.contains("killed by signal 9") == true)
+    }
+
+    @Test func aHangingProcessTreeIsKilledAsAWhole() async throws {
+        let (report, tree) = try await run(
+            """
+            (sleep 300 & echo $! >> \(FileManager.default.temporaryDirectory.path)/x-$$; sleep 300) &
+            echo $! > $(dirname $0)/tree.pid; trap '' TERM; while :; do sleep 1; done
+            """, timeout: "500ms")
+        defer { tree.cleanup() }
+        #expect(report.plugins[0].pre?.status == .timedOut)
+        #expect(report.plugins[0].pre?.error?.contains("process group was killed") == true)
+        let child = Int32((tree.read("s/tree.pid") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(child > 0 && !processAlive(child), "a subshell of the tree survived")
+    }
+}
