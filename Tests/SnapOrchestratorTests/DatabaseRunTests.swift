@@ -8,11 +8,10 @@ import Testing
     import FoundationNetworking
 #endif
 
+/// (Part of the serialized database suite: one private server set at a time.)
 /// Whole runs with the database plugins: a restore drill of a frozen PostgreSQL image, and a full
 /// cycle with both databases, a script, loop mounts and the blob emulator.
-@Suite(
-    .serialized, .timeLimit(.minutes(5)), .enabled(if: TestEnv.rootTests, "the test servers and loop mounts need root"))
-struct DatabaseRunTests {
+extension DatabasePluginTests {
     @Test func restoreDrillOfACheckpointModeImageNeedsNoBackupLabel() async throws {
         try await withFreezeFixture { fx in
             let tree = fx.tree

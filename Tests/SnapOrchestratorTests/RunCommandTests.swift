@@ -128,4 +128,26 @@ struct RunCommandTests {
         #expect(lines.prefix(4).map(String.init).first == "pre:a")
         #expect(lines.contains { $0.hasPrefix("post:b:no-snapshot:") && !$0.hasSuffix(report.runId) })
     }
+
+    @Test func sigtermDuringPreSkipsTheRestButRunsPostAndReports() async throws {
+        let (tree, log) = setup(pre: "echo $PPID > $(dirname $0)/pid; sleep 1")
+        defer { tree.cleanup() }
+        let run = Task { try await runCLI(["run", "--no-freeze", "--no-snapshot", "--json"], env: tree.environment) }
+        var pid: Int32?
+        for _ in 0..<500 where pid == nil {
+            pid = tree.read("etc/azure/prepost/pid").flatMap {
+                Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        kill(try #require(pid), SIGTERM)
+        let r = try await run.value
+        #expect(r.status == .exited(1), "\(r.stderr)")
+        let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+        #expect(report.reasons.contains { $0.contains("interrupted by signal 15") })
+        let lines = (tree.read("order.log") ?? "").split(separator: "\n").map(String.init)
+        #expect(lines.first == "pre:a" && lines.contains("pre:b"))
+        #expect(lines.suffix(2).map { $0.prefix(6) } == ["post:b", "post:a"], "\(lines)")
+        _ = log
+    }
 }

@@ -40,7 +40,7 @@ public struct CommandLineTool: Sendable {
                 console.out("snaporch \(Version.current)\n")
                 return ExitCode.ok
             case "validate":
-                return try ValidateCommand(console: console, paths: paths).run(rest)
+                return try await ValidateCommand(console: console, paths: paths).run(rest)
             case "run":
                 return try await RunCommand(console: console, paths: paths).run(rest)
             case "recover":

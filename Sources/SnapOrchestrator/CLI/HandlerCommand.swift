@@ -22,7 +22,7 @@ struct HandlerCommand {
             return await enable(directory: directory, environment: environment, log: log)
         case "daemon":
             let daemon = HandlerDaemon(
-                directory: directory, paths: paths, environment: environment, executable: RunCommand.selfExecutable())
+                directory: directory, paths: paths, environment: environment, executable: RunIdentity.executable())
             _ = await daemon.run()
             return ExitCode.ok
         default:
@@ -66,7 +66,7 @@ struct HandlerCommand {
         env["ConfigSequenceNumber"] = String(sequence)
         do {
             let pid = try PosixSpawn.spawnDetached(
-                executable: RunCommand.selfExecutable(), arguments: ["handler", "daemon"], environment: env,
+                executable: RunIdentity.executable(), arguments: ["handler", "daemon"], environment: env,
                 workingDirectory: directory)
             try? FileSystem.makeDirectory(paths.runDir, mode: 0o700)
             try? FileSystem.writeAtomically(Array("\(pid)\n".utf8), to: paths.runDir + "/daemon.pid")

@@ -20,17 +20,9 @@ struct RunCommand {
             console.err("snaporch run: --settings: use `snaporch handler daemon` from the extension directory\n")
             return ExitCode.usage
         }
-        let path = args.value("--config") ?? paths.defaultConfig
         let (loaded, diagnostics) = ConfigSource(paths: paths).load(explicit: args.value("--config"))
         for diagnostic in diagnostics where diagnostic.severity != .note { console.err(diagnostic.rendered + "\n") }
         guard let config = loaded else { return ExitCode.usage }
-        if FileManager.default.fileExists(atPath: path) {
-            let unsafe = PathSecurity().problems(for: path)
-            if !unsafe.isEmpty {
-                for problem in unsafe { console.err("\(path): error: unsafe config: \(problem)\n") }
-                return ExitCode.usage
-            }
-        }
         var options = RunOptions()
         options.dryRun = args.has("--dry-run")
         options.freeze = !args.has("--no-freeze")
@@ -42,7 +34,7 @@ struct RunCommand {
             console.err("snaporch run: \(error.message)\n")
             return ExitCode.usage
         }
-        let runId = Self.newRunId()
+        let runId = RunIdentity.newRunId()
         options.taskId = args.value("--task-id") ?? runId
         let environment = ProcessInfo.processInfo.environment
         let plan = Planner(environment: environment).plan(config, options: options)
@@ -59,7 +51,7 @@ struct RunCommand {
             return ExitCode.usage
         }
         let statusBlob = statusTarget
-        let session = RunSession(paths: paths, launcher: launcher, executable: Self.selfExecutable())
+        let session = RunSession(paths: paths, launcher: launcher, executable: RunIdentity.executable())
         let result: RunSession.Result
         do throws(RunLockError) {
             result = try await session.execute(
@@ -111,22 +103,5 @@ struct RunCommand {
         if let error = await BlobWriter(client: URLSessionHTTPClient(idleTimeout: 10)).write(body, to: uri) {
             report.errors.append(ErrorEntry(.generic, "status blob: \(error)"))
         }
-    }
-
-    /// The running binary (the guard is started from it).
-    static func selfExecutable() -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        return n > 0
-            ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-    }
-
-    /// A sortable, unique run id: `20261126T150102Z-1a2b3c`.
-    static func newRunId() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmssSSS'Z'"
-        return formatter.string(from: Date()) + "-" + String(UInt32.random(in: 0...0xFFFFFF), radix: 16)
     }
 }

@@ -5,18 +5,19 @@ struct ValidateCommand {
     let console: Console
     let paths: Paths
 
-    func run(_ argv: [String]) throws(UsageError) -> Int32 {
+    func run(_ argv: [String]) async throws(UsageError) -> Int32 {
         let args = try CommandSpec(flags: ["--json", "--emit-yaml"], options: ["--config"]).parse(argv)
         var validator = Validator()
         validator.paths = paths
         let explicit = args.value("--config")
         let legacy = LegacyConfig(paths: paths)
-        let report: ValidationReport
-        var config: Config?
-        if explicit == nil && !FileManager.default.fileExists(atPath: paths.defaultConfig) && legacy.present {
-            (report, config) = validator.validateLegacy(legacy)
-        } else {
-            (report, config) = validator.validate(configAt: explicit ?? paths.defaultConfig)
+        let path = explicit ?? paths.defaultConfig
+        let useLegacy =
+            explicit == nil && !FileManager.default.fileExists(atPath: paths.defaultConfig) && legacy.present
+        // The checks connect to databases and read files: not on the cooperative pool.
+        let frozenValidator = validator
+        let (report, config) = await offload {
+            useLegacy ? frozenValidator.validateLegacy(legacy) : frozenValidator.validate(configAt: path)
         }
         if args.has("--emit-yaml") {
             guard let config else {

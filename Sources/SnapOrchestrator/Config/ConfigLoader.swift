@@ -17,8 +17,14 @@ public struct ConfigLoader: Sendable {
         case .failure(let message):
             return (nil, [Diagnostic(.error, message.message, file: path)])
         case .success(let bytes):
-            let (config, diagnostics) = ConfigDecoder(file: path).decode(bytes)
-            return (config?.resolved(under: paths), diagnostics)
+            var (config, diagnostics) = ConfigDecoder(file: path).decode(bytes)
+            // Whoever can change the config can make root run anything: the path rule applies to it
+            // on every path that reads it (run, validate, the handler daemon).
+            let unsafe = PathSecurity().problems(for: path).map {
+                Diagnostic(.error, "unsafe config: \($0)", file: path)
+            }
+            if !unsafe.isEmpty { config = nil }
+            return (config?.resolved(under: paths), unsafe + diagnostics)
         }
     }
 

@@ -46,18 +46,24 @@ public enum FreezeGuardMain {
         guard waitCommand(deadline: nil) == UInt8(ascii: "F") else { return 0 }
 
         let start = Sys.monotonicNanos()
+        let deadline = start + UInt64(timeoutMs) * 1_000_000
         expedite?.enable()
-        let (results, micros) = workers.freeze(waves: waves)
+        let (results, micros, pending) = workers.freeze(waves: waves, deadline: deadline)
         expedite?.restore()
         var report = ""
         for i in results.indices { report += "FROZE \(i) \(results[i] < 0 ? EBADF : results[i]) \(micros[i])\n" }
         emit(report + "FROZEN\n")
 
-        let deadline = start + UInt64(timeoutMs) * 1_000_000
-        let command = waitCommand(deadline: deadline)
+        let command = pending.isEmpty ? waitCommand(deadline: deadline) : nil
         let deadlineHit = command == nil
+        // Thaw hosts before the loop devices they back: descending wave, then reverse order.
+        let order = fds.indices.sorted { (wave(waves, $0), $0) > (wave(waves, $1), $1) }
         var thawed = [Int32](repeating: -1, count: mounts.count)
-        for i in fds.indices.reversed() where results[i] == 0 {
+        for i in order where results[i] == 0 {
+            thawed[i] = FreezeIoctl.thaw(fds[i])
+        }
+        // A FIFREEZE that was stuck at the deadline may still succeed: thaw it when it does.
+        for i in workers.settle(pending, timeout: .seconds(5)) {
             thawed[i] = FreezeIoctl.thaw(fds[i])
         }
         let end = Sys.monotonicNanos()
@@ -68,6 +74,8 @@ public enum FreezeGuardMain {
         emit(done + "DONE\n")
         return 0
     }
+
+    static func wave(_ waves: [Int], _ i: Int) -> Int { waves.indices.contains(i) ? waves[i] : 0 }
 
     /// Waits for one command byte on stdin. Returns 0 for EOF (parent gone), nil at the deadline.
     private static func waitCommand(deadline: UInt64?) -> UInt8? {

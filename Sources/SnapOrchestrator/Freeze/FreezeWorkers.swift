@@ -31,14 +31,46 @@ final class FreezeWorkers: @unchecked Sendable {
         }
     }
 
-    /// Freezes wave by wave; every mount of a wave at once. Returns errno and microseconds per mount.
-    func freeze(waves: [Int]) -> (errno: [Int32], micros: [UInt64]) {
+    /// Freezes wave by wave; every mount of a wave at once, each wave bounded by `deadline`
+    /// (monotonic ns). A FIFREEZE still running at the deadline reports ETIMEDOUT and later waves
+    /// are not started. Returns errno and microseconds per mount, and the mounts still pending.
+    func freeze(waves: [Int], deadline: UInt64) -> (errno: [Int32], micros: [UInt64], pending: [Int]) {
         let last = waves.max() ?? 0
+        var pending: [Int] = []
+        var errnos = [Int32](repeating: -1, count: fds.count)
         for wave in 0...last {
             let members = fds.indices.filter { fds[$0] >= 0 && (waves.indices.contains($0) ? waves[$0] : 0) == wave }
             for i in members { go[i].signal() }
-            for _ in members { done.wait() }
+            var finished = 0
+            while finished < members.count {
+                let now = Sys.monotonicNanos()
+                guard now < deadline, done.wait(timeout: .now() + .nanoseconds(Int(deadline - now))) == .success else {
+                    break
+                }
+                finished += 1
+            }
+            if finished < members.count {
+                // Stuck in the kernel: whoever has not answered is pending; stop here.
+                pending = members.filter { results[$0] == -1 }
+                for i in members where results[i] != -1 { errnos[i] = results[i] }
+                for i in pending { errnos[i] = ETIMEDOUT }
+                return (errnos, Array(micros), pending)
+            }
+            for i in members { errnos[i] = results[i] }
         }
-        return (Array(results), Array(micros))
+        return (errnos, Array(micros), pending)
+    }
+
+    /// Waits up to `timeout` for pending FIFREEZE calls to return; returns those that froze.
+    func settle(_ pending: [Int], timeout: TimeSpan) -> [Int] {
+        let end = Sys.monotonicNanos() + UInt64(timeout.milliseconds) * 1_000_000
+        var left = pending.count
+        while left > 0,
+            done.wait(timeout: .now() + .nanoseconds(Int(end > Sys.monotonicNanos() ? end - Sys.monotonicNanos() : 0)))
+                == .success
+        {
+            left -= 1
+        }
+        return pending.filter { results[$0] == 0 }
     }
 }

@@ -43,14 +43,18 @@ public struct GuardedFreezer: Freezer {
             throw FreezeError(code: ErrorCode.fsFreezeFailed.rawValue, "cannot start the freeze guard: \(error)")
         }
         close(child.stderrFD)
-        let session = GuardSession(child: child, mounts: mounts, ownFDs: own, timeout: timeout)
+        let session = GuardSession(
+            child: child, mounts: mounts, ownFDs: own, timeout: timeout, waves: FreezeWaves.waves(for: mounts))
         session.rcuBefore = expediteRCU ? RCUExpedite() : nil
         var channel = LineChannel(fd: child.stdoutFD)
         var openErrors: [String] = []
         while let line = channel.readLine(timeoutMs: 5000) {
             if line == "READY" {
                 session.channel = channel
-                if openErrors.isEmpty { return session }
+                if openErrors.isEmpty {
+                    session.startWatcher()
+                    return session
+                }
                 break
             }
             let parts = line.split(separator: " ")
@@ -84,13 +88,34 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     /// The RCU knob as it was before the guard started: restored here if the guard dies.
     var rcuBefore: RCUExpedite?
 
-    init(child: SpawnedChild, mounts: [MountEntry], ownFDs: [Int32], timeout: TimeSpan) {
+    /// Freeze waves of `mounts` (thaw goes in descending wave order).
+    let waves: [Int]
+    private let startWatching = DispatchSemaphore(value: 0)
+
+    init(child: SpawnedChild, mounts: [MountEntry], ownFDs: [Int32], timeout: TimeSpan, waves: [Int]) {
         self.child = child
         self.mounts = mounts
         self.ownFDs = ownFDs
         self.timeout = timeout
+        self.waves = waves
         self.channel = LineChannel(fd: child.stdoutFD)
         self.frozen = Array(repeating: false, count: mounts.count)
+    }
+
+    /// Thaw order: hosts before the loop devices they back, then reverse freeze order.
+    var thawOrder: [Int] {
+        mounts.indices.sorted { (FreezeGuardMain.wave(waves, $0), $0) > (FreezeGuardMain.wave(waves, $1), $1) }
+    }
+
+    /// Starts the watcher thread before the window, parked until `freeze()` lets it go.
+    func startWatcher() {
+        let thread = Thread { [self] in
+            startWatching.wait()
+            watch()
+        }
+        thread.stackSize = 128 * 1024
+        watcher = thread
+        thread.start()
     }
 
     func freeze() -> [MountFreezeResult] {
@@ -107,10 +132,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             }
         }
         // Watch the guard through the window: if it dies or hangs past the deadline, thaw here.
-        let thread = Thread { [self] in watch() }
-        thread.stackSize = 128 * 1024
-        watcher = thread
-        thread.start()
+        startWatching.signal()
         return results
     }
 
@@ -127,6 +149,12 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
 
     func cancel() {
         _ = send("Q\n")
+        if watcher != nil {
+            // Never frozen: let the parked watcher run into EOF and finish.
+            startWatching.signal()
+            done.wait()
+            watcher = nil
+        }
         release()
     }
 
@@ -155,12 +183,16 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             }
         }
         if !sawDone || frozen.contains(true) {
-            // The guard is gone or stuck: thaw ourselves, in reverse order.
+            // The guard is gone or stuck: thaw ourselves. Without its report we cannot know what it
+            // froze (it may have died in the middle of a wave), so thaw every mount; EINVAL just
+            // means "was not frozen".
             outcome.guardLost = !sawDone
             if outcome.guardLost { rcuBefore?.restore() }
-            for i in mounts.indices.reversed() where frozen[i] {
+            for i in thawOrder where frozen[i] || !sawDone {
                 let e = FreezeIoctl.thaw(ownFDs[i])
-                outcome.results[mounts[i].mountPoint] = e
+                if e == 0 || outcome.results[mounts[i].mountPoint] == nil || frozen[i] {
+                    outcome.results[mounts[i].mountPoint] = e
+                }
                 frozen[i] = false
             }
             if outcome.windowMicros == 0 {
@@ -192,7 +224,9 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         // The guard exits right after DONE (or on EOF); make sure it is reaped.
         var status: Int32 = 0
         let end = Sys.monotonicNanos() + 2_000_000_000
-        while waitpid(child.pid, &status, WNOHANG) == 0 {
+        while true {
+            let rc = waitpid(child.pid, &status, WNOHANG)
+            if rc == child.pid || (rc < 0 && errno != EINTR) { break }
             if Sys.monotonicNanos() > end {
                 kill(child.pid, SIGKILL)
                 _ = waitpid(child.pid, &status, 0)

@@ -157,7 +157,7 @@ public struct BackupParameters: Sendable, Hashable {
     public func commandAge(now: Date = Date()) -> TimeInterval? {
         guard let ticks = commandStartTimeUTCTicks else { return nil }
         // 621355968000000000 ticks = 1970-01-01T00:00:00Z.
-        let unixSeconds = Double(ticks - 621_355_968_000_000_000) / 10_000_000
+        let unixSeconds = (Double(ticks) - 621_355_968_000_000_000) / 10_000_000
         return now.timeIntervalSince1970 - unixSeconds
     }
 }

@@ -84,7 +84,12 @@ public struct HandlerDaemon: Sendable {
                 taskId: state.taskId ?? "")
             status.isV2 = true
             await finish(status, sequence: lost, blob: nil, writer: writer, log: log)
+            // The lost attempt finished nothing: a retry of its task must run again, not be deduplicated.
             state.phase = "done"
+            state.lastStatusBlob = nil
+            state.lastStatus = status.status
+            state.lastStatusCode = status.code
+            state.save(paths)
         }
         if state.phase == "done", let previous = state.lastStatusBlob,
             state.sequence == sequence || (!parameters.taskId.isEmpty && state.taskId == parameters.taskId)
@@ -182,7 +187,7 @@ public struct HandlerDaemon: Sendable {
         var report: RunReport
         do {
             report = try await session.execute(
-                plan, runId: RunCommand.newRunId(), heldLock: lock,
+                plan, runId: RunIdentity.newRunId(), heldLock: lock,
                 provider: { plan in
                     SnapshotProviders.make(
                         for: plan, launcher: PosixProcessLauncher(), environment: environment, host: host,

@@ -61,7 +61,7 @@ public struct ProtectedSettingsDecryptor: Sendable {
             }
             lastError =
                 "openssl \(tool) \(outcome.status): "
-                + String(decoding: outcome.stderrTail.prefix(300), as: UTF8.self).trimmingSpaces
+                + Redactor().redact(String(decoding: outcome.stderrTail.prefix(300), as: UTF8.self).trimmingSpaces)
         }
         return .failure(HandlerError(code: .certificateNotFound, "cannot decrypt protectedSettings: \(lastError)"))
     }

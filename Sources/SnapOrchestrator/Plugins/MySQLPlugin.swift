@@ -155,6 +155,12 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
             }
             return DatabaseStep.succeeded(started: started, details: details)
         } catch {
+            // Never leave a replica stopped because the quiesce failed after stopping it.
+            if stoppedReplica, let session {
+                if case .rows = session.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
+                    details["replica"] = "SQL thread restarted after the failure"
+                }
+            }
             closeLocked()
             return DatabaseStep.failed("\(server): \(error.message)", started: started, details: details)
         }

@@ -262,9 +262,17 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
     static func bytes(fromHex hex: String) -> [UInt8] {
         var out: [UInt8] = []
         var iterator = hex.utf8.makeIterator()
+        func value(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: return c - 48
+            case 65...70: return c - 55
+            case 97...102: return c - 87
+            default: return nil
+            }
+        }
         while let a = iterator.next(), let b = iterator.next() {
-            func value(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : c >= 65 ? c - 55 : c - 48 }
-            out.append(value(a) << 4 | value(b))
+            guard let high = value(a), let low = value(b) else { break }
+            out.append(high << 4 | low)
         }
         return out
     }

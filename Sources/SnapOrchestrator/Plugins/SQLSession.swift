@@ -28,6 +28,11 @@ final class SQLSession: @unchecked Sendable {
     private var stdoutBuffer: [UInt8] = []
     private var stderrBuffer: [UInt8] = []
     private var closed = false
+    /// After a timeout the late answer would be read as the next statement's: no more statements.
+    private var poisoned = false
+    /// Bounds on what one answer may hold.
+    static let maxRows = 10_000
+    static let maxBuffer = 4 << 20
 
     init(child: SpawnedChild, marker: String, separator: Character, errorPattern: @escaping (String) -> Bool) {
         self.child = child
@@ -49,7 +54,7 @@ final class SQLSession: @unchecked Sendable {
 
     /// Runs one statement (a single line, ending with `;`) and waits for its sentinel.
     func execute(_ statement: String, timeout: TimeSpan) -> Answer {
-        guard !closed, let stdin = child.stdinFD else { return .lost("the session is closed") }
+        guard !closed, !poisoned, let stdin = child.stdinFD else { return .lost("the session is closed") }
         counter += 1
         let sentinel = "\(marker)-\(counter)"
         stderrBuffer.removeAll()
@@ -76,7 +81,15 @@ final class SQLSession: @unchecked Sendable {
                 rows.append(line.split(separator: separator, omittingEmptySubsequences: false).map(String.init))
             }
             let now = Sys.monotonicNanos()
-            if now >= end { return .timedOut }
+            if now >= end {
+                poisoned = true
+                return .timedOut
+            }
+            if stdoutBuffer.count > Self.maxBuffer || rows.count > Self.maxRows {
+                poisoned = true
+                return .error("the answer is larger than \(Self.maxRows) rows / \(Self.maxBuffer >> 20) MiB")
+            }
+            if stderrBuffer.count > Self.maxBuffer { stderrBuffer.removeFirst(stderrBuffer.count - Self.maxBuffer / 2) }
             if open.isEmpty {
                 let reason =
                     errorLines().first ?? String(decoding: stderrBuffer.suffix(300), as: UTF8.self).trimmingSpaces
@@ -131,7 +144,8 @@ final class SQLSession: @unchecked Sendable {
             let rc = waitpid(child.pid, &status, WNOHANG)
             if rc == child.pid { result = TerminationStatus(waitStatus: status); break }
             if Sys.monotonicNanos() > end {
-                kill(child.pid, SIGKILL)
+                // The whole group: with os_user the client runs under runuser.
+                kill(-child.pid, SIGKILL)
                 _ = waitpid(child.pid, &status, 0)
                 result = .signaled(SIGKILL)
                 break

@@ -47,7 +47,7 @@ struct ProcessSupervisor {
                 killed = true
             }
             // Done: reaped, output closed (or given up on), and after a timeout no group member left.
-            let groupAlive = termSentAt != nil && !killed && kill(-pid, 0) == 0
+            let groupAlive = termSentAt != nil && !killed && ProcessLiveness.groupHasLiveMembers(pid)
             if status != nil && !groupAlive {
                 if openFDs.isEmpty { break }
                 if let exitedAt, now >= exitedAt + UInt64(spec.drainAfterExit.milliseconds) * 1_000_000 {

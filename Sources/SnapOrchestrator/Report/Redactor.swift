@@ -1,3 +1,5 @@
+import Foundation
+
 /// Removes secrets from text before it reaches a log, a report, a status or an error message.
 ///
 /// It knows the shapes of secrets (SAS query strings, `sig=`, `password=`) and any literal values
@@ -20,6 +22,15 @@ public struct Redactor: Sendable {
         let query = uri[uri.index(after: q)...]
         if let snap = query.split(separator: "&").first(where: { $0.hasPrefix("snapshot=") }) { base += "?\(snap)" }
         return base
+    }
+
+    /// The `sig` values of a SAS URI, raw and percent-decoded, to seed a redactor with.
+    public static func sasSignatures(_ uri: String) -> [String] {
+        guard let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first else { return [] }
+        return query.split(separator: "&").filter { $0.lowercased().hasPrefix("sig=") }.flatMap { pair -> [String] in
+            let value = String(pair.dropFirst(4))
+            return [value, value.removingPercentEncoding ?? value]
+        }
     }
 
     /// `text` with every secret masked as `***`.

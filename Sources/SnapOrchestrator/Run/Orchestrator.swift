@@ -13,6 +13,8 @@ public struct Orchestrator: Sendable {
     /// Builds the snapshot provider of a plan; nil when the provider is not available.
     public var makeProvider: @Sendable (Plan) -> (any SnapshotProvider)?
     public var journal: RunJournal?
+    /// Reports a signal asking the run to stop (checked between steps); nil when none came.
+    public var interruption: @Sendable () -> Int32? = { nil }
 
     /// Creates an orchestrator from its seams.
     public init(
@@ -34,7 +36,8 @@ public struct Orchestrator: Sendable {
         report.mode = plan.freezes && plan.snapshots ? "run" : "rehearsal"
         report.startedAt = ISO8601DateFormatter().string(from: Date())
         let clock = RunClock()
-        let redactor = Redactor()
+        // Literal secrets this run knows, masked wherever they might surface (even URL-encoded).
+        let redactor = Redactor(secrets: plan.disks.flatMap(Redactor.sasSignatures))
         journal?.begin(runId: runId, taskId: report.taskId)
         let plugins: [any Plugin] = plan.entries.map { PluginFactory.make($0.spec, launcher: launcher) }
         report.plugins = plan.entries.map {
@@ -50,6 +53,13 @@ public struct Orchestrator: Sendable {
             let spec = plugin.spec
             let entry = plan.entries[index]
             if index == 0 { FaultPoint.hit("pre") }
+            if let sig = interruption() {
+                aborted = true
+                report.reasons.append(
+                    "interrupted by signal \(sig) before '\(spec.name)': no freeze, no snapshot; post steps run")
+                report.errors.append(ErrorEntry(.generic, "interrupted by signal \(sig)"))
+                break
+            }
             if spec.pre == nil && spec.kind == .script {
                 started.append(index)  // nothing to quiesce; its post still runs
                 journal?.preStarting(spec.name, post: spec.post, arguments: spec.args, timeout: spec.timeout)
@@ -65,9 +75,10 @@ public struct Orchestrator: Sendable {
                     report.errors.append(
                         ErrorEntry(.prepostPluginhostPreTimeout, "pre phase budget exhausted before '\(spec.name)'"))
                     if spec.onFailure == .abort {
-                        aborted = true;
+                        aborted = true
                         report.reasons.append(
                             "'\(spec.name)' (on_failure: abort) could not run its pre step in the pre_timeout budget")
+                        break
                     } else {
                         degradedBy.append(spec.name)
                     }
@@ -113,6 +124,11 @@ public struct Orchestrator: Sendable {
 
         // FREEZE → SNAPSHOT → THAW.
         var freezeOK = false
+        if !aborted, let sig = interruption() {
+            aborted = true
+            report.reasons.append("interrupted by signal \(sig) before the freeze: no snapshot; post steps run")
+            report.errors.append(ErrorEntry(.generic, "interrupted by signal \(sig)"))
+        }
         if !aborted {
             freezeOK = await window(plan, &report, clock)
         } else {
@@ -267,7 +283,8 @@ public struct Orchestrator: Sendable {
         // The window. No disk writes from here to the thaw: results stay in memory.
         var freezeOK = false
         if let session {
-            journal?.freezing(plan.mounts.map(\.mountPoint))
+            let rcu = config.freeze.expediteRCU ? RCUExpedite().previous.map { String(UnicodeScalar($0)) } : nil
+            journal?.freezing(plan.mounts.map(\.mountPoint), rcuExpedited: rcu)
             let begin = clock.ms
             let freezeStart = clock.now
             let results = await offload { session.freeze() }
@@ -292,7 +309,9 @@ public struct Orchestrator: Sendable {
             let frozenCount = mounts.filter(\.frozen).count
             FaultPoint.hit("window")
             if failed.isEmpty && frozenCount > 0 && plan.snapshots, let prepared {
-                let deadline = freezeStart + UInt64(config.freeze.timeout.milliseconds) * 1_000_000
+                // A margin before the guard's deadline, so that a call that succeeds counts as frozen.
+                let margin = UInt64(min(250, config.freeze.timeout.milliseconds / 10)) * 1_000_000
+                let deadline = freezeStart + UInt64(config.freeze.timeout.milliseconds) * 1_000_000 - margin
                 let snapBegin = clock.ms
                 report.snapshot = await prepared.take(deadlineNanos: deadline)
                 report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
@@ -300,13 +319,18 @@ public struct Orchestrator: Sendable {
             let thaw = await offload { session.thaw() }
             FaultPoint.hit("thaw")
             report.timeline.append(TimelineEntry(step: "freeze-window", startMs: begin, endMs: clock.ms))
-            journal?.thawed()
             await offload { session.finish() }
             for i in mounts.indices where mounts[i].frozen {
-                let e = thaw.results[mounts[i].mountPoint] ?? 0
+                // No answer for a frozen mount means nobody confirmed its thaw.
+                let e = thaw.results[mounts[i].mountPoint] ?? EIO
                 mounts[i].thawed = e == 0 || e == EINVAL
-                if !mounts[i].thawed { mounts[i].error = "FITHAW: \(String(cString: strerror(e)))" }
+                if !mounts[i].thawed {
+                    mounts[i].error =
+                        "FITHAW: \(String(cString: strerror(e))) — run: snaporch thaw \(mounts[i].mountPoint)"
+                }
             }
+            // Only a confirmed thaw of everything clears the journal; else `recover` must thaw.
+            if mounts.allSatisfy({ !$0.frozen || $0.thawed }) { journal?.thawed() }
             report.freeze.mounts = mounts.filter { m in
                 !report.freeze.skipped.contains { $0.mountPoint == m.mountPoint }
             }
@@ -334,8 +358,8 @@ public struct Orchestrator: Sendable {
             freezeOK =
                 failed.isEmpty && frozenCount > 0 && !thaw.deadlineHit && !thaw.guardLost
                 && report.freeze.mounts.allSatisfy { !$0.frozen || $0.thawed }
-            if !failed.isEmpty && plan.snapshots, let prepared {
-                // Nothing is frozen any more: take a crash-consistent snapshot rather than none.
+            if (!failed.isEmpty || frozenCount == 0) && plan.snapshots, let prepared {
+                // Nothing is frozen any more (or nothing could be): a crash-consistent snapshot beats none.
                 let snapBegin = clock.ms
                 report.snapshot = await prepared.take(
                     deadlineNanos: clock.now + UInt64(config.snapshot.timeout.milliseconds) * 1_000_000)
@@ -393,7 +417,9 @@ public struct Orchestrator: Sendable {
         if plan.snapshots {
             guard report.snapshot.taken else { return .failed }
             if report.snapshot.disks.contains(where: { !$0.ok }) { return .degraded }
-            let best: RunReport.Consistency = plan.entries.contains(where: \.quiesces) ? .application : .filesystem
+            // Skipping the freeze on purpose makes crash-consistency the best a run can do.
+            let best: RunReport.Consistency =
+                !plan.freezes ? .crash : plan.entries.contains(where: \.quiesces) ? .application : .filesystem
             return report.consistency == best && !degraded ? .success : .degraded
         }
         if plan.freezes && !freezeOK { return .failed }

@@ -15,9 +15,10 @@ public struct Recovery: Sendable {
 
     /// Recovers from `state`; returns the post steps it ran and the mounts it thawed.
     public func recover(_ state: JournalState) async -> (steps: [RecoveredStep], thawed: [EmergencyThaw.Result]) {
-        let killed = Self.killProcesses(ofRun: state.runId)
-        _ = killed
+        let runId = state.runId
+        await offload { Self.stopProcesses(ofRun: runId) }
         var thawed: [EmergencyThaw.Result] = []
+        if let rcu = state.rcuExpedited { RCUExpedite.restore(to: rcu) }
         for mount in state.mayBeFrozen.reversed() {
             let result = await offload { EmergencyThaw.thaw(mount) }
             thawed.append(result)
@@ -40,20 +41,24 @@ public struct Recovery: Sendable {
         return (steps, thawed)
     }
 
-    /// SIGKILLs every process whose environment carries `SNAPORCH_RUN_ID=runId`; returns their pids.
-    static func killProcesses(ofRun runId: String) -> [Int32] {
+    /// Stops the processes the interrupted run left behind: those whose environment carries
+    /// `SNAPORCH_RUN_ID=runId` and that belong to a pre step or a snapshot command. Processes
+    /// started by a post step (an application it restarted) are left alone. SIGTERM, then SIGKILL.
+    static func stopProcesses(ofRun runId: String) {
         let marker = Array("SNAPORCH_RUN_ID=\(runId)".utf8)
+        let phases = ["SNAPORCH_PHASE=pre", "SNAPORCH_PHASE=snapshot"].map { Array($0.utf8) }
         var pids: [Int32] = []
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        for name in entries {
-            guard let pid = Int32(name), pid != getpid() else { continue }
-            guard let data = FileManager.default.contents(atPath: "/proc/\(name)/environ") else { continue }
-            let bytes = Array(data)
-            if bytes.split(separator: 0).contains(where: { Array($0) == marker }) {
-                kill(pid, SIGKILL)
-                pids.append(pid)
-            }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(name), pid != getpid(),
+                let data = FileManager.default.contents(atPath: "/proc/\(name)/environ")
+            else { continue }
+            let entries = Array(data).split(separator: 0).map(Array.init)
+            if entries.contains(marker) && entries.contains(where: { phases.contains($0) }) { pids.append(pid) }
         }
-        return pids
+        guard !pids.isEmpty else { return }
+        for pid in pids { kill(pid, SIGTERM) }
+        let end = Sys.monotonicNanos() + 1_000_000_000
+        while Sys.monotonicNanos() < end && pids.contains(where: { ProcessLiveness.isAlive($0) }) { usleep(20_000) }
+        for pid in pids where ProcessLiveness.isAlive(pid) { kill(pid, SIGKILL) }
     }
 }

@@ -20,6 +20,8 @@ public struct JournalState: Sendable, Codable, Hashable {
     public var owed: [OwedPost] = []
     /// Mounts that may be frozen (set just before the window, cleared after the thaw).
     public var mayBeFrozen: [String] = []
+    /// `/sys/kernel/rcu_expedited` before the window, when the run may have changed it.
+    public var rcuExpedited: String?
 }
 
 /// Reads and writes the journal atomically.
@@ -50,15 +52,17 @@ public final class RunJournal: @unchecked Sendable {
         save()
     }
 
-    /// Records the mounts about to be frozen.
-    public func freezing(_ mounts: [String]) {
+    /// Records the mounts about to be frozen, and the RCU knob's value to restore.
+    public func freezing(_ mounts: [String], rcuExpedited: String? = nil) {
         state?.mayBeFrozen = mounts
+        state?.rcuExpedited = rcuExpedited
         save()
     }
 
     /// Records that nothing is frozen any more.
     public func thawed() {
         state?.mayBeFrozen = []
+        state?.rcuExpedited = nil
         save()
     }
 

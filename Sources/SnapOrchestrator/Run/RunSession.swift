@@ -46,10 +46,12 @@ public struct RunSession: Sendable {
             recovered = await Recovery(launcher: launcher, killGrace: plan.config.killGrace).recover(leftover).steps
             journal.finish()
         }
-        let orchestrator = Orchestrator(
+        let interrupts = Interrupts()
+        var orchestrator = Orchestrator(
             launcher: launcher,
             freezer: GuardedFreezer(executable: executable, expediteRCU: plan.config.freeze.expediteRCU),
             makeProvider: provider, journal: journal)
+        orchestrator.interruption = { interrupts.receivedSignal }
         var report = await orchestrator.execute(plan, runId: runId)
         report.recovered = recovered
         await beforeStore(&report)

@@ -138,9 +138,10 @@ public struct BlobSnapshotProvider: SnapshotProvider {
                 // Backoff: Retry-After when given, else 100 ms doubling; never past the deadline.
                 var pause = UInt64(100_000_000) << UInt64(min(attempt - 1, 4))
                 if case .response(_, let headers, _) = result,
-                    let after = headers["retry-after"].flatMap({ Double($0) })
+                    let after = headers["retry-after"].flatMap({ Double($0) }), after.isFinite, after >= 0
                 {
-                    pause = UInt64(after * 1e9)
+                    // The server chooses this number: clamp it (a past-the-deadline pause ends the loop below).
+                    pause = UInt64(min(after, 3600) * 1e9)
                 }
                 let wake = Sys.monotonicNanos() + pause
                 if wake >= end {

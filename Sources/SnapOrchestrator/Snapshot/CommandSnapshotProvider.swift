@@ -21,8 +21,10 @@ public struct CommandSnapshotProvider: SnapshotProvider {
 
     public func prepare() async throws(SnapshotError) -> any PreparedSnapshot {
         guard let first = argv.first else { throw SnapshotError(code: 2, "snapshot.command is empty") }
-        let problems = ExecutableCheck.problems(for: first)
-        if let problem = problems.first { throw SnapshotError(code: 2, "snapshot command: \(problem)") }
+        let problems = ExecutableCheck.problems(for: first) + PathSecurity().problems(for: first)
+        if let problem = problems.first {
+            throw SnapshotError(code: ErrorCode.generic.rawValue, "snapshot command refused: \(problem)")
+        }
         return Prepared(provider: self)
     }
 
@@ -47,12 +49,12 @@ public struct CommandSnapshotProvider: SnapshotProvider {
                 if outcome.status.isSuccess && !outcome.timedOut {
                     report.disks =
                         described.isEmpty
-                        ? [DiskReport(blob: provider.argv.joined(separator: " "), ok: true)] : described
+                        ? [DiskReport(blob: Redactor().redact(provider.argv[0]), ok: true)] : described
                     for i in report.disks.indices { report.disks[i].durationMs = ms }
                     report.taken = report.disks.contains { $0.ok }
                     if report.disks.contains(where: { !$0.ok }) { report.error = "some snapshots failed" }
                 } else {
-                    let stderr = String(decoding: outcome.stderrTail.suffix(400), as: UTF8.self)
+                    let stderr = Redactor().redact(String(decoding: outcome.stderrTail.suffix(400), as: UTF8.self))
                     report.error =
                         outcome.timedOut
                         ? "snapshot command timed out after \(spec.timeout)"

@@ -51,8 +51,9 @@ public struct HostSnapshotProvider: SnapshotProvider {
         self.client = client
     }
 
-    func url(_ call: String) -> URL {
-        URL(string: "http://\(endpoint)/metadata/recsvc/snapshot/\(call)?api-version=2017-12-01")!
+    /// The endpoint URL of a call; nil when `SNAPORCH_WIRESERVER` is not a usable `host:port`.
+    func url(_ call: String) -> URL? {
+        URL(string: "http://\(endpoint)/metadata/recsvc/snapshot/\(call)?api-version=2017-12-01")
     }
 
     static let headers = ["Backup": "true", "Content-Type": "application/json", "User-Agent": "VMSnapshot"]
@@ -60,8 +61,13 @@ public struct HostSnapshotProvider: SnapshotProvider {
     public func prepare() async throws(SnapshotError) -> any PreparedSnapshot {
         let pre: [String: Any] = ["taskId": request.taskId, "snapshotTaskToken": request.snapshotTaskToken]
         let body = (try? JSONSerialization.data(withJSONObject: pre, options: [.sortedKeys])) ?? Data()
+        guard let presnapshot = url("presnapshot"), let dosnapshot = url("dosnapshot") else {
+            throw SnapshotError(
+                code: ErrorCode.snapshotFailedNoNetwork.rawValue,
+                "the wire server address '\(endpoint)' is not host:port")
+        }
         let result = await client.send(
-            HTTPRequest(method: "POST", url: url("presnapshot"), headers: Self.headers, body: body),
+            HTTPRequest(method: "POST", url: presnapshot, headers: Self.headers, body: body),
             timeout: .milliseconds(min(timeout.milliseconds, 10_000)))
         switch result {
         case .response(let status, _, _) where status == 200 || status == 201: break
@@ -87,7 +93,7 @@ public struct HostSnapshotProvider: SnapshotProvider {
         if let minutes = request.instantAccessDurationMinutes { doSnapshot["instantAccessDurationMinutes"] = minutes }
         let payload = (try? JSONSerialization.data(withJSONObject: doSnapshot, options: [.sortedKeys])) ?? Data()
         return Prepared(
-            request: HTTPRequest(method: "POST", url: url("dosnapshot"), headers: Self.headers, body: payload),
+            request: HTTPRequest(method: "POST", url: dosnapshot, headers: Self.headers, body: payload),
             timeout: timeout, client: client, endpoint: endpoint)
     }
 

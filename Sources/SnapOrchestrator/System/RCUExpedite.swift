@@ -28,6 +28,11 @@ struct RCUExpedite {
     @discardableResult
     func enable() -> Bool { previous != nil && Self.write(UInt8(ascii: "1")) }
 
+    /// Puts the knob back to `value` ("0" or "1"), e.g. from a crashed run's journal.
+    static func restore(to value: String) {
+        if let byte = value.utf8.first, byte == UInt8(ascii: "0") || byte == UInt8(ascii: "1") { _ = write(byte) }
+    }
+
     /// Restores the value found at `init`.
     func restore() {
         if let previous { _ = Self.write(previous) }

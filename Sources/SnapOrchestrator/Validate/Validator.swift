@@ -36,11 +36,6 @@ public struct Validator: Sendable {
         var (config, diagnostics) = ConfigLoader(paths: paths).load(path)
         var plugins: [String] = []
         var skipped: [DropInScanner.Skipped] = []
-        if FileManager.default.fileExists(atPath: path) {
-            for problem in security.problems(for: path) {
-                diagnostics.append(Diagnostic(.error, "unsafe config: \(problem)", file: path))
-            }
-        }
         if var config {
             let found = checks(&config, file: path)
             diagnostics += found.diagnostics

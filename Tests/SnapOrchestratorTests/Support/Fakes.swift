@@ -6,6 +6,10 @@ import Foundation
 final class FakeFreezer: Freezer, @unchecked Sendable {
     private let lock = NSLock()
     private var log: [String] = []
+    /// errno per mount for FIFREEZE (default 0).
+    var freezeErrnos: [Int32] = []
+    var deadlineHit = false
+    var guardLost = false
     var calls: [String] { lock.withLock { log } }
     func record(_ s: String) { lock.withLock { log.append(s) } }
 
@@ -23,13 +27,22 @@ final class FakeFreezer: Freezer, @unchecked Sendable {
         }
         func freeze() -> [MountFreezeResult] {
             owner.record("freeze")
-            return mounts.map { MountFreezeResult(mountPoint: $0.mountPoint, errno: 0, micros: 10) }
+            return mounts.enumerated().map { i, m in
+                MountFreezeResult(
+                    mountPoint: m.mountPoint, errno: owner.freezeErrnos.indices.contains(i) ? owner.freezeErrnos[i] : 0,
+                    micros: 10)
+            }
         }
         func thaw() -> ThawOutcome {
             owner.record("thaw")
             var outcome = ThawOutcome()
-            for m in mounts { outcome.results[m.mountPoint] = 0 }
+            for (i, m) in mounts.enumerated()
+            where !owner.freezeErrnos.indices.contains(i) || owner.freezeErrnos[i] == 0 {
+                outcome.results[m.mountPoint] = 0
+            }
             outcome.windowMicros = 100
+            outcome.deadlineHit = owner.deadlineHit
+            outcome.guardLost = owner.guardLost
             return outcome
         }
         func cancel() { owner.record("cancel") }
@@ -37,11 +50,13 @@ final class FakeFreezer: Freezer, @unchecked Sendable {
     }
 }
 
-/// A snapshot provider that always succeeds with one disk.
+/// A snapshot provider that always succeeds with one disk (and records that it was called).
 struct FakeSnapshot: SnapshotProvider, PreparedSnapshot {
     let name = "fake"
+    var freezer: FakeFreezer?
     func prepare() async throws(SnapshotError) -> any PreparedSnapshot { self }
     func take(deadlineNanos: UInt64) async -> SnapshotReport {
+        freezer?.record("snapshot")
         var report = SnapshotReport()
         report.provider = "blob"
         var disk = DiskReport(blob: "https://acct.blob.core.windows.net/vhds/d0.vhd", ok: true)

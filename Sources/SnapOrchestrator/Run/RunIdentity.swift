@@ -1,0 +1,22 @@
+import Foundation
+import Glibc
+
+/// Names for a run and the binary running it.
+public enum RunIdentity {
+    /// A sortable, unique run id: `20261126T150102123Z-1a2b3c` (UTC, milliseconds).
+    public static func newRunId() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmssSSS'Z'"
+        return formatter.string(from: Date()) + "-" + String(UInt32.random(in: 0...0xFFFFFF), radix: 16)
+    }
+
+    /// The running binary (the freeze guard and the handler daemon are started from it).
+    public static func executable() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        return n > 0
+            ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    }
+}
