@@ -185,6 +185,49 @@ struct BlobRunTests {
     }
 }
 
+extension BlobRunTests {
+    @Test func settingsFileDrivesARunByHand() async throws {
+        try await withFreezeFixture { fx in
+            try await withBlobEmulator { emulator in
+                let tree = fx.tree
+                let m = try await fx.loop()
+                let disk = try await emulator.sas("vhds", "d0.vhd")
+                try await emulator.createBlob(disk, pageBlobSize: 4096)
+                let status = try await emulator.sas("status", "by-hand.json")
+                var pub = HandlerFixture.publicSettings(taskId: "task-by-hand", statusBlob: status)
+                pub["customSettings"] = "{\"takeSnapshotFrom\": \"onlyGuest\"}"
+                let settings: [String: Any] = [
+                    "runtimeSettings": [
+                        [
+                            "handlerSettings": [
+                                "publicSettings": pub,
+                                "protectedSettings": HandlerFixture.protectedSettings(disks: [disk]),
+                            ]
+                        ]
+                    ]
+                ]
+                let file = tree.path("settings.json")
+                try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: file))
+                chmod(file, 0o600)
+                var env = tree.environment
+                env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
+                let r = try await runCLI(
+                    ["run", "--config", config(tree), "--mount", m.mountPoint, "--settings", file, "--json"], env: env)
+                #expect(r.code == 0, "\(r.stderr)")
+                let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+                #expect(
+                    report.taskId == "task-by-hand" && report.snapshot.disks.count == 1
+                        && report.consistency == .application)
+                let (data, _) = try await URLSession.shared.data(from: URL(string: status)!)
+                #expect((try? JSONDecoder().decode(RunReport.self, from: data))?.taskId == "task-by-hand")
+                chmod(file, 0o644)
+                let refused = try await runCLI(["run", "--config", config(tree), "--settings", file], env: env)
+                #expect(refused.code == 2 && refused.stderr.contains("credentials must be 0600"))
+            }
+        }
+    }
+}
+
 /// The task's value if it already finished, else nil after a short wait.
 func withTimeout<T: Sendable>(_ task: Task<T, any Error>) async throws -> T? {
     let done = Flag()

@@ -16,13 +16,11 @@ struct RunCommand {
 
     func run(_ argv: [String]) async throws(UsageError) -> Int32 {
         let args = try Self.spec.parse(argv)
-        if args.value("--settings") != nil {
-            console.err("snaporch run: --settings: use `snaporch handler daemon` from the extension directory\n")
-            return ExitCode.usage
-        }
+        var settings: BackupParameters?
+        if let path = args.value("--settings") { settings = try SettingsOption.load(path) }
         let (loaded, diagnostics) = ConfigSource(paths: paths).load(explicit: args.value("--config"))
         for diagnostic in diagnostics where diagnostic.severity != .note { console.err(diagnostic.rendered + "\n") }
-        guard let config = loaded else { return ExitCode.usage }
+        guard var config = loaded else { return ExitCode.usage }
         var options = RunOptions()
         options.dryRun = args.has("--dry-run")
         options.freeze = !args.has("--no-freeze")
@@ -35,7 +33,11 @@ struct RunCommand {
             return ExitCode.usage
         }
         let runId = RunIdentity.newRunId()
-        options.taskId = args.value("--task-id") ?? runId
+        options.taskId = args.value("--task-id") ?? settings.map(\.taskId).flatMap { $0.isEmpty ? nil : $0 } ?? runId
+        if options.disks.isEmpty, let settings { options.disks = settings.blobSASUris }
+        if let settings, config.snapshot.provider == .blob || config.snapshot.provider == .host {
+            config.snapshot.method = config.snapshot.method ?? settings.snapshotMethod
+        }
         let environment = ProcessInfo.processInfo.environment
         let plan = Planner(environment: environment).plan(config, options: options)
         if options.dryRun {
@@ -50,13 +52,18 @@ struct RunCommand {
             console.err("snaporch run: \(error.message)\n")
             return ExitCode.usage
         }
-        let statusBlob = statusTarget
+        let statusBlob = statusTarget ?? settings?.statusBlobUri
+        let host = settings?.hostRequest
+        let metadata = settings?.backupMetadata ?? []
         let session = RunSession(paths: paths, launcher: launcher, executable: RunIdentity.executable())
         let result: RunSession.Result
         do throws(RunLockError) {
             result = try await session.execute(
                 plan, runId: runId, extraReportPath: args.value("--report"),
-                provider: { plan in SnapshotProviders.make(for: plan, launcher: launcher, environment: environment) },
+                provider: { plan in
+                    SnapshotProviders.make(
+                        for: plan, launcher: launcher, environment: environment, host: host, metadata: metadata)
+                },
                 beforeStore: { report in await Self.uploadStatus(&report, to: statusBlob) })
         } catch {
             console.err("snaporch run: \(error.message)\n")

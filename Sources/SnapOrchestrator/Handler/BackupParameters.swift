@@ -110,6 +110,16 @@ public struct BackupParameters: Sendable, Hashable {
         return p
     }
 
+    /// What the host snapshot path needs from these parameters.
+    public var hostRequest: HostSnapshotRequest {
+        HostSnapshotRequest(
+            taskId: backupTaskId ?? taskId, snapshotTaskToken: snapshotTaskToken,
+            diskIds: diskIds.isEmpty ? [-1] : diskIds,
+            settings: dynamicFlags,
+            metadata: Dictionary(backupMetadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
+            instantAccessDurationMinutes: instantAccessDurationMinutes)
+    }
+
     /// taskId, ticks and vmType from the public settings alone (what `enable` needs).
     public static func publicSummary(_ publicJSON: Data) -> (taskId: String, ticks: String?, vmType: String?) {
         let pub = (try? JSONSerialization.jsonObject(with: publicJSON)) as? [String: Any] ?? [:]

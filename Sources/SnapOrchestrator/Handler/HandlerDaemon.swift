@@ -176,11 +176,7 @@ public struct HandlerDaemon: Sendable {
         options.taskId = parameters.taskId.isEmpty ? nil : parameters.taskId
         options.disks = parameters.blobSASUris
         let plan = Planner(environment: environment).plan(config, options: options)
-        let host = HostSnapshotRequest(
-            taskId: parameters.backupTaskId ?? parameters.taskId, snapshotTaskToken: parameters.snapshotTaskToken,
-            diskIds: parameters.diskIds.isEmpty ? [-1] : parameters.diskIds, settings: parameters.dynamicFlags,
-            metadata: Dictionary(parameters.backupMetadata.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
-            instantAccessDurationMinutes: parameters.instantAccessDurationMinutes)
+        let host = parameters.hostRequest
         let metadata = parameters.backupMetadata
         let environment = self.environment
         let session = RunSession(paths: paths, launcher: launcher, executable: executable)

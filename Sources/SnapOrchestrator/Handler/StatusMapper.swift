@@ -51,8 +51,12 @@ public enum StatusMapper {
 
     /// When pre steps went fine but the snapshot failed, the snapshot's own code (76, 85, 173) wins.
     static func snapshotFailureCode(_ report: RunReport) -> Int? {
-        let preFailed = report.errors.contains { (300...318).contains($0.code) }
-        if !preFailed, let code = report.snapshot.errorCode { return code == 761 ? 76 : code }
+        let preFailed = report.errors.contains { ErrorCode.prepostRange.contains($0.code) }
+        if !preFailed, let code = report.snapshot.errorCode {
+            // The original reports "some failed" (761) as 76 in the status code, 761 in vmHealthInfo.
+            return code == ErrorCode.snapshotFailedRestrictedNetwork.rawValue
+                ? ErrorCode.snapshotFailedNoNetwork.rawValue : code
+        }
         return nil
     }
 

@@ -86,10 +86,9 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
         do throws(DatabaseFailure) {
             let session = try openSession(context)
             self.session = session
-            let info = try rows(
-                session.execute(
-                    "SELECT CONNECTION_ID(), VERSION(), @@version_comment, @@global.read_only;", timeout: budget),
-                "connecting")
+            let info = try session.execute(
+                "SELECT CONNECTION_ID(), VERSION(), @@version_comment, @@global.read_only;", timeout: budget
+            ).rows("connecting")
             guard let row = info.first, row.count >= 4 else {
                 throw DatabaseFailure("unexpected answer to the version query")
             }
@@ -102,16 +101,15 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
             details["connectionId"] = connectionId
             details["lockMode"] = lockMode
             // wait_timeout doubles as a server-side dead-man switch for an idle, forgotten session.
-            _ = try rows(
-                session.execute(
-                    "SET SESSION wait_timeout = 1800, lock_wait_timeout = \(lockWaitTimeout);", timeout: budget),
-                "setting timeouts")
+            _ = try session.execute(
+                "SET SESSION wait_timeout = 1800, lock_wait_timeout = \(lockWaitTimeout);", timeout: budget
+            ).rows("setting timeouts")
             if replica {
-                let status = try rows(
-                    session.execute("SHOW REPLICA STATUS;", timeout: budget), "reading the replica status")
+                let status = try session.execute("SHOW REPLICA STATUS;", timeout: budget).rows(
+                    "reading the replica status")
                 if let r = status.first, r.count > 11, r[11] == "Yes" {
-                    _ = try rows(
-                        session.execute("STOP REPLICA SQL_THREAD;", timeout: budget), "stopping the replica SQL thread")
+                    _ = try session.execute("STOP REPLICA SQL_THREAD;", timeout: budget).rows(
+                        "stopping the replica SQL thread")
                     stoppedReplica = true
                     details["replica"] = "SQL thread stopped"
                 }
@@ -119,14 +117,12 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
             let lockTimeout = TimeSpan(milliseconds: max(budget.milliseconds, (lockWaitTimeout + 5) * 1000))
             do throws(DatabaseFailure) {
                 if lockMode == "backup-stage" {
-                    _ = try rows(session.execute("BACKUP STAGE START;", timeout: lockTimeout), "BACKUP STAGE START")
-                    _ = try rows(
-                        session.execute("BACKUP STAGE BLOCK_COMMIT;", timeout: lockTimeout), "BACKUP STAGE BLOCK_COMMIT"
-                    )
+                    _ = try session.execute("BACKUP STAGE START;", timeout: lockTimeout).rows("BACKUP STAGE START")
+                    _ = try session.execute("BACKUP STAGE BLOCK_COMMIT;", timeout: lockTimeout).rows(
+                        "BACKUP STAGE BLOCK_COMMIT")
                 } else {
-                    _ = try rows(session.execute("FLUSH LOCAL TABLES;", timeout: lockTimeout), "FLUSH LOCAL TABLES")
-                    _ = try rows(
-                        session.execute("FLUSH LOCAL TABLES WITH READ LOCK;", timeout: lockTimeout),
+                    _ = try session.execute("FLUSH LOCAL TABLES;", timeout: lockTimeout).rows("FLUSH LOCAL TABLES")
+                    _ = try session.execute("FLUSH LOCAL TABLES WITH READ LOCK;", timeout: lockTimeout).rows(
                         "FLUSH TABLES WITH READ LOCK")
                 }
             } catch {
@@ -136,19 +132,20 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
             }
             held = (lockMode, connectionId, readOnly)
             // Coordinates read under the lock: they do not move until the release.
-            if let master = try? rows(session.execute("SHOW MASTER STATUS;", timeout: budget), ""),
+            if let master = try? session.execute("SHOW MASTER STATUS;", timeout: budget).rows(""),
                 let m = master.first, m.count >= 2
             {
                 details["binlogFile"] = m[0]
                 details["binlogPosition"] = m[1]
             }
-            if let gtid = try? rows(
-                session.execute("SELECT @@global.gtid_binlog_pos, @@global.gtid_slave_pos;", timeout: budget), ""),
+            if let gtid = try? session.execute(
+                "SELECT @@global.gtid_binlog_pos, @@global.gtid_slave_pos;", timeout: budget
+            ).rows(""),
                 let g = gtid.first
             {
                 details["gtidBinlogPos"] = g.first ?? ""
                 if g.count > 1 { details["gtidSlavePos"] = g[1] }
-            } else if let gtid = try? rows(session.execute("SELECT @@global.gtid_executed;", timeout: budget), ""),
+            } else if let gtid = try? session.execute("SELECT @@global.gtid_executed;", timeout: budget).rows(""),
                 let g = gtid.first
             {
                 details["gtidExecuted"] = g.first ?? ""
@@ -215,16 +212,6 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
         session = nil
         held = nil
         stoppedReplica = false
-    }
-
-    /// The rows of an answer, or a failure naming the step.
-    func rows(_ answer: SQLSession.Answer, _ step: String) throws(DatabaseFailure) -> [[String]] {
-        switch answer {
-        case .rows(let r): return r
-        case .error(let e): throw DatabaseFailure(step.isEmpty ? e : "\(step): \(e)")
-        case .lost(let e): throw DatabaseFailure("\(step.isEmpty ? "" : "\(step): ")session lost: \(e)")
-        case .timedOut: throw DatabaseFailure("\(step) timed out")
-        }
     }
 }
 

@@ -117,12 +117,12 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
             let session = try openSession(context)
             defer { session.close() }
             let data =
-                try rows(session.execute("SHOW data_directory;", timeout: budget), "SHOW data_directory").first?.first
+                try session.execute("SHOW data_directory;", timeout: budget).rows("SHOW data_directory").first?.first
                 ?? ""
-            let spaces = try rows(
-                session.execute(
-                    "SELECT spcname, pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global');",
-                    timeout: budget), "listing tablespaces")
+            let spaces = try session.execute(
+                "SELECT spcname, pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global');",
+                timeout: budget
+            ).rows("listing tablespaces")
             var directories = [data, PathSecurity.realPath(data + "/pg_wal") ?? data + "/pg_wal"]
             directories += spaces.compactMap { $0.count > 1 ? $0[1] : nil }
             details["directories"] = directories.joined(separator: ", ")
@@ -134,7 +134,7 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
                     )
                 }
             }
-            _ = try rows(session.execute("CHECKPOINT;", timeout: budget), "CHECKPOINT")
+            _ = try session.execute("CHECKPOINT;", timeout: budget).rows("CHECKPOINT")
             details["checkpoint"] = "done"
             return DatabaseStep.succeeded(started: started, details: details)
         } catch {
@@ -162,15 +162,14 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
             let session = try openSession(context)
             self.session = session
             let seconds = max(1, budget.milliseconds / 1000)
-            _ = try rows(
-                session.execute(
-                    "SET idle_session_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET statement_timeout = '\(seconds)s';",
-                    timeout: budget), "setting timeouts")
-            let info = try rows(
-                session.execute(
-                    "SELECT pg_backend_pid(), current_setting('server_version_num')::int, pg_is_in_recovery();",
-                    timeout: budget),
-                "connecting")
+            _ = try session.execute(
+                "SET idle_session_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET statement_timeout = '\(seconds)s';",
+                timeout: budget
+            ).rows("setting timeouts")
+            let info = try session.execute(
+                "SELECT pg_backend_pid(), current_setting('server_version_num')::int, pg_is_in_recovery();",
+                timeout: budget
+            ).rows("connecting")
             guard let row = info.first, row.count >= 3, let version = Int(row[1]) else {
                 throw DatabaseFailure("unexpected answer to the version query")
             }
@@ -179,7 +178,7 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
                 version >= 150_000
                 ? "SELECT pg_backup_start(label => '\(label)', fast => true);"
                 : "SELECT pg_start_backup('\(label)', true, false);"
-            let lsn = try rows(session.execute(start, timeout: budget), "starting the backup").first?.first ?? ""
+            let lsn = try session.execute(start, timeout: budget).rows("starting the backup").first?.first ?? ""
             _ = session.execute("SET statement_timeout = 0;", timeout: budget)
             backend = (row[0], version, lsn)
             details = ["backendPid": row[0], "serverVersionNum": row[1], "startLSN": lsn, "label": label]
@@ -281,14 +280,5 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
         session?.close()
         session = nil
         backend = nil
-    }
-
-    func rows(_ answer: SQLSession.Answer, _ step: String) throws(DatabaseFailure) -> [[String]] {
-        switch answer {
-        case .rows(let r): return r
-        case .error(let e): throw DatabaseFailure("\(step): \(e)")
-        case .lost(let e): throw DatabaseFailure("\(step): session lost: \(e)")
-        case .timedOut: throw DatabaseFailure("\(step) timed out")
-        }
     }
 }

@@ -159,3 +159,15 @@ final class SQLSession: @unchecked Sendable {
 
     deinit { close(timeout: .milliseconds(500)) }
 }
+
+extension SQLSession.Answer {
+    /// The rows of an answer, or a failure naming the step.
+    func rows(_ step: String) throws(DatabaseFailure) -> [[String]] {
+        switch self {
+        case .rows(let r): return r
+        case .error(let e): throw DatabaseFailure(step.isEmpty ? e : "\(step): \(e)")
+        case .lost(let e): throw DatabaseFailure("\(step.isEmpty ? "" : "\(step): ")session lost: \(e)")
+        case .timedOut: throw DatabaseFailure("\(step) timed out")
+        }
+    }
+}

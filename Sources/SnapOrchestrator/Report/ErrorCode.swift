@@ -34,6 +34,11 @@ public enum ErrorCode: Int, Sendable, CaseIterable {
     case workloadConnectionError = 506
     case workloadQuiescingTimeout = 510
 
+    /// Codes that classify a failed snapshot call (76 all failed, 85 limit reached, 173 rate exceeded).
+    public static let snapshotFailures: Set<Int> = [76, 85, 173]
+    /// The pre/post plugin framework's codes.
+    public static let prepostRange = 300...318
+
     /// The name used by the original extension.
     public var name: String {
         switch self {

@@ -34,7 +34,7 @@ public struct BlobSnapshotProvider: SnapshotProvider {
         var uris: [BlobURI] = []
         for disk in disks {
             guard let uri = BlobURI(disk) else {
-                throw SnapshotError(code: 2, "not a blob URI: \(Redactor.redactURI(disk))")
+                throw SnapshotError(code: ErrorCode.generic.rawValue, "not a blob URI: \(Redactor.redactURI(disk))")
             }
             uris.append(uri)
         }

@@ -20,7 +20,9 @@ public struct CommandSnapshotProvider: SnapshotProvider {
     }
 
     public func prepare() async throws(SnapshotError) -> any PreparedSnapshot {
-        guard let first = argv.first else { throw SnapshotError(code: 2, "snapshot.command is empty") }
+        guard let first = argv.first else {
+            throw SnapshotError(code: ErrorCode.generic.rawValue, "snapshot.command is empty")
+        }
         let problems = ExecutableCheck.problems(for: first) + PathSecurity().problems(for: first)
         if let problem = problems.first {
             throw SnapshotError(code: ErrorCode.generic.rawValue, "snapshot command refused: \(problem)")

@@ -22,13 +22,13 @@ public enum ProcessLiveness {
     public static func groupHasLiveMembers(_ pgid: Int32) -> Bool {
         guard kill(-pgid, 0) == 0 else { return false }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(name), let f = fields(pid), f.count > 3, Int32(f[3]) == pgid else { continue }
+            guard let pid = Int32(name), let f = fields(pid), f.count > 2, Int32(f[2]) == pgid else { continue }
             if f[0] != "Z" && f[0] != "X" { return true }
         }
         return false
     }
 
-    /// The fields after the command name: state first.
+    /// The fields after the command name: state, ppid, pgrp, session, … (`proc(5)`).
     private static func fields(_ pid: Int32) -> [String]? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
             let close = text.lastIndex(of: ")")
