@@ -115,12 +115,7 @@ struct DatabasePluginTests {
                     pre: \(hold)
                 """)
             let run = Task { try await runCLI(["run", "--config", config], env: tree.environment) }
-            var pid: Int32?
-            for _ in 0..<1000 where pid == nil {
-                pid = (tree.read("marker") ?? "").split(separator: "\n").first.flatMap { Int32($0) }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            let orchestrator = try #require(pid)
+            let orchestrator = try await waitForPid(in: tree.path("marker"))
             #expect(try await appInsert(server).output.contains("1205"), "the lock was not held while pre ran")
             kill(orchestrator, SIGKILL)
             _ = try await run.value
@@ -210,12 +205,7 @@ struct DatabasePluginTests {
                     pre: \(hold)
                 """)
             let run = Task { try await runCLI(["run", "--config", config], env: tree.environment) }
-            var pid: Int32?
-            for _ in 0..<1000 where pid == nil {
-                pid = (tree.read("marker") ?? "").split(separator: "\n").first.flatMap { Int32($0) }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            kill(try #require(pid), SIGKILL)
+            kill(try await waitForPid(in: tree.path("marker")), SIGKILL)
             _ = try await run.value
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await server.psql("SELECT 1;").output.contains("1"))

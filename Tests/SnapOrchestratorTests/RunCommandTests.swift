@@ -133,14 +133,8 @@ struct RunCommandTests {
         let (tree, log) = setup(pre: "echo $PPID > $(dirname $0)/pid; sleep 1")
         defer { tree.cleanup() }
         let run = Task { try await runCLI(["run", "--no-freeze", "--no-snapshot", "--json"], env: tree.environment) }
-        var pid: Int32?
-        for _ in 0..<500 where pid == nil {
-            pid = tree.read("etc/azure/prepost/pid").flatMap {
-                Int32($0.trimmingCharacters(in: .whitespacesAndNewlines))
-            }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        kill(try #require(pid), SIGTERM)
+        let pid = try await waitForPid(in: tree.path("etc/azure/prepost/pid"))
+        kill(pid, SIGTERM)
         let r = try await run.value
         #expect(r.status == .exited(1), "\(r.stderr)")
         let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))

@@ -66,13 +66,8 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
     public func verifyHeld() async -> String? {
         await offload { [self] () -> String? in
             lock.withLock {
-                guard let session, held != nil else { return "the database session is not open" }
-                switch session.execute("SELECT 1;", timeout: .seconds(5)) {
-                case .rows: return nil
-                case .error(let e), .lost(let e):
-                    return "the database session ended during the window (\(e)): the lock did not hold"
-                case .timedOut: return "the database session did not answer after the window"
-                }
+                session.flatMap { held == nil ? nil : $0 }.stillHolding(
+                    what: "database session", consequence: "the lock did not hold")
             }
         }
     }

@@ -98,13 +98,8 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
         guard mode == "backup" else { return nil }
         return await offload { [self] () -> String? in
             lock.withLock {
-                guard let session, backend != nil else { return "the backup session is not open" }
-                switch session.execute("SELECT 1;", timeout: .seconds(5)) {
-                case .rows: return nil
-                case .error(let e), .lost(let e):
-                    return "the backup session ended during the window (\(e)): the server aborted the backup"
-                case .timedOut: return "the backup session did not answer after the window"
-                }
+                session.flatMap { backend == nil ? nil : $0 }.stillHolding(
+                    what: "backup session", consequence: "the server aborted the backup")
             }
         }
     }

@@ -171,3 +171,15 @@ extension SQLSession.Answer {
         }
     }
 }
+
+extension SQLSession? {
+    /// nil when the session still answers after the window, else why its hold is gone.
+    func stillHolding(what: String, consequence: String) -> String? {
+        guard let session = self else { return "the \(what) is not open" }
+        switch session.execute("SELECT 1;", timeout: .seconds(5)) {
+        case .rows: return nil
+        case .error(let e), .lost(let e): return "the \(what) ended during the window (\(e)): \(consequence)"
+        case .timedOut: return "the \(what) did not answer after the window"
+        }
+    }
+}

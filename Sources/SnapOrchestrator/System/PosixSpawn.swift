@@ -54,17 +54,9 @@ enum PosixSpawn {
         posix_spawn_file_actions_addchdir_np(&actions, workingDirectory)
 
         var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
+        defaultSignals(&attr, extraFlags: POSIX_SPAWN_SETPGROUP)
         defer { posix_spawnattr_destroy(&attr) }
-        var all = sigset_t()
-        sigfillset(&all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setsigmask(&attr, &none)
         posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(
-            &attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let argv = [executable] + arguments
         let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
@@ -106,16 +98,9 @@ enum PosixSpawn {
         posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         posix_spawn_file_actions_addchdir_np(&actions, workingDirectory)
         var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var all = sigset_t()
-        sigfillset(&all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setsigmask(&attr, &none)
         // POSIX_SPAWN_SETSID is 0x80 in glibc >= 2.26 (a GNU extension the Glibc module does not export).
-        posix_spawnattr_setflags(&attr, Int16(0x80 | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        defaultSignals(&attr, extraFlags: 0x80)
+        defer { posix_spawnattr_destroy(&attr) }
         let argv = [executable] + arguments
         let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
@@ -124,6 +109,19 @@ enum PosixSpawn {
         }
         guard rc == 0 else { throw ProcessError(executable: executable, reason: explain(rc, executable), errno: rc) }
         return pid
+    }
+
+    /// Initialises `attr` so that the child starts with every signal at its default disposition
+    /// and an empty mask, plus `extraFlags`.
+    static func defaultSignals(_ attr: inout posix_spawnattr_t, extraFlags: Int32) {
+        posix_spawnattr_init(&attr)
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(extraFlags | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
     }
 
     /// Turns an exec failure into words: what exactly is missing or wrong.

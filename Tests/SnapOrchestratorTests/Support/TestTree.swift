@@ -111,3 +111,17 @@ func processAlive(_ pid: Int32) -> Bool {
     let state = stat[stat.index(close, offsetBy: 2)]
     return state != "Z" && state != "X"
 }
+
+/// Waits (up to `timeout` seconds) until `path` holds a pid on its first line.
+func waitForPid(in path: String, timeout: Double = 20) async throws -> Int32 {
+    let end = Date().addingTimeInterval(timeout)
+    while Date() < end {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let pid = text.split(separator: "\n").first.flatMap({ Int32($0.trimmingCharacters(in: .whitespaces)) })
+        {
+            return pid
+        }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    throw TestFailure("no pid appeared in \(path) within \(timeout) s")
+}
