@@ -55,6 +55,16 @@ struct BlobRunTests {
                 let (data, _) = try await URLSession.shared.data(from: URL(string: status)!)
                 let uploaded = try JSONDecoder().decode(RunReport.self, from: data)
                 #expect(uploaded.runId == report.runId)
+                // And the official Azure SDK reads the same blob back.
+                // The python3 of the caller's PATH: where scripts/setup installed the SDK.
+                let python =
+                    (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+                    .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? "python3"
+                let sdk = try await sh(
+                    "\(python) -c 'import json, sys; from azure.storage.blob import BlobClient; "
+                        + "print(json.loads(BlobClient.from_blob_url(sys.argv[1]).download_blob().readall())[\"runId\"])' "
+                        + ShellQuote.quote(status))
+                #expect(sdk.code == 0 && sdk.output.contains(report.runId), "\(sdk.output.prefix(500))")
                 // No SAS signature anywhere the admin or the service can see.
                 let local = try String(
                     contentsOfFile: fx.tree.path("var/lib/snaporch/last-report.json"), encoding: .utf8)
