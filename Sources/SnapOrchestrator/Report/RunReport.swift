@@ -23,21 +23,32 @@ public struct RunReport: Sendable, Codable, Hashable {
         public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
     }
 
+    /// Unique id of the run (sortable by time).
     public var runId: String
+    /// The backup task (from the handler settings), else the run id.
     public var taskId: String
+    /// The verdict.
     public var outcome: Outcome = .failed
+    /// What the snapshot can be trusted for.
     public var consistency: Consistency = .none
     /// Why the consistency or outcome is lower than the best, one sentence each.
     public var reasons: [String] = []
     /// `run`, `rehearsal` (no freeze and/or no snapshot), or `recover`.
     public var mode: String = "run"
     /// ISO-8601 start time.
+    /// ISO-8601 start time.
     public var startedAt: String = ""
+    /// Duration of the whole run, in milliseconds.
     public var durationMs: Int = 0
+    /// Every plugin, in pre order.
     public var plugins: [PluginReport] = []
+    /// The freeze window.
     public var freeze = FreezeReport()
+    /// The snapshot calls.
     public var snapshot = SnapshotReport()
+    /// Spans of the run relative to its start.
     public var timeline: [TimelineEntry] = []
+    /// Numbered errors (Azure codes), in the order they happened.
     public var errors: [ErrorEntry] = []
     /// Post steps owed by an earlier, interrupted run that this run executed first.
     public var recovered: [RecoveredStep] = []
@@ -51,10 +62,15 @@ public struct RunReport: Sendable, Codable, Hashable {
 
 /// One plugin's pre and post results.
 public struct PluginReport: Sendable, Codable, Hashable {
+    /// Plugin name.
     public var name: String
+    /// `script`, `mysql` or `postgres`.
     public var type: String
+    /// True for an executable of `scripts_dir`.
     public var dropIn: Bool = false
+    /// The pre step, if it was started or refused.
     public var pre: StepReport?
+    /// The post step, if it ran.
     public var post: StepReport?
 
     public init(name: String, type: String, dropIn: Bool) {
@@ -72,12 +88,19 @@ public struct StepReport: Sendable, Codable, Hashable {
         case timedOut = "timed-out"
     }
 
+    /// How the step ended.
     public var status: Status
+    /// Exit code, when it exited.
     public var exitCode: Int32?
+    /// Signal number, when a signal ended it.
     public var signal: Int32?
+    /// Attempts made (retries really re-run).
     public var attempts: Int = 0
+    /// Duration of all attempts, in milliseconds.
     public var durationMs: Int = 0
+    /// The last 64 KiB of stdout, secrets masked.
     public var stdoutTail: String = ""
+    /// The last 64 KiB of stderr, secrets masked.
     public var stderrTail: String = ""
     /// A sentence on what went wrong, if anything.
     public var error: String?
@@ -94,8 +117,11 @@ public struct StepReport: Sendable, Codable, Hashable {
 
 /// The freeze part of a run.
 public struct FreezeReport: Sendable, Codable, Hashable {
+    /// True when the run was to freeze.
     public var enabled: Bool = false
+    /// The mounts frozen (or attempted), in freeze order.
     public var mounts: [MountReport] = []
+    /// Mounts left out, with the reason.
     public var skipped: [SkippedMount] = []
     /// First FIFREEZE to last FITHAW, in milliseconds.
     public var windowMs: Int?
@@ -103,6 +129,7 @@ public struct FreezeReport: Sendable, Codable, Hashable {
     public var windowUs: Int?
     /// True when the guard's deadline thawed the filesystems.
     public var deadlineHit: Bool = false
+    /// What went wrong with the freeze, if anything.
     public var error: String?
 
     public init() {}
@@ -110,9 +137,13 @@ public struct FreezeReport: Sendable, Codable, Hashable {
 
 /// One frozen (or attempted) mount.
 public struct MountReport: Sendable, Codable, Hashable {
+    /// Where it is mounted.
     public var mountPoint: String
+    /// Filesystem type.
     public var fsType: String
+    /// True when FIFREEZE succeeded.
     public var frozen: Bool = false
+    /// True when the thaw was confirmed.
     public var thawed: Bool = false
     /// How long FIFREEZE took on this mount, in microseconds.
     public var freezeUs: Int?
@@ -139,8 +170,11 @@ public struct SkippedMount: Sendable, Codable, Hashable {
 
 /// The snapshot part of a run.
 public struct SnapshotReport: Sendable, Codable, Hashable {
+    /// `blob`, `host`, `command` or `none`.
     public var provider: String = "none"
+    /// True when at least one disk's snapshot exists.
     public var taken: Bool = false
+    /// One entry per disk.
     public var disks: [DiskReport] = []
     public var error: String?
     /// The Azure error code of a failure (76 all failed, 761 some failed, 85, 173).
@@ -153,6 +187,7 @@ public struct SnapshotReport: Sendable, Codable, Hashable {
 public struct DiskReport: Sendable, Codable, Hashable {
     /// The blob URI without its SAS query.
     public var blob: String
+    /// True when the snapshot exists.
     public var ok: Bool
     /// The snapshot id (`x-ms-snapshot`) or the provider's identifier.
     public var snapshot: String?
