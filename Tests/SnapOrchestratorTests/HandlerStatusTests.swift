@@ -9,6 +9,8 @@ import Testing
         "Fixtures/status"
     ).path
 
+    static let storage = (partitions: 3, usedBytes: Int64(5_368_709_120))
+
     static func parameters() -> BackupParameters {
         var p = BackupParameters()
         p.taskId = "dc9c0031-be21-467b-b68e-34608bbf07b0"
@@ -110,7 +112,7 @@ import Testing
     }
 
     @Test func applicationConsistentSuccess() throws {
-        let status = StatusMapper.status(for: Self.report("app"), parameters: Self.parameters())
+        let status = StatusMapper.status(for: Self.report("app"), parameters: Self.parameters(), storage: Self.storage)
         #expect(status.code == 0 && status.snapshotConsistency == 2 && status.status == "success")
         #expect(
             status.blobDocument().contains(#""timestampUTC": "\/Date(1"#) || status.blobDocument().contains(#"\/Date("#)
@@ -119,14 +121,16 @@ import Testing
     }
 
     @Test func filesystemConsistentWithAFailedPreScript() throws {
-        let status = StatusMapper.status(for: Self.report("filesystem"), parameters: Self.parameters())
+        let status = StatusMapper.status(
+            for: Self.report("filesystem"), parameters: Self.parameters(), storage: Self.storage)
         #expect(status.code == 1 && status.snapshotConsistency == 1 && status.extErrorCode == 300)
         #expect(HandlerStatus.health(status.extErrorCode) == 128)
         try check("filesystem-consistent", status)
     }
 
     @Test func abortedBackup() throws {
-        let status = StatusMapper.status(for: Self.report("aborted"), parameters: Self.parameters())
+        let status = StatusMapper.status(
+            for: Self.report("aborted"), parameters: Self.parameters(), storage: Self.storage)
         #expect(status.status == "error" && status.code == 300 && status.snapshotConsistency == 0)
         #expect(status.message.hasSuffix("StatusCode.FailedPrepostPreScriptFailed,"))
         try check("aborted", status)
@@ -166,6 +170,11 @@ import Testing
             try BackupParameters.parse(
                 publicJSON: try JSONSerialization.data(withJSONObject: pub), protectedJSON: Data("{}".utf8))
         }
+    }
+
+    @Test func storageDetailsMeasureLocalFilesystems() {
+        let (partitions, used) = StorageSize.measure()
+        #expect(partitions >= 1 && used > 0, "the root filesystem alone is a local block filesystem in use")
     }
 
     @Test func dotNetTicksAndTimespans() {

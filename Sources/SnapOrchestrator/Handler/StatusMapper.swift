@@ -15,7 +15,10 @@ public enum StatusMapper {
     }
 
     /// The terminal status of a run.
-    public static func status(for report: RunReport, parameters: BackupParameters) -> HandlerStatus {
+    /// - Parameter storage: partition count and used bytes (default: measured on this machine).
+    public static func status(
+        for report: RunReport, parameters: BackupParameters, storage: (partitions: Int, usedBytes: Int64)? = nil
+    ) -> HandlerStatus {
         let firstError = report.errors.first
         var status: HandlerStatus
         if report.snapshot.taken {
@@ -38,7 +41,9 @@ public enum StatusMapper {
         }
         status.commandStartTimeUTCTicks = parameters.commandStartTimeUTCTicks.map(String.init)
         status.isV2 = isV2(parameters.vmType)
-        status.partitionCount = report.freeze.mounts.count
+        let storage = storage ?? StorageSize.measure()
+        status.partitionCount = storage.partitions
+        status.totalUsedSizeInBytes = storage.usedBytes
         status.snapshotInfo = report.snapshot.disks.map { disk in
             HandlerStatus.DiskInfo(
                 isSuccessful: disk.ok, snapshotUri: disk.snapshot, errorMessage: disk.error ?? "",

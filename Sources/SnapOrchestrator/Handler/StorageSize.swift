@@ -1,0 +1,20 @@
+import Glibc
+
+/// `storageDetails` of the status: how many local block-backed filesystems there are and how many
+/// bytes they use (what the backup service bills and sizes), from `statvfs`, never from `df`.
+public enum StorageSize {
+    /// (partition count, used bytes) over the machine's local block-backed filesystems.
+    public static func measure(entries: [MountEntry] = MountTable.entries()) -> (partitions: Int, usedBytes: Int64) {
+        var seen = Set<String>()
+        var used: Int64 = 0
+        for entry in entries
+        where !MountSelector.unfreezableTypes.contains(entry.fsType) && !entry.fsType.hasPrefix("fuse")
+            && entry.source.hasPrefix("/dev/") && seen.insert(entry.device).inserted
+        {
+            var st = statvfs()
+            guard statvfs(entry.mountPoint, &st) == 0 else { continue }
+            used += Int64(st.f_blocks - st.f_bfree) * Int64(st.f_frsize)
+        }
+        return (seen.count, used)
+    }
+}
