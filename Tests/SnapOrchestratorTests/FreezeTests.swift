@@ -44,7 +44,7 @@ struct FreezeTests {
             await offload { session.finish() }
             #expect(thaw.deadlineHit)
             #expect(!thaw.guardLost)
-            #expect(thaw.windowMicros >= 400_000 && thaw.windowMicros < 900_000)
+            #expect(thaw.windowMicros >= 400_000 && thaw.windowMicros < 3_000_000)
         }
     }
 
@@ -126,7 +126,7 @@ struct FreezeTests {
             #expect(r.code == 1)
             let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
             #expect(report.consistency == .none && report.outcome == .failed)
-            #expect((report.freeze.windowMs ?? 0) <= 1700, "window \(report.freeze.windowMs ?? -1) ms")
+            #expect((report.freeze.windowMs ?? 0) <= 2500, "window \(report.freeze.windowMs ?? -1) ms")
             #expect(report.errors.contains { $0.code == 76 })
             #expect(tree.read("order.log")?.hasSuffix("post no-snapshot none\n") == true)
             #expect(await writeCompletes(in: m.mountPoint, within: 1))

@@ -55,7 +55,8 @@ struct HostSnapshotTests {
             let prepared = try await host(server).prepare()
             let start = Sys.monotonicNanos()
             let report = await prepared.take(deadlineNanos: start + 700_000_000)
-            #expect(Double(Sys.monotonicNanos() - start) / 1e6 < 1000)
+            #expect(
+                Double(Sys.monotonicNanos() - start) / 1e6 < 2000, "the dosnapshot call outlived its 0.7 s deadline")
             #expect(!report.taken && report.errorCode == 76)
         }
     }

@@ -95,7 +95,7 @@ struct ProcessRunnerTests {
         let elapsed = Date().timeIntervalSince(start)
         #expect(o.timedOut && o.killed)
         #expect(o.status == .signaled(SIGKILL))
-        #expect(elapsed < 3, "took \(elapsed)s")
+        #expect(elapsed < 10, "took \(elapsed)s: the group was not killed (the grandchild sleeps 300 s)")
         let recorded = (tree.read("pids") ?? "").split(separator: "\n").compactMap { Int32($0) }
         #expect(recorded.count == 2)
         try await Task.sleep(for: .milliseconds(100))
@@ -123,11 +123,11 @@ struct ProcessRunnerTests {
 
     @Test func backgroundChildHoldingThePipeDoesNotHangTheRun() async throws {
         let start = Date()
-        let o = try await launcher.run(spec("setsid sleep 5 & echo started", timeout: .seconds(30)))
+        let o = try await launcher.run(spec("setsid sleep 30 & echo started", timeout: .seconds(60)))
         #expect(o.status == .exited(0))
         #expect(o.outputDetached)
         #expect(!o.timedOut)
-        #expect(Date().timeIntervalSince(start) < 2.5)
+        #expect(Date().timeIntervalSince(start) < 10, "the run waited for the 30 s background daemon")
     }
 
     @Test func fastScriptCostsMillisecondsNotPolls() async throws {
@@ -137,7 +137,8 @@ struct ProcessRunnerTests {
             total += o.elapsedNanos
         }
         // No sleep-polling: 20 runs of /bin/true take far less than one 100 ms poll interval each.
-        #expect(total / 20 < 50_000_000, "mean \(total / 20 / 1000) µs")
+        // Generous for a loaded 2-core machine; the original polls every 3 s.
+        #expect(total / 20 < 250_000_000, "mean \(total / 20 / 1000) µs")
     }
 
     @Test func environmentIsExactlyTheGivenOne() async throws {
