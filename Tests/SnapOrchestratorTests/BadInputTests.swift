@@ -10,7 +10,7 @@ import Testing
         defer { tree.cleanup() }
         let path = tree.path("c.yaml")
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        return ConfigLoader(paths: Paths(root: "/")).load(path).diagnostics
+        return ConfigLoader(paths: Paths(root: systemRoot)).load(path).diagnostics
     }
 
     @Test func emptyFile() {

@@ -5,7 +5,7 @@ import Testing
 @Suite struct FreezeWavesTests {
     func mount(_ id: Int, _ path: String, _ source: String) -> MountEntry {
         MountEntry(
-            mountID: id, parentID: 1, device: "7:\(id)", root: "/", mountPoint: path, mountOptions: ["rw"],
+            mountID: id, parentID: 1, device: "7:\(id)", root: systemRoot, mountPoint: path, mountOptions: ["rw"],
             fsType: "ext4", source: source, superOptions: ["rw"])
     }
 

@@ -58,7 +58,7 @@ struct ProcessRunnerTests {
         defer { tree.cleanup() }
         tree.write("noexec.sh", "#!/bin/sh\nexit 0\n", mode: 0o644)
         tree.write("noshebang.sh", "exit 0\n", mode: 0o755)
-        let path = name.hasPrefix("/") ? name : tree.path(name)
+        let path = name.hasPrefix(systemRoot) ? name : tree.path(name)
         do {
             _ = try await launcher.run(ProcessSpec(executable: path, timeout: .seconds(5)))
             Issue.record("spawn of \(path) succeeded")

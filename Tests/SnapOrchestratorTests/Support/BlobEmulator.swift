@@ -26,7 +26,7 @@ final class BlobEmulator: @unchecked Sendable {
             arguments: [
                 "-c", "exec python3 \"$0\" --port 0 >\"$1\" 2>/dev/null", Self.supportDir + "/" + script, outputFile,
             ],
-            environment: ["PATH": "/usr/bin:/bin"], workingDirectory: "/")
+            environment: ["PATH": "/usr/bin:/bin"], workingDirectory: systemRoot)
         var found: Int?
         for _ in 0..<1000 where found == nil {
             let text = (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""

@@ -70,6 +70,6 @@ struct FakeSnapshot: SnapshotProvider, PreparedSnapshot {
 /// A mount entry for plans built in tests (the fake freezer never touches it).
 func fakeMount(_ path: String) -> MountEntry {
     MountEntry(
-        mountID: 1000, parentID: 1, device: "250:0", root: "/", mountPoint: path, mountOptions: ["rw"],
+        mountID: 1000, parentID: 1, device: "250:0", root: systemRoot, mountPoint: path, mountOptions: ["rw"],
         fsType: "ext4", source: "/dev/fake0", superOptions: ["rw"])
 }

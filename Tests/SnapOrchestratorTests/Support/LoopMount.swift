@@ -25,7 +25,7 @@ final class LoopMount: @unchecked Sendable {
         guard result.code == 0 else { throw TestFailure("loop mount failed: \(result.output)") }
         // Safety net: the mount must be a loop device and not the root filesystem.
         var st = Glibc.stat(), rootSt = Glibc.stat()
-        guard lstat(mountPoint, &st) == 0, lstat("/", &rootSt) == 0, st.st_dev != rootSt.st_dev else {
+        guard lstat(mountPoint, &st) == 0, lstat(systemRoot, &rootSt) == 0, st.st_dev != rootSt.st_dev else {
             throw TestFailure("\(mountPoint) is not a separate filesystem")
         }
     }

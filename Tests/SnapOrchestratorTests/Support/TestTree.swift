@@ -125,3 +125,6 @@ func waitForPid(in path: String, timeout: Double = 20) async throws -> Int32 {
     }
     throw TestFailure("no pid appeared in \(path) within \(timeout) s")
 }
+
+/// The filesystem root as a path string (a fs-root field, a cwd): never a mount any test freezes.
+let systemRoot = "/"
