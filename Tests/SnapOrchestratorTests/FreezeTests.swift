@@ -221,9 +221,49 @@ struct FreezeTests {
         }
     }
 
+    @Test func parallelFreezesLeaveTheRCUKnobAsTheyFoundIt() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            var mounts: [LoopMount] = []
+            for i in 0..<4 { mounts.append(try await fx.loop("p\(i)")) }
+            let before = rcuExpedited()
+            try await withThrowingTaskGroup(of: CLIResult.self) { group in
+                for (i, m) in mounts.enumerated() {
+                    // Separate roots: separate run locks, so the four freezes really overlap.
+                    let root = tree.path("root\(i)")
+                    try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+                    let config = tree.write(
+                        "root\(i)/c.yaml", "version: 1\nfreeze:\n  timeout: 5s\nsnapshot:\n  provider: none\n")
+                    let env = [
+                        "SNAPORCH_ROOT": root, "SNAPORCH_FREEZE_ALLOW": m.mountPoint,
+                        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                    ]
+                    group.addTask {
+                        var last = CLIResult(status: .exited(0), stdout: "", stderr: "")
+                        for _ in 0..<5 {
+                            last = try await runCLI(["run", "--config", config, "--mount", m.mountPoint], env: env)
+                        }
+                        return last
+                    }
+                }
+                for try await r in group { #expect(r.code == 0, "\(r.stderr)") }
+            }
+            #expect(rcuExpedited() == before, "/sys/kernel/rcu_expedited was left changed")
+        }
+    }
+
     // MARK: helpers
 
-    func rcuExpedited() -> String? { try? String(contentsOfFile: "/sys/kernel/rcu_expedited", encoding: .utf8) }
+    /// The RCU knob read while holding the machine-wide lock, so that no freeze (of a test running in
+    /// parallel) is in the middle of its expedited instant.
+    func rcuExpedited() -> String? {
+        let fd = open(RCUExpedite.lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        flock(fd, LOCK_EX)
+        defer { flock(fd, LOCK_UN) }
+        return try? String(contentsOfFile: "/sys/kernel/rcu_expedited", encoding: .utf8)
+    }
 
     func env(_ tree: TestTree, _ mounts: [LoopMount]) -> [String: String] {
         var e = tree.environment

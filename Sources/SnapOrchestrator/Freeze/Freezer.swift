@@ -12,12 +12,18 @@ public protocol Freezer: Sendable {
 public protocol FreezeSession: AnyObject, Sendable {
     /// Freezes every mount in order; returns one result per mount. Blocking, sub-millisecond per mount.
     func freeze() -> [MountFreezeResult]
+    /// Asks for the thaw at once (a non-blocking 2-byte pipe write); `thaw()` then waits for it.
+    func requestThaw()
     /// Thaws what was frozen, in reverse order. Blocking.
     func thaw() -> ThawOutcome
     /// Releases the session without freezing (when the window is not opened after all).
     func cancel()
     /// After `thaw()`: closes the fds and reaps the guard (kept out of the window's timing).
     func finish()
+}
+
+extension FreezeSession {
+    public func requestThaw() {}
 }
 
 /// The result of FIFREEZE on one mount.

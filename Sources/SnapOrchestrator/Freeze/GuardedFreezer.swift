@@ -45,7 +45,7 @@ public struct GuardedFreezer: Freezer {
         close(child.stderrFD)
         let session = GuardSession(
             child: child, mounts: mounts, ownFDs: own, timeout: timeout, waves: FreezeWaves.waves(for: mounts))
-        session.rcuBefore = expediteRCU ? RCUExpedite() : nil
+        session.rcuBefore = expediteRCU ? RCUExpedite.current() : nil
         var channel = LineChannel(fd: child.stdoutFD)
         var openErrors: [String] = []
         while let line = channel.readLine(timeoutMs: 5000) {
@@ -85,8 +85,9 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var freezeStart: UInt64 = 0
     private var finished = false
+    private var thawRequested = false
     /// The RCU knob as it was before the guard started: restored here if the guard dies.
-    var rcuBefore: RCUExpedite?
+    var rcuBefore: UInt8?
 
     /// Freeze waves of `mounts` (thaw goes in descending wave order).
     let waves: [Int]
@@ -141,10 +142,19 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             cancel()
             return outcome
         }
-        _ = send("T\n")
+        requestThaw()
         done.wait()
         watcher = nil
         return outcome
+    }
+
+    /// Sends the thaw command once; safe to call from any thread, it never blocks for long.
+    func requestThaw() {
+        let first = releaseLock.withLock { () -> Bool in
+            defer { thawRequested = true }
+            return !thawRequested
+        }
+        if first { _ = send("T\n") }
     }
 
     func cancel() {
@@ -187,7 +197,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             // froze (it may have died in the middle of a wave), so thaw every mount; EINVAL just
             // means "was not frozen".
             outcome.guardLost = !sawDone
-            if outcome.guardLost { rcuBefore?.restore() }
+            if outcome.guardLost, let value = rcuBefore { RCUExpedite.restore(to: String(UnicodeScalar(value))) }
             for i in thawOrder where frozen[i] || !sawDone {
                 let e = FreezeIoctl.thaw(ownFDs[i])
                 if e == 0 || outcome.results[mounts[i].mountPoint] == nil || frozen[i] {

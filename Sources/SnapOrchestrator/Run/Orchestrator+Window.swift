@@ -66,7 +66,7 @@ extension Orchestrator {
         // The window. No disk writes from here to the thaw: results stay in memory.
         var freezeOK = false
         if let session {
-            let rcu = config.freeze.expediteRCU ? RCUExpedite().previous.map { String(UnicodeScalar($0)) } : nil
+            let rcu = config.freeze.expediteRCU ? RCUExpedite.current().map { String(UnicodeScalar($0)) } : nil
             journal?.freezing(plan.mounts.map(\.mountPoint), rcuExpedited: rcu)
             let begin = clock.ms
             let freezeStart = clock.now
@@ -99,6 +99,8 @@ extension Orchestrator {
                 report.snapshot = await prepared.take(deadlineNanos: deadline)
                 report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
             }
+            // The guard starts thawing now; the thread that collects its report comes after.
+            session.requestThaw()
             let thaw = await offload { session.thaw() }
             FaultPoint.hit("thaw")
             report.timeline.append(TimelineEntry(step: "freeze-window", startMs: begin, endMs: clock.ms))

@@ -4,38 +4,69 @@ import Glibc
 ///
 /// Each FIFREEZE waits for several RCU grace periods (the superblock's percpu rw-semaphores):
 /// ~25 ms per filesystem here, ~60 ms for four in parallel. With `/sys/kernel/rcu_expedited` set,
-/// the same freezes take ~2 ms. The knob is global, so it is set just before the freeze and put
-/// back to its previous value right after it — a few milliseconds. Writing it touches sysfs only,
-/// never a disk.
-struct RCUExpedite {
+/// the same freezes take ~1 ms. The knob is global, so it is set just before the freeze and put
+/// back to its previous value right after it — a few milliseconds — under a machine-wide lock
+/// (`/run/snaporch-rcu.lock`), so that two freezes at once (tests, a second tool) cannot leave it
+/// set. Touches sysfs and a tmpfs lock only, never a disk.
+final class RCUExpedite: @unchecked Sendable {
     static let path = "/sys/kernel/rcu_expedited"
-    /// The value found before we touched it; nil when the knob is absent or unreadable.
-    let previous: UInt8?
+    static let lockPath = "/run/snaporch-rcu.lock"
+    /// Opened before the window so that only flock(2) happens inside it; -1 when unavailable.
+    private let lockFD: Int32
+    /// The value found under the lock, to put back.
+    private var previous: UInt8?
 
-    /// Reads the current value (call before the window).
+    /// Opens the lock file (call before the window).
     init() {
-        let fd = open(Self.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            previous = nil
-            return
-        }
+        lockFD = open(Self.lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    }
+
+    deinit { if lockFD >= 0 { close(lockFD) } }
+
+    /// The knob's current value ("0"/"1" as a byte), nil when absent or unreadable.
+    static func current() -> UInt8? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
         var byte: UInt8 = 0
-        previous = read(fd, &byte, 1) == 1 ? byte : nil
+        return read(fd, &byte, 1) == 1 ? byte : nil
     }
 
-    /// Turns expedited grace periods on; returns false when the knob is absent or not writable.
+    /// Takes the lock, remembers the value and turns expedited grace periods on.
+    /// - Returns: false when the knob or the lock is not available (nothing was changed).
     @discardableResult
-    func enable() -> Bool { previous != nil && Self.write(UInt8(ascii: "1")) }
-
-    /// Puts the knob back to `value` ("0" or "1"), e.g. from a crashed run's journal.
-    static func restore(to value: String) {
-        if let byte = value.utf8.first, byte == UInt8(ascii: "0") || byte == UInt8(ascii: "1") { _ = write(byte) }
+    func enable() -> Bool {
+        guard lockFD >= 0, Self.lock(lockFD), let value = Self.current() else {
+            if lockFD >= 0 { flock(lockFD, LOCK_UN) }
+            return false
+        }
+        previous = value
+        return Self.write(UInt8(ascii: "1"))
     }
 
-    /// Restores the value found at `init`.
+    /// Puts the remembered value back and releases the lock.
     func restore() {
-        if let previous { _ = Self.write(previous) }
+        guard let previous else { return }
+        _ = Self.write(previous)
+        self.previous = nil
+        flock(lockFD, LOCK_UN)
+    }
+
+    /// Puts the knob back to `value` ("0" or "1"), e.g. from a crashed run's journal, under the lock.
+    static func restore(to value: String) {
+        guard let byte = value.utf8.first, byte == UInt8(ascii: "0") || byte == UInt8(ascii: "1") else { return }
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let locked = fd >= 0 && lock(fd)
+        _ = write(byte)
+        if locked { flock(fd, LOCK_UN) }
+        if fd >= 0 { close(fd) }
+    }
+
+    private static func lock(_ fd: Int32) -> Bool {
+        while flock(fd, LOCK_EX) != 0 {
+            if errno != EINTR { return false }
+        }
+        return true
     }
 
     private static func write(_ value: UInt8) -> Bool {
