@@ -78,6 +78,8 @@ struct FaultMatrixTests {
             let result = try await run.value
             #expect(result.status == .signaled(SIGKILL), "the run ended before the kill: \(result.stderr)")
             #expect(await writeCompletes(in: m.mountPoint, within: 1), "\(point): still frozen 1 s after kill -9")
+            // The guard thaws first, then exits (unlocking its memory takes a moment).
+            for _ in 0..<200 where !findGuards(m.mountPoint).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
             #expect(findGuards(m.mountPoint).isEmpty, "\(point): a guard outlived its orchestrator")
             // The next command finishes the interrupted run's duties.
             let recover = try await runCLI(["recover"], env: tree.environment)

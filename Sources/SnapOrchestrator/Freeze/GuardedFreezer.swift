@@ -45,7 +45,6 @@ public struct GuardedFreezer: Freezer {
         close(child.stderrFD)
         let session = GuardSession(
             child: child, mounts: mounts, ownFDs: own, timeout: timeout, waves: FreezeWaves.waves(for: mounts))
-        session.rcuBefore = expediteRCU ? RCUExpedite.current() : nil
         var channel = LineChannel(fd: child.stdoutFD)
         var openErrors: [String] = []
         while let line = channel.readLine(timeoutMs: 5000) {
@@ -86,8 +85,6 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     private var freezeStart: UInt64 = 0
     private var finished = false
     private var thawRequested = false
-    /// The RCU knob as it was before the guard started: restored here if the guard dies.
-    var rcuBefore: UInt8?
 
     /// Freeze waves of `mounts` (thaw goes in descending wave order).
     let waves: [Int]
@@ -197,7 +194,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             // froze (it may have died in the middle of a wave), so thaw every mount; EINVAL just
             // means "was not frozen".
             outcome.guardLost = !sawDone
-            if outcome.guardLost, let value = rcuBefore { RCUExpedite.restore(to: String(UnicodeScalar(value))) }
+            if outcome.guardLost { RCUExpedite.heal() }
             for i in thawOrder where frozen[i] || !sawDone {
                 let e = FreezeIoctl.thaw(ownFDs[i])
                 if e == 0 || outcome.results[mounts[i].mountPoint] == nil || frozen[i] {

@@ -20,7 +20,8 @@ public struct JournalState: Sendable, Codable, Hashable {
     public var owed: [OwedPost] = []
     /// Mounts that may be frozen (set just before the window, cleared after the thaw).
     public var mayBeFrozen: [String] = []
-    /// `/sys/kernel/rcu_expedited` before the window, when the run may have changed it.
+    /// `/sys/kernel/rcu_expedited` before the window, when the run may change it: recovery then checks
+    /// the knob (`RCUExpedite.heal`).
     public var rcuExpedited: String?
 }
 

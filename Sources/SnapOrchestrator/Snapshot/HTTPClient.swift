@@ -70,39 +70,34 @@ public final class URLSessionHTTPClient: HTTPClient, @unchecked Sendable {
         if request.method == "PUT" || request.method == "POST" { urlRequest.httpBody = request.body }
         let session = self.session
         let prepared = urlRequest
-        return await withTaskGroup(of: HTTPResult?.self) { group in
-            group.addTask {
+        // The deadline must hold even if URLSession never answers, not even to cancellation (seen
+        // after a dropped connection): the caller is resumed by whichever comes first, and a stuck
+        // request is left to die in the background instead of being awaited.
+        let once = ResumeOnce<HTTPResult>()
+        return await withCheckedContinuation { continuation in
+            once.set(continuation)
+            let work = Task {
                 do {
                     let (data, response) = try await session.data(for: prepared)
-                    guard let http = response as? HTTPURLResponse else { return .failed("not an HTTP response") }
+                    guard let http = response as? HTTPURLResponse else {
+                        once.resume(.failed("not an HTTP response"))
+                        return
+                    }
                     var headers: [String: String] = [:]
                     for (key, value) in http.allHeaderFields {
                         if let k = key as? String, let v = value as? String { headers[k.lowercased()] = v }
                     }
-                    return .response(status: http.statusCode, headers: headers, body: data)
+                    once.resume(.response(status: http.statusCode, headers: headers, body: data))
                 } catch let error as URLError where error.code == .timedOut {
-                    return .timedOut
-                } catch is CancellationError {
-                    return nil
-                } catch let error as URLError where error.code == .cancelled {
-                    return nil
+                    once.resume(.timedOut)
                 } catch {
-                    return .failed(Self.describe(error))
+                    once.resume(.failed(Self.describe(error)))
                 }
             }
-            group.addTask {
+            Task {
                 try? await Task.sleep(for: timeout)
-                return Task.isCancelled ? nil : .timedOut
+                if once.resume(.timedOut) { work.cancel() }
             }
-            var result: HTTPResult = .timedOut
-            for await item in group {
-                if let item {
-                    result = item
-                    break
-                }
-            }
-            group.cancelAll()
-            return result
         }
     }
 
@@ -118,5 +113,44 @@ public final class URLSessionHTTPClient: HTTPClient, @unchecked Sendable {
             }
         }
         return Redactor().redact("\(error)")
+    }
+}
+
+/// Resumes a continuation exactly once, from whichever of several racing tasks gets there first.
+final class ResumeOnce<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, Never>?
+    private var pending: T?
+    private var done = false
+
+    func set(_ continuation: CheckedContinuation<T, Never>) {
+        lock.lock()
+        if let pending {
+            lock.unlock()
+            continuation.resume(returning: pending)
+            return
+        }
+        self.continuation = continuation
+        lock.unlock()
+    }
+
+    /// Resumes with `value` if nobody did yet; returns whether this call did.
+    @discardableResult
+    func resume(_ value: T) -> Bool {
+        lock.lock()
+        guard !done else {
+            lock.unlock()
+            return false
+        }
+        done = true
+        guard let continuation else {
+            pending = value
+            lock.unlock()
+            return true
+        }
+        self.continuation = nil
+        lock.unlock()
+        continuation.resume(returning: value)
+        return true
     }
 }

@@ -33,14 +33,22 @@ final class RCUExpedite: @unchecked Sendable {
     }
 
     /// Takes the lock, remembers the value and turns expedited grace periods on.
+    ///
+    /// The value to restore is also written into the lock file while the knob is set: if this
+    /// process dies in that instant (the lock goes with it), the next holder finds it there and
+    /// puts it back (see `heal`), instead of taking the stuck "1" for the original.
     /// - Returns: false when the knob or the lock is not available (nothing was changed).
     @discardableResult
     func enable() -> Bool {
-        guard lockFD >= 0, Self.lock(lockFD), let value = Self.current() else {
-            if lockFD >= 0 { flock(lockFD, LOCK_UN) }
+        guard lockFD >= 0, Self.lock(lockFD) else { return false }
+        Self.healLocked(lockFD)
+        guard let value = Self.current() else {
+            flock(lockFD, LOCK_UN)
             return false
         }
         previous = value
+        var byte = value
+        _ = pwrite(lockFD, &byte, 1, 0)
         return Self.write(UInt8(ascii: "1"))
     }
 
@@ -48,18 +56,30 @@ final class RCUExpedite: @unchecked Sendable {
     func restore() {
         guard let previous else { return }
         _ = Self.write(previous)
+        _ = ftruncate(lockFD, 0)
         self.previous = nil
         flock(lockFD, LOCK_UN)
     }
 
-    /// Puts the knob back to `value` ("0" or "1"), e.g. from a crashed run's journal, under the lock.
-    static func restore(to value: String) {
-        guard let byte = value.utf8.first, byte == UInt8(ascii: "0") || byte == UInt8(ascii: "1") else { return }
+    /// Repairs the knob after a holder died inside its expedited instant (the lock file still holds
+    /// the original value); a no-op otherwise. Used by the orchestrator when its guard died and by
+    /// recovery.
+    static func heal() {
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        let locked = fd >= 0 && lock(fd)
-        _ = write(byte)
-        if locked { flock(fd, LOCK_UN) }
-        if fd >= 0 { close(fd) }
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        guard lock(fd) else { return }
+        healLocked(fd)
+        flock(fd, LOCK_UN)
+    }
+
+    /// With the lock held: restore a value left in the lock file by a holder that died.
+    private static func healLocked(_ fd: Int32) {
+        var byte: UInt8 = 0
+        if pread(fd, &byte, 1, 0) == 1, byte == UInt8(ascii: "0") || byte == UInt8(ascii: "1") {
+            _ = write(byte)
+        }
+        _ = ftruncate(fd, 0)
     }
 
     private static func lock(_ fd: Int32) -> Bool {
