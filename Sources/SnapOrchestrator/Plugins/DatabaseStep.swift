@@ -42,6 +42,20 @@ enum DatabaseStep {
         return report
     }
 
+    /// A post step with nothing to release (pre failed before holding anything).
+    static func skipped(started: UInt64, note: String) -> StepReport {
+        var report = succeeded(started: started, details: ["note": note])
+        report.status = .skipped
+        return report
+    }
+
+    /// Succeeded when `problems` is empty, else failed with all of them, naming the server.
+    static func result(_ problems: [String], server: String, started: UInt64, details: [String: String]) -> StepReport {
+        problems.isEmpty
+            ? succeeded(started: started, details: details)
+            : failed("\(server): " + problems.joined(separator: "; "), started: started, details: details)
+    }
+
     /// A marker that cannot appear in real rows.
     static func marker(_ context: StepContext) -> String {
         "snaporch-" + context.runId.filter { $0.isLetter || $0.isNumber } + "-"

@@ -164,9 +164,7 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
         defer { lock.unlock() }
         guard let session, let held else {
             closeLocked()
-            var report = DatabaseStep.succeeded(started: started, details: ["note": "no lock was held"])
-            report.status = .skipped
-            return report
+            return DatabaseStep.skipped(started: started, note: "no lock was held")
         }
         var details = ["connectionId": held.connectionId]
         var problems: [String] = []
@@ -198,8 +196,7 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
             }
             checker.close()
         }
-        if problems.isEmpty { return DatabaseStep.succeeded(started: started, details: details) }
-        return DatabaseStep.failed("\(server): " + problems.joined(separator: "; "), started: started, details: details)
+        return DatabaseStep.result(problems, server: server, started: started, details: details)
     }
 
     private func closeLocked() {

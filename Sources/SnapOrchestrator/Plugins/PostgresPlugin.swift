@@ -190,9 +190,7 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
         defer { lock.unlock() }
         guard let session, let backend else {
             closeLocked()
-            var report = DatabaseStep.succeeded(started: started, details: ["note": "no backup was in progress"])
-            report.status = .skipped
-            return report
+            return DatabaseStep.skipped(started: started, note: "no backup was in progress")
         }
         var details = ["backendPid": backend.pid, "startLSN": backend.startLSN]
         var problems: [String] = []
@@ -227,8 +225,7 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
             }
             checker.close()
         }
-        if problems.isEmpty { return DatabaseStep.succeeded(started: started, details: details) }
-        return DatabaseStep.failed("\(server): " + problems.joined(separator: "; "), started: started, details: details)
+        return DatabaseStep.result(problems, server: server, started: started, details: details)
     }
 
     /// Writes `backup_label` (and `tablespace_map`) into `label_dir` (0600); returns a problem, if any.
