@@ -3,7 +3,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 VERSION := $(shell sed -n 's/.*current = "\(.*\)".*/\1/p' Sources/SnapOrchestrator/CLI/Version.swift)
 
-.PHONY: demo test build release install uninstall package bench clean
+.PHONY: demo test build release install uninstall package bench mutants clean
 
 demo:           ## build, then one real cycle on a loop-mounted demo filesystem (root), or validate + dry-run + rehearsal
 	scripts/demo
@@ -35,6 +35,9 @@ package:        ## the Azure handler zip and a .deb, in .build/package/
 
 bench:          ## the benchmark table (release build), also as JSON in .build/bench.json
 	python3 Benchmarks/bench.py
+
+mutants:        ## the mutation check: each bug of Tests/Mutants/mutants.txt must fail a test (root, ~1 h)
+	scripts/mutants
 
 clean:
 	rm -rf .build

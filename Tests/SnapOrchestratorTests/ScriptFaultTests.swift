@@ -51,14 +51,21 @@ struct ScriptFaultTests {
     @Test func aHangingProcessTreeIsKilledAsAWhole() async throws {
         let (report, tree) = try await run(
             """
-            (sleep 300 & echo $! >> \(FileManager.default.temporaryDirectory.path)/x-$$; sleep 300) &
+            (sleep 300 & echo $! > $(dirname $0)/grandchild.pid; sleep 300) &
             echo $! > $(dirname $0)/tree.pid; trap '' TERM; while :; do sleep 1; done
             """, timeout: "500ms")
-        defer { tree.cleanup() }
+        let pids = ["s/tree.pid", "s/grandchild.pid"].map {
+            Int32((tree.read($0) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        defer {
+            // Whatever the product did, no `sleep 300` outlives the test.
+            for pid in pids where pid > 0 { kill(pid, SIGKILL) }
+            tree.cleanup()
+        }
         #expect(report.plugins[0].pre?.status == .timedOut)
         #expect(report.plugins[0].pre?.error?.contains("process group was killed") == true)
-        let child = Int32((tree.read("s/tree.pid") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         try await Task.sleep(for: .milliseconds(200))
-        #expect(child > 0 && !processAlive(child), "a subshell of the tree survived")
+        #expect(pids[0] > 0 && !processAlive(pids[0]), "a subshell of the tree survived")
+        #expect(pids[1] > 0 && !processAlive(pids[1]), "a grandchild of the tree survived")
     }
 }

@@ -66,6 +66,7 @@ extension Orchestrator {
         // The window. No disk writes from here to the thaw: results stay in memory.
         var freezeOK = false
         if let session {
+            FaultPoint.hit("before-freeze")
             let rcu = config.freeze.expediteRCU ? RCUExpedite.current().map { String(UnicodeScalar($0)) } : nil
             journal?.freezing(plan.mounts.map(\.mountPoint), rcuExpedited: rcu)
             let begin = clock.ms

@@ -42,7 +42,12 @@ final class TestTree: @unchecked Sendable {
         ["SNAPORCH_ROOT": root, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"]
     }
 
-    func cleanup() { try? FileManager.default.removeItem(atPath: root) }
+    /// Removes the tree, after ending every process still working in it (a detached handler daemon,
+    /// a script's orphaned children): they would otherwise re-create files after the removal.
+    func cleanup() {
+        killProcesses(mentioning: root)
+        try? FileManager.default.removeItem(atPath: root)
+    }
 
     func read(_ relative: String) -> String? {
         try? String(contentsOfFile: path(relative), encoding: .utf8)
@@ -128,3 +133,23 @@ func waitForPid(in path: String, timeout: Double = 20) async throws -> Int32 {
 
 /// The filesystem root as a path string (a fs-root field, a cwd): never a mount any test freezes.
 let systemRoot = "/"
+
+/// SIGKILLs every process (but this one) whose command line, environment or working directory
+/// names `path`, and waits up to 3 s for them to be gone.
+func killProcesses(mentioning path: String) {
+    let needle = Data(path.utf8)
+    var victims: [Int32] = []
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let pid = Int32(name), pid != getpid() else { continue }
+        let cwd = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(name)/cwd")) ?? ""
+        let hit =
+            cwd.hasPrefix(path)
+            || ["cmdline", "environ"].contains { file in
+                FileManager.default.contents(atPath: "/proc/\(name)/\(file)")?.range(of: needle) != nil
+            }
+        if hit && processAlive(pid) { victims.append(pid) }
+    }
+    for pid in victims { kill(pid, SIGKILL) }
+    let end = Date().addingTimeInterval(3)
+    while victims.contains(where: processAlive) && Date() < end { usleep(10_000) }
+}
