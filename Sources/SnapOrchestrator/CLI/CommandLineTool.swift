@@ -49,6 +49,8 @@ public struct CommandLineTool: Sendable {
                 return try ThawCommand(console: console).run(rest)
             case "__guard":
                 return FreezeGuardMain.run(rest)
+            case "__watchdog":
+                return ThawWatchdogMain.run(rest)
             case "handler":
                 return try await HandlerCommand(console: console, paths: paths).run(rest)
             case "report":

@@ -22,7 +22,7 @@ struct HandlerCommand {
             return await enable(directory: directory, environment: environment, log: log)
         case "daemon":
             let daemon = HandlerDaemon(
-                directory: directory, paths: paths, environment: environment, executable: RunIdentity.executable())
+                directory: directory, paths: paths, environment: environment, executable: RunIdentity.selfExecutable)
             _ = await daemon.run()
             return ExitCode.ok
         default:

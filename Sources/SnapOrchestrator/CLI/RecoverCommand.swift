@@ -19,11 +19,15 @@ struct RecoverCommand {
             return ExitCode.ok
         }
         let (steps, thawed) = await Recovery(launcher: PosixProcessLauncher(), killGrace: .seconds(5)).recover(leftover)
-        journal.finish()
+        journal.discard()
         if args.has("--json") {
             console.out(JSONOutput.encode(steps) + "\n")
         } else {
-            console.out("recovered run \(leftover.runId) (pid \(leftover.pid))\n")
+            if let reason = leftover.unreadable {
+                console.out("the run journal is unreadable: \(reason); thawing every mount it may name\n")
+            } else {
+                console.out("recovered run \(leftover.runId) (pid \(leftover.pid))\n")
+            }
             for t in thawed {
                 console.out("  thaw \(t.mountPoint): \(t.error ?? (t.thaws > 0 ? "thawed" : "was not frozen"))\n")
             }

@@ -55,7 +55,7 @@ struct RunCommand {
         let statusBlob = statusTarget ?? settings?.statusBlobUri
         let host = settings?.hostRequest
         let metadata = settings?.backupMetadata ?? []
-        let session = RunSession(paths: paths, launcher: launcher, executable: RunIdentity.executable())
+        let session = RunSession(paths: paths, launcher: launcher, executable: RunIdentity.selfExecutable)
         let result: RunSession.Result
         do throws(RunLockError) {
             result = try await session.execute(

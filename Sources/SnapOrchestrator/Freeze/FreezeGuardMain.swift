@@ -11,9 +11,16 @@ import Glibc
 /// With `--expedite-rcu` it switches the kernel to expedited RCU grace periods for the instant
 /// of the freeze (see `RCUExpedite`), which cuts FIFREEZE from tens of milliseconds to about one.
 ///
+/// A FIFREEZE still running at the deadline (a throttled disk, a writer stuck in a page fault)
+/// cannot be cancelled: the guard reports it `INFLIGHT`, thaws everything else, reports `DONE`, and
+/// then stays alive until that FIFREEZE returns, thaws it at once and reports `LATE`. Nobody has
+/// to wait for it: the orchestrator goes on and never blocks on this process.
+///
 /// Protocol, one ASCII line each on stdout: `OPEN i errno` for a mount it cannot open, `READY`;
-/// after `F`: `FROZE i errno microseconds` per mount, `FROZEN`; after the thaw: `THAW i errno` per frozen
-/// mount, `WINDOW microseconds`, `DEADLINE` when the deadline struck, `DONE`.
+/// after `F`: `FROZE i errno microseconds` per mount, `INFLIGHT i` per FIFREEZE still running at the
+/// deadline, `FROZEN`; after the thaw: `THAW i errno` per frozen mount, `WINDOW microseconds`,
+/// `DEADLINE` when the deadline struck, `DONE`; later, per in-flight mount, `LATE i errno
+/// microseconds thawErrno` when its FIFREEZE returned (thawErrno -1: it did not freeze).
 public enum FreezeGuardMain {
     /// Runs the guard with `argv` = `--timeout-ms N [--waves W,W,…] -- MOUNT…`; returns the exit code.
     public static func run(_ argv: [String]) -> Int32 {
@@ -32,6 +39,8 @@ public enum FreezeGuardMain {
         }
         guard argv.popFirst() == "--" else { return 2 }
         for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGTSTP] { signal(sig, SIG_IGN) }
+        // The OOM killer must pick anything but the process that holds the freeze.
+        OOMProtection.protectThisProcess()
         let mounts = Array(argv)
         var fds = [Int32](repeating: -1, count: mounts.count)
         var lines = ""
@@ -49,9 +58,11 @@ public enum FreezeGuardMain {
         let deadline = start + UInt64(timeoutMs) * 1_000_000
         expedite?.enable()
         let (results, micros, pending) = workers.freeze(waves: waves, deadline: deadline)
+        if expedite != nil { FaultPoint.hit("guard-rcu") }
         expedite?.restore()
         var report = ""
         for i in results.indices { report += "FROZE \(i) \(results[i] < 0 ? EBADF : results[i]) \(micros[i])\n" }
+        for i in pending { report += "INFLIGHT \(i)\n" }
         emit(report + "FROZEN\n")
 
         let command = pending.isEmpty ? waitCommand(deadline: deadline) : nil
@@ -62,16 +73,16 @@ public enum FreezeGuardMain {
         for i in order where results[i] == 0 {
             thawed[i] = FreezeIoctl.thaw(fds[i])
         }
-        // A FIFREEZE that was stuck at the deadline may still succeed: thaw it when it does.
-        for i in workers.settle(pending, timeout: .seconds(5)) {
-            thawed[i] = FreezeIoctl.thaw(fds[i])
-        }
         let end = Sys.monotonicNanos()
         var done = ""
         for i in thawed.indices where thawed[i] >= 0 { done += "THAW \(i) \(thawed[i])\n" }
         done += "WINDOW \((end - start) / 1000)\n"
         if deadlineHit { done += "DEADLINE\n" }
         emit(done + "DONE\n")
+        // Outlive every FIFREEZE still in flight: its worker thaws it the moment it returns.
+        workers.awaitLate(pending) { late in
+            emit("LATE \(late.index) \(late.freezeErrno) \(late.micros) \(late.thawErrno)\n")
+        }
         return 0
     }
 

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Freezes and thaws a set of filesystems; the seam between the pipeline and the kernel.
 public protocol Freezer: Sendable {
     /// Gets ready to freeze `mounts` (in the given order): opens them, syncs them, starts any
@@ -18,12 +20,36 @@ public protocol FreezeSession: AnyObject, Sendable {
     func thaw() -> ThawOutcome
     /// Releases the session without freezing (when the window is not opened after all).
     func cancel()
-    /// After `thaw()`: closes the fds and reaps the guard (kept out of the window's timing).
+    /// After `thaw()`: closes the fds and reaps the guard (kept out of the window's timing). Never
+    /// blocks on a guard that waits for a FIFREEZE still in flight.
     func finish()
+    /// After `thaw()`, for the mounts of `ThawOutcome.inFlight`: waits up to `limit` for their late
+    /// FIFREEZE to return and be thawed. Returns what is known so far, per mount point.
+    func settleInFlight(waitUpTo limit: TimeSpan) -> [String: LateFreeze]
 }
 
 extension FreezeSession {
     public func requestThaw() {}
+    public func settleInFlight(waitUpTo limit: TimeSpan) -> [String: LateFreeze] { [:] }
+}
+
+/// A FIFREEZE that returned after the deadline, and the thaw that followed at once.
+public struct LateFreeze: Sendable, Hashable {
+    /// errno of the late FIFREEZE (0: it froze the filesystem, late).
+    public var freezeErrno: Int32
+    /// How long it took, in microseconds.
+    public var micros: Int
+    /// errno of the FITHAW made the moment it returned (-1: nothing to thaw).
+    public var thawErrno: Int32
+
+    public init(freezeErrno: Int32, micros: Int, thawErrno: Int32) {
+        self.freezeErrno = freezeErrno
+        self.micros = micros
+        self.thawErrno = thawErrno
+    }
+
+    /// True when the filesystem is known not to be frozen any more.
+    public var knownThawed: Bool { freezeErrno != 0 || thawErrno == 0 || thawErrno == EINVAL }
 }
 
 /// The result of FIFREEZE on one mount.
@@ -33,6 +59,9 @@ public struct MountFreezeResult: Sendable, Hashable {
     public var errno: Int32
     /// How long FIFREEZE took, in microseconds.
     public var micros: Int = 0
+    /// True when the outcome is unknown: FIFREEZE was still running at the deadline, or the guard
+    /// never answered. The filesystem may be frozen until a thaw is confirmed.
+    public var inFlight = false
 
     public init(mountPoint: String, errno: Int32, micros: Int = 0) {
         self.mountPoint = mountPoint
@@ -49,8 +78,13 @@ public struct ThawOutcome: Sendable, Hashable {
     public var windowMicros: Int = 0
     /// True when the deadline thawed the filesystems before the caller asked.
     public var deadlineHit = false
-    /// True when the guard had died and the orchestrator thawed with its own fds.
+    /// True when the guard had died (or stopped answering) and the orchestrator thawed with its own fds.
     public var guardLost = false
+    /// Mount points whose FIFREEZE was still in flight when the guard reported: they may become
+    /// frozen later; the guard stays alive to thaw them (see `FreezeSession.settleInFlight`).
+    public var inFlight: [String] = []
+    /// The guard's pid, when there is a guard process.
+    public var guardPid: Int32?
 
     public init() {}
 }

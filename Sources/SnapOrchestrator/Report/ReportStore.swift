@@ -29,7 +29,8 @@ public struct ReportStore: Sendable {
         }
         if let extra {
             do {
-                try FileSystem.writeAtomically(bytes, to: extra, mode: 0o644)
+                // The report carries script output: readable by root only, like the last-run file.
+                try FileSystem.writeAtomically(bytes, to: extra, mode: 0o600) { FaultPoint.hit("report-temp") }
             } catch {
                 problems.append("cannot write the report to \(extra): \(error)")
             }

@@ -147,6 +147,9 @@ public struct MountReport: Sendable, Codable, Hashable {
     public var thawed: Bool = false
     /// How long FIFREEZE took on this mount, in microseconds.
     public var freezeUs: Int?
+    /// True while the mount may be frozen without a confirmed thaw (a FIFREEZE still in flight at
+    /// the deadline, a guard that never answered); absent otherwise. `snaporch recover` thaws it.
+    public var mayBeFrozen: Bool?
     public var error: String?
 
     public init(mountPoint: String, fsType: String) {

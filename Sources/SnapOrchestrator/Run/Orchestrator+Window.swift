@@ -3,7 +3,11 @@ import Glibc
 
 extension Orchestrator {
     /// Opens and closes the freeze window around the snapshot; returns whether the freeze held.
-    func window(_ plan: Plan, _ report: inout RunReport, _ clock: RunClock) async -> Bool {
+    /// A session with a FIFREEZE still in flight is handed back in `inFlight` (never waited for
+    /// here): `settleInFlight` looks at it again after the post steps.
+    func window(
+        _ plan: Plan, _ report: inout RunReport, _ clock: RunClock, inFlight: inout (any FreezeSession)?
+    ) async -> Bool {
         let config = plan.config
         report.freeze.enabled = plan.freezes
         report.freeze.skipped = plan.skippedMounts
@@ -63,12 +67,24 @@ extension Orchestrator {
             }
         }
 
+        // Without a journal on disk nobody could finish this run's duties after a crash: no freeze.
+        if let ready = session {
+            let rcu = config.freeze.expediteRCU ? RCUExpedite.current().map { String(UnicodeScalar($0)) } : nil
+            if let problem = journal?.freezing(plan.mounts.map(\.mountPoint), rcuExpedited: rcu) {
+                await offload { ready.cancel() }
+                session = nil
+                let message = "refusing to freeze: \(problem)"
+                report.freeze.error = message
+                report.errors.append(ErrorEntry(.fsFreezeFailed, message))
+                report.reasons.append("freeze: \(message)")
+                journal?.thawed()
+            }
+        }
+
         // The window. No disk writes from here to the thaw: results stay in memory.
         var freezeOK = false
         if let session {
             FaultPoint.hit("before-freeze")
-            let rcu = config.freeze.expediteRCU ? RCUExpedite.current().map { String(UnicodeScalar($0)) } : nil
-            journal?.freezing(plan.mounts.map(\.mountPoint), rcuExpedited: rcu)
             let begin = clock.ms
             let freezeStart = clock.now
             let results = await offload { session.freeze() }
@@ -84,6 +100,13 @@ extension Orchestrator {
                             reason: "the filesystem does not support freezing (EOPNOTSUPP)"))
                 } else if result.errno == EBUSY {
                     mounts[i].error = "already frozen by another process (EBUSY): not ours to thaw"
+                    failed.append(result.mountPoint)
+                } else if result.inFlight {
+                    mounts[i].mayBeFrozen = true
+                    mounts[i].error =
+                        result.errno == ETIMEDOUT
+                        ? "FIFREEZE did not return within the freeze timeout (\(config.freeze.timeout)); it may still freeze this filesystem"
+                        : "the freeze guard never reported on this mount; it may be frozen"
                     failed.append(result.mountPoint)
                 } else if result.errno != 0 {
                     mounts[i].error = "FIFREEZE: \(String(cString: strerror(result.errno)))"
@@ -105,7 +128,22 @@ extension Orchestrator {
             let thaw = await offload { session.thaw() }
             FaultPoint.hit("thaw")
             report.timeline.append(TimelineEntry(step: "freeze-window", startMs: begin, endMs: clock.ms))
-            await offload { session.finish() }
+            if thaw.inFlight.isEmpty {
+                await offload { session.finish() }
+            } else {
+                inFlight = session
+            }
+            for i in mounts.indices where mounts[i].mayBeFrozen == true {
+                let mp = mounts[i].mountPoint
+                if thaw.inFlight.contains(mp) {
+                    mounts[i].error! +=
+                        "; the guard (pid \(thaw.guardPid ?? 0)) stays to thaw it the moment it returns — until then run: snaporch thaw \(mp)"
+                } else if let e = thaw.results[mp], e == 0 || e == EINVAL {
+                    // The guard stopped answering and snaporch thawed it itself: known thawed now.
+                    mounts[i].mayBeFrozen = nil
+                    mounts[i].thawed = true
+                }
+            }
             for i in mounts.indices where mounts[i].frozen {
                 // No answer for a frozen mount means nobody confirmed its thaw.
                 let e = thaw.results[mounts[i].mountPoint] ?? EIO
@@ -116,7 +154,7 @@ extension Orchestrator {
                 }
             }
             // Only a confirmed thaw of everything clears the journal; else `recover` must thaw.
-            if mounts.allSatisfy({ !$0.frozen || $0.thawed }) { journal?.thawed() }
+            if mounts.allSatisfy({ (!$0.frozen || $0.thawed) && $0.mayBeFrozen != true }) { journal?.thawed() }
             report.freeze.mounts = mounts.filter { m in
                 !report.freeze.skipped.contains { $0.mountPoint == m.mountPoint }
             }
@@ -124,7 +162,8 @@ extension Orchestrator {
             report.freeze.windowMs = (thaw.windowMicros + 999) / 1000
             report.freeze.deadlineHit = thaw.deadlineHit
             if thaw.guardLost {
-                report.freeze.error = "the freeze guard died inside the window; snaporch thawed the mounts itself"
+                report.freeze.error =
+                    "the freeze guard died or stopped answering inside the window; snaporch thawed the mounts itself"
                 report.errors.append(ErrorEntry(.fsFreezeFailed, report.freeze.error!))
             }
             if !failed.isEmpty {
@@ -134,16 +173,22 @@ extension Orchestrator {
                 report.errors.append(ErrorEntry(.fsFreezeFailed, message))
                 report.reasons.append("freeze: \(message)")
             }
-            if thaw.deadlineHit {
+            if thaw.deadlineHit && !thaw.inFlight.isEmpty {
                 let message =
-                    "the freeze window hit its deadline (\(config.freeze.timeout)) and was thawed by the guard before the snapshot finished"
+                    "FIFREEZE of \(thaw.inFlight.joined(separator: ", ")) was still running at the deadline (\(config.freeze.timeout)); the other mounts were thawed before any snapshot"
+                report.errors.append(ErrorEntry(.fsFreezeTimeout, message))
+                report.reasons.append(message)
+            } else if thaw.deadlineHit {
+                let by = thaw.guardLost ? "by snaporch itself (the guard did not answer)" : "by the guard"
+                let message =
+                    "the freeze window hit its deadline (\(config.freeze.timeout)) and was thawed \(by) before the snapshot finished"
                 report.freeze.error = message
                 report.errors.append(ErrorEntry(.fsFreezeTimeout, message))
                 report.reasons.append(message)
             }
             freezeOK =
                 failed.isEmpty && frozenCount > 0 && !thaw.deadlineHit && !thaw.guardLost
-                && report.freeze.mounts.allSatisfy { !$0.frozen || $0.thawed }
+                && report.freeze.mounts.allSatisfy { (!$0.frozen || $0.thawed) && $0.mayBeFrozen != true }
             if (!failed.isEmpty || frozenCount == 0) && plan.snapshots, let prepared {
                 // Nothing is frozen any more (or nothing could be): a crash-consistent snapshot beats none.
                 let snapBegin = clock.ms
@@ -172,5 +217,33 @@ extension Orchestrator {
             }
         }
         return freezeOK
+    }
+}
+
+extension Orchestrator {
+    /// After the post steps: looks (bounded, one second) at FIFREEZE calls that were still in flight
+    /// at the deadline. One that returned was thawed at once by the guard: the mount is known thawed
+    /// and leaves the journal. One still running stays "may be frozen" in the report and the journal,
+    /// and the guard stays alive to thaw it; the run never waits for it.
+    func settleInFlight(_ session: any FreezeSession, _ report: inout RunReport) async {
+        let late = await offload { session.settleInFlight(waitUpTo: .seconds(1)) }
+        await offload { session.finish() }
+        for i in report.freeze.mounts.indices {
+            guard let result = late[report.freeze.mounts[i].mountPoint] else { continue }
+            let ms = result.micros / 1000
+            if result.knownThawed {
+                report.freeze.mounts[i].mayBeFrozen = nil
+                report.freeze.mounts[i].thawed = result.freezeErrno == 0
+                report.freeze.mounts[i].error =
+                    result.freezeErrno == 0
+                    ? "FIFREEZE returned \(ms) ms after it started, past the deadline; the guard thawed it at once"
+                    : "FIFREEZE failed after \(ms) ms: \(String(cString: strerror(result.freezeErrno)))"
+            } else {
+                report.freeze.mounts[i].error =
+                    "FIFREEZE returned after \(ms) ms and FITHAW failed: \(String(cString: strerror(result.thawErrno))) — run: snaporch thaw \(report.freeze.mounts[i].mountPoint)"
+            }
+        }
+        let unsure = report.freeze.mounts.contains { $0.mayBeFrozen == true || ($0.frozen && !$0.thawed) }
+        if !unsure { journal?.thawed() }
     }
 }

@@ -124,13 +124,14 @@ public struct Orchestrator: Sendable {
 
         // FREEZE → SNAPSHOT → THAW.
         var freezeOK = false
+        var inFlight: (any FreezeSession)?
         if !aborted, let sig = interruption() {
             aborted = true
             report.reasons.append("interrupted by signal \(sig) before the freeze: no snapshot; post steps run")
             report.errors.append(ErrorEntry(.generic, "interrupted by signal \(sig)"))
         }
         if !aborted {
-            freezeOK = await window(plan, &report, clock)
+            freezeOK = await window(plan, &report, clock, inFlight: &inFlight)
         } else {
             report.freeze.enabled = plan.freezes
             report.snapshot.provider = plan.config.snapshot.provider.rawValue
@@ -210,6 +211,7 @@ public struct Orchestrator: Sendable {
             report.plugins[index].post = result
             journal?.postDone(spec.name)
         }
+        if let inFlight { await settleInFlight(inFlight, &report) }
         journal?.finish()
 
         report.outcome = Self.outcome(

@@ -18,7 +18,7 @@ public struct Recovery: Sendable {
         let runId = state.runId
         await offload { Self.stopProcesses(ofRun: runId) }
         var thawed: [EmergencyThaw.Result] = []
-        if state.rcuExpedited != nil { RCUExpedite.heal() }
+        if state.rcuExpedited != nil || state.unreadable != nil { RCUExpedite.heal() }
         for mount in state.mayBeFrozen.reversed() {
             let result = await offload { EmergencyThaw.thaw(mount) }
             thawed.append(result)

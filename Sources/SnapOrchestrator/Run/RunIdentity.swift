@@ -12,7 +12,12 @@ public enum RunIdentity {
         return formatter.string(from: Date()) + "-" + String(UInt32.random(in: 0...0xFFFFFF), radix: 16)
     }
 
-    /// The running binary (the freeze guard and the handler daemon are started from it).
+    /// The running binary's own file, as the kernel holds it open: the freeze guard and the
+    /// watchdog are started from here, which keeps working when an upgrade or an uninstall deletes
+    /// or replaces the binary while a backup runs (`exec` follows the link to the deleted file).
+    public static let selfExecutable = "/proc/self/exe"
+
+    /// The path of the running binary (the handler daemon is started from it).
     public static func executable() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)

@@ -23,6 +23,9 @@ public struct JournalState: Sendable, Codable, Hashable {
     /// `/sys/kernel/rcu_expedited` before the window, when the run may change it: recovery then checks
     /// the knob (`RCUExpedite.heal`).
     public var rcuExpedited: String?
+    /// Set (never written) when the journal file could not be read or parsed: the reason. Recovery
+    /// then thaws every mount the file may name (`mayBeFrozen` holds them).
+    public var unreadable: String?
 }
 
 /// Reads and writes the journal atomically.
@@ -34,10 +37,42 @@ public final class RunJournal: @unchecked Sendable {
     /// A journal at `directory/journal.json`.
     public init(directory: String) { self.path = directory + "/journal.json" }
 
-    /// The journal left by an earlier run, if any.
+    /// The journal left by an earlier run, if any. A journal that exists but cannot be read or
+    /// parsed is not ignored: it comes back with `unreadable` set and, as `mayBeFrozen`, every
+    /// mounted filesystem whose mount point appears in it (recovery thaws them all).
     public func leftover() -> JournalState? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        return try? JSONDecoder().decode(JournalState.self, from: data)
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return nil }
+        let reason: String
+        if let data = FileManager.default.contents(atPath: path) {
+            do {
+                return try JSONDecoder().decode(JournalState.self, from: data)
+            } catch {
+                reason = "cannot parse \(path): \(error)"
+            }
+            var state = JournalState(runId: "unknown", taskId: "unknown", pid: 0)
+            state.unreadable = reason
+            state.mayBeFrozen = Self.mountsNamed(in: String(decoding: data, as: UTF8.self))
+            return state
+        }
+        var state = JournalState(runId: "unknown", taskId: "unknown", pid: 0)
+        state.unreadable = "cannot read \(path): \(String(cString: strerror(errno)))"
+        // Nothing to go by: every mount that can be frozen may be.
+        state.mayBeFrozen = Self.mountsNamed(in: nil)
+        return state
+    }
+
+    /// Mount points of the mount table that appear in `text` as a JSON string (nil: all of them
+    /// that can be frozen), in mount order.
+    static func mountsNamed(in text: String?) -> [String] {
+        var seen = Set<String>()
+        return MountTable.entries().compactMap { entry in
+            guard !MountSelector.unfreezableTypes.contains(entry.fsType), seen.insert(entry.mountPoint).inserted
+            else { return nil }
+            guard let text else { return entry.mountPoint }
+            let quoted = String(decoding: (try? JSONEncoder().encode(entry.mountPoint)) ?? Data(), as: UTF8.self)
+            return text.contains(quoted) ? entry.mountPoint : nil
+        }
     }
 
     /// Starts a journal for a new run.
@@ -54,10 +89,13 @@ public final class RunJournal: @unchecked Sendable {
     }
 
     /// Records the mounts about to be frozen, and the RCU knob's value to restore.
-    public func freezing(_ mounts: [String], rcuExpedited: String? = nil) {
+    /// - Returns: nil when it is on disk, else why not (then nothing may be frozen: nobody could
+    ///   finish the run's duties after a crash).
+    @discardableResult
+    public func freezing(_ mounts: [String], rcuExpedited: String? = nil) -> String? {
         state?.mayBeFrozen = mounts
         state?.rcuExpedited = rcuExpedited
-        save()
+        return save()
     }
 
     /// Records that nothing is frozen any more.
@@ -73,14 +111,32 @@ public final class RunJournal: @unchecked Sendable {
         save()
     }
 
-    /// Removes the journal: the run finished its duties.
+    /// Removes the journal: the run finished its duties. A journal that still names mounts that
+    /// may be frozen (a thaw not confirmed, a FIFREEZE still in flight) is kept for `recover`.
     public func finish() {
+        if let state, !state.mayBeFrozen.isEmpty {
+            self.state?.owed = []
+            save()
+            return
+        }
         state = nil
         unlink(path)
     }
 
-    private func save() {
-        guard let state, let data = try? JSONEncoder().encode(state) else { return }
-        try? FileSystem.writeAtomically(Array(data), to: path)
+    /// Removes the journal whatever it holds (after a recovery).
+    public func discard() {
+        state = nil
+        unlink(path)
+    }
+
+    @discardableResult
+    private func save() -> String? {
+        guard let state else { return nil }
+        do {
+            try FileSystem.writeAtomically(Array(try JSONEncoder().encode(state)), to: path)
+            return nil
+        } catch {
+            return "cannot write the run journal \(path): \(error)"
+        }
     }
 }

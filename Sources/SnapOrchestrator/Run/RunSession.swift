@@ -43,8 +43,11 @@ public struct RunSession: Sendable {
         var note: String?
         if let leftover = journal.leftover() {
             note = "an earlier run (\(leftover.runId), pid \(leftover.pid)) was interrupted; finishing its duties first"
+            if let reason = leftover.unreadable {
+                note = "the run journal is unreadable (\(reason)); thawing every mount it may name first"
+            }
             recovered = await Recovery(launcher: launcher, killGrace: plan.config.killGrace).recover(leftover).steps
-            journal.finish()
+            journal.discard()
         }
         let interrupts = Interrupts()
         var orchestrator = Orchestrator(

@@ -18,7 +18,7 @@ struct SpawnedChild {
 enum PosixSpawn {
     static func spawn(
         executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
-        stdinPipe: Bool = false
+        stdinPipe: Bool = false, newSession: Bool = false
     ) throws(ProcessError) -> SpawnedChild {
         if stdinPipe {
             // Writing to a child that died must give EPIPE, not kill this process. The spawned
@@ -54,9 +54,10 @@ enum PosixSpawn {
         posix_spawn_file_actions_addchdir_np(&actions, workingDirectory)
 
         var attr = posix_spawnattr_t()
-        defaultSignals(&attr, extraFlags: POSIX_SPAWN_SETPGROUP)
+        // A new session (POSIX_SPAWN_SETSID, 0x80 in glibc) is also a new process group.
+        defaultSignals(&attr, extraFlags: newSession ? 0x80 : POSIX_SPAWN_SETPGROUP)
         defer { posix_spawnattr_destroy(&attr) }
-        posix_spawnattr_setpgroup(&attr, 0)
+        if !newSession { posix_spawnattr_setpgroup(&attr, 0) }
 
         let argv = [executable] + arguments
         let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
@@ -76,7 +77,7 @@ enum PosixSpawn {
             throw ProcessError(executable: executable, reason: explain(rc, executable), errno: rc)
         }
         // Close the race where the child has not yet called setpgid when we signal the group.
-        _ = setpgid(pid, pid)
+        if !newSession { _ = setpgid(pid, pid) }
         for fd in [outPipe[0], errPipe[0]] {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         }
