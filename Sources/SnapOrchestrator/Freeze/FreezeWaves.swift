@@ -43,9 +43,7 @@ public enum FreezeWaves {
     public static func loopBackingFile(_ source: String) -> String? {
         guard source.hasPrefix("/dev/loop") else { return nil }
         let name = String(source.dropFirst("/dev/".count))
-        guard let text = try? String(contentsOfFile: "/sys/block/\(name)/loop/backing_file", encoding: .utf8) else {
-            return nil
-        }
+        guard let text = ProcFile.text("/sys/block/\(name)/loop/backing_file") else { return nil }
         return text.trimmingSpaces
     }
 }

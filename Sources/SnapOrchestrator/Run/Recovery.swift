@@ -50,7 +50,7 @@ public struct Recovery: Sendable {
         var pids: [Int32] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
             guard let pid = Int32(name), pid != getpid(),
-                let data = FileManager.default.contents(atPath: "/proc/\(name)/environ")
+                let data = ProcFile.bytes("/proc/\(name)/environ")
             else { continue }
             let entries = Array(data).split(separator: 0).map(Array.init)
             if entries.contains(marker) && entries.contains(where: { phases.contains($0) }) { pids.append(pid) }

@@ -30,7 +30,7 @@ public enum ProcessLiveness {
 
     /// The fields after the command name: state, ppid, pgrp, session, … (`proc(5)`).
     private static func fields(_ pid: Int32) -> [String]? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let text = ProcFile.text("/proc/\(pid)/stat"),
             let close = text.lastIndex(of: ")")
         else { return nil }
         return text[text.index(after: close)...].split(separator: " ").map(String.init)

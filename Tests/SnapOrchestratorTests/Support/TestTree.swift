@@ -111,7 +111,7 @@ func sh(_ command: String, timeout: Int = 60) async throws -> (code: Int32, outp
 /// True when process `pid` exists (zombies of other parents count as gone).
 func processAlive(_ pid: Int32) -> Bool {
     guard kill(pid, 0) == 0 else { return false }
-    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    let stat = ProcFile.text("/proc/\(pid)/stat") ?? ""
     guard let close = stat.lastIndex(of: ")") else { return false }
     let state = stat[stat.index(close, offsetBy: 2)]
     return state != "Z" && state != "X"
