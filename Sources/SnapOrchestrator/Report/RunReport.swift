@@ -33,7 +33,7 @@ public struct RunReport: Sendable, Codable, Hashable {
     public var consistency: Consistency = .none
     /// Why the consistency or outcome is lower than the best, one sentence each.
     public var reasons: [String] = []
-    /// `run`, `rehearsal` (no freeze and/or no snapshot), or `recover`.
+    /// `run`, `rehearsal` (`--no-freeze` and/or `--no-snapshot` given), or `recover`.
     public var mode: String = "run"
     /// ISO-8601 start time.
     /// ISO-8601 start time.

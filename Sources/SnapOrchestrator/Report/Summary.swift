@@ -1,5 +1,7 @@
 /// The compact human summary printed after a run: verdict and reason, then steps, mounts, disks.
 public struct Summary: Sendable {
+    /// The widest line the summary prints (columns).
+    public static let width = 100
     /// Use ANSI colours (only on a terminal).
     public var color: Bool
 
@@ -12,7 +14,7 @@ public struct Summary: Sendable {
         let verdict = "\(report.outcome.rawValue.uppercased()) — consistency: \(report.consistency.rawValue)"
         let tint = report.outcome == .success ? "32" : report.outcome == .degraded ? "33" : "31"
         out.append(paint(verdict, tint) + "  (run \(report.runId), \(report.mode), \(report.durationMs) ms)")
-        for reason in report.reasons { out.append("  because: \(reason)") }
+        for reason in report.reasons { out += TextWrap.hanging("  because: ", reason, width: Self.width) }
         if !report.recovered.isEmpty {
             out.append(
                 "  recovered: ran \(report.recovered.count) post step(s) owed by interrupted run \(report.recovered[0].runId)"
@@ -26,7 +28,7 @@ public struct Summary: Sendable {
                     step.error ?? (step.outputDetached == true ? "output cut: a background process kept the pipe" : "")
                 rows.append([
                     plugin.name, phase, step.status.rawValue, String(step.attempts), String(step.durationMs),
-                    String(detail.prefix(70)),
+                    detail,
                 ])
             }
         }
@@ -63,13 +65,25 @@ public struct Summary: Sendable {
 
     private func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[1;\(code)m\(text)\u{1B}[0m" : text }
 
+    /// Columns padded to their widest cell; the last column is wrapped (never cut) so that a
+    /// line stays within `width` (unless the other columns alone are wider).
     private func table(_ rows: [[String]]) -> [String] {
+        let last = rows[0].count - 1
         var widths = [Int](repeating: 0, count: rows[0].count)
-        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
-        return rows.map { row in
-            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.rightPadded(widths[i]) }
-                .joined(separator: "  ").trimmingSpaces
+        for row in rows { for (i, cell) in row.enumerated() where i < last { widths[i] = max(widths[i], cell.count) } }
+        let lead = widths.prefix(last).reduce(0) { $0 + $1 + 2 }
+        let room = max(Self.width - lead, 30)
+        var out: [String] = []
+        for row in rows {
+            let prefix = row.prefix(last).enumerated().map { i, cell in cell.rightPadded(widths[i]) + "  " }.joined()
+            for (index, line) in TextWrap.lines(row[last], width: room).enumerated() {
+                let head = index == 0 ? prefix : String(repeating: " ", count: prefix.count)
+                var text = head + line
+                while text.last == " " { text.removeLast() }
+                out.append(text)
+            }
         }
+        return out
     }
 }
 

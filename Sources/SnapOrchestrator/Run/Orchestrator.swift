@@ -33,7 +33,9 @@ public struct Orchestrator: Sendable {
         plan.options.runId = runId
         let config = plan.config
         var report = RunReport(runId: runId, taskId: plan.options.taskId ?? runId)
-        report.mode = plan.freezes && plan.snapshots ? "run" : "rehearsal"
+        // A rehearsal is a run told on the command line to leave a step out; the config's own
+        // choices (freeze.enabled: false, provider: none) make a real run.
+        report.mode = plan.options.freeze && plan.options.snapshot ? "run" : "rehearsal"
         report.startedAt = ISO8601DateFormatter().string(from: Date())
         let clock = RunClock()
         // Literal secrets this run knows, masked wherever they might surface (even URL-encoded).
