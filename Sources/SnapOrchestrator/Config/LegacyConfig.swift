@@ -77,6 +77,16 @@ public struct LegacyConfig: Sendable {
                         file: file, at: SourceMark(line: line, column: 1)))
             }
         }
+        if let (value, line) = ini.value("SnapshotThread", "expedite_rcu"),
+            ["false", "0", "no", "off"].contains(value.lowercased())
+        {
+            // Our own key (the original has no such knob): the opt-out of `freeze.expedite_rcu`.
+            config.freeze.expediteRCU = false
+            out.append(
+                Diagnostic(
+                    .note, "expedite_rcu = \(value): /sys/kernel/rcu_expedited is never touched (slower FIFREEZE)",
+                    file: file, at: SourceMark(line: line, column: 1)))
+        }
         if let (value, line) = ini.value("SnapshotThread", "seqsnapshot"), value != "0" {
             out.append(
                 Diagnostic(
