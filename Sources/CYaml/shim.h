@@ -33,4 +33,14 @@ static inline int snaporch_set_child_subreaper(void) { return prctl(PR_SET_CHILD
 /* ioctl(2) with an int argument (FIFREEZE/FITHAW take a dummy int). */
 static inline int snaporch_ioctl_noarg(int fd, unsigned long request) { return ioctl(fd, request, 0); }
 
+/* Path walking and descriptor exec (Validate/PathWalk.swift, System/PosixSpawn.swift). O_PATH is a
+   GNU name the module may not see; the fallback is the generic value (x86-64, arm64). */
+#ifndef O_PATH
+#define O_PATH 010000000
+#endif
+/* openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC): the entry itself, a symlink not followed. */
+static inline int snaporch_open_entry(int dirfd, const char *name) {
+    return openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+}
+
 #endif

@@ -1,4 +1,5 @@
-/// `snaporch recover`: finish the duties of an interrupted run.
+/// `snaporch recover [--config F] [--json]`: finish the duties of an interrupted run, with the kill
+/// grace of `F` (else of the default config).
 struct RecoverCommand {
     let console: Console
     let paths: Paths
@@ -13,12 +14,22 @@ struct RecoverCommand {
             return ExitCode.failed
         }
         defer { withExtendedLifetime(lock) {} }
+        // The config gives the kill grace; the journal gives each owed step exactly. A config that
+        // cannot be read never stops the thaw: it is reported, and the defaults are used.
+        let explicit = args.value("--config")
+        let (config, diagnostics) = ConfigSource(paths: paths).load(explicit: explicit, defaultWhenAbsent: true)
+        for diagnostic in diagnostics where diagnostic.severity == .error { console.err(diagnostic.rendered + "\n") }
+        let killGrace = config?.killGrace ?? Config().killGrace
+        if config == nil {
+            console.err("snaporch recover: the config cannot be used; recovering with kill_grace \(killGrace)\n")
+        }
+        let configCode = config == nil && explicit != nil ? ExitCode.usage : ExitCode.ok
         let journal = RunJournal(directory: paths.runDir)
         guard let leftover = journal.leftover() else {
             console.out("nothing to recover: no interrupted run in \(journal.path)\n")
-            return ExitCode.ok
+            return configCode
         }
-        let (steps, thawed) = await Recovery(launcher: PosixProcessLauncher(), killGrace: .seconds(5)).recover(leftover)
+        let (steps, thawed) = await Recovery(launcher: PosixProcessLauncher(), killGrace: killGrace).recover(leftover)
         journal.discard()
         if args.has("--json") {
             console.out(JSONOutput.encode(steps) + "\n")
@@ -36,6 +47,7 @@ struct RecoverCommand {
                     "  post \(s.plugin): \(s.result.status.rawValue)\(s.result.error.map { " — \($0)" } ?? "")\n")
             }
         }
-        return steps.allSatisfy { $0.result.ok || $0.result.status == .skipped } ? ExitCode.ok : ExitCode.failed
+        guard steps.allSatisfy({ $0.result.ok || $0.result.status == .skipped }) else { return ExitCode.failed }
+        return configCode
     }
 }

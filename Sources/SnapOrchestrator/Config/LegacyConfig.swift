@@ -41,7 +41,9 @@ public struct LegacyConfig: Sendable {
     }
 
     private func readVMBackup(into config: inout Config, _ out: inout [Diagnostic]) {
-        guard let text = try? String(contentsOfFile: vmbackupConfPath, encoding: .utf8) else { return }
+        guard let text = try? String(contentsOfFile: vmbackupConfPath, encoding: .utf8),
+            trusted(vmbackupConfPath, &out)
+        else { return }
         let ini = IniFile(text: text)
         let file = vmbackupConfPath
         if let (value, line) = ini.value("SnapshotThread", "timeout") {
@@ -244,7 +246,9 @@ public struct LegacyConfig: Sendable {
     /// `workload.conf` → a built-in database plugin, run before the script plugins (the original
     /// skipped the scripts when a workload was set; both run here, the database first).
     private func readWorkload(into config: inout Config, _ out: inout [Diagnostic]) {
-        guard let text = try? String(contentsOfFile: workloadConfPath, encoding: .utf8) else { return }
+        guard let text = try? String(contentsOfFile: workloadConfPath, encoding: .utf8),
+            trusted(workloadConfPath, &out)
+        else { return }
         let ini = IniFile(text: text)
         guard let (name, line) = ini.value("workload", "workload_name"), !name.isEmpty else { return }
         let mark = SourceMark(line: line, column: 1)
@@ -286,6 +290,17 @@ public struct LegacyConfig: Sendable {
                 .note,
                 "workload_name = \(name): the built-in \(spec.kind.rawValue) plugin quiesces it (\(spec.database.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))",
                 file: file, at: mark))
+    }
+
+    /// The plugin-host rule for `vmbackup.conf` and `workload.conf` (owner root, group and others may
+    /// only read): a file someone else can write is not obeyed — it could turn the freeze off or
+    /// point the database plugin elsewhere. False (with the error recorded) when it breaks the rule.
+    private func trusted(_ file: String, _ out: inout [Diagnostic]) -> Bool {
+        guard let (problem, _) = legacyModeProblem(file, ownerDigitMustBeEven: false) else { return true }
+        out.append(
+            Diagnostic(
+                .error, "\(problem): its settings are ignored (chown root, chmod go-w)", file: file))
+        return false
     }
 
     /// The original's mode rule on the last three octal digits (plus owner root).

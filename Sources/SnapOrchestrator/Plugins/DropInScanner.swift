@@ -13,10 +13,12 @@ public struct DropInScanner: Sendable {
     /// Creates a scanner.
     public init() {}
 
-    /// Suffixes left behind by package managers and editors.
+    /// Suffixes left behind by package managers and editors: qemu's fsfreeze-hook list
+    /// (`*~ *.bak *.orig *.rpmnew *.rpmorig *.rpmsave *.sample *.dpkg-*`), plus editor swap files and
+    /// `*.disabled`. Hidden files are skipped too.
     static let leftoverSuffixes = [
-        ".dpkg-old", ".dpkg-new", ".dpkg-dist", ".dpkg-tmp", ".dpkg-bak", ".rpmnew",
-        ".rpmsave", ".rpmorig", "~", ".swp", ".bak", ".orig", ".disabled",
+        ".dpkg-old", ".dpkg-new", ".dpkg-tmp", ".dpkg-dist", ".dpkg-bak", ".dpkg-backup", ".dpkg-remove",
+        ".rpmnew", ".rpmorig", ".rpmsave", ".sample", "~", ".bak", ".orig", ".swp", ".disabled",
     ]
 
     /// Scans `directory`. A missing directory yields nothing (drop-ins are optional).

@@ -73,10 +73,13 @@ public struct StepContext: Sendable {
         self.redactor = redactor
     }
 
+    /// The `PATH` every step gets (where an `env` interpreter line looks).
+    public static let scriptSearchPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
     /// The environment contract of the design, on top of a minimal safe base.
     public func environment(plugin: String) -> [String: String] {
         var env: [String: String] = [
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "PATH": Self.scriptSearchPath,
             "LANG": "C.UTF-8",
             "HOME": "/root",
             "SNAPORCH_PHASE": phase.rawValue,

@@ -1,7 +1,8 @@
 /// A plugin made of a pre and a post executable (`type: script`, and every drop-in).
 ///
 /// Each attempt really re-runs the executable; `timeout` applies per attempt and the group is
-/// killed on expiry (see `ProcessSupervisor`).
+/// killed on expiry (see `ProcessSupervisor`). Only a file that passes the path rule, along its
+/// interpreter chain, is executed — and it is executed by descriptor (see `InterpreterChain`).
 public struct ScriptPlugin: Plugin {
     public let spec: PluginSpec
     let launcher: any ProcessLauncher
@@ -38,31 +39,49 @@ public struct ScriptPlugin: Plugin {
         return ([executable] + argv(phase)).map(ShellQuote.quote).joined(separator: " ")
     }
 
+    /// The exact invocation of a phase with `environment` (what the journal records for an owed post).
+    public func invocation(_ phase: Phase, environment: [String: String]) -> StepInvocation? {
+        guard let executable = executable(phase), let script = script(phase) else { return nil }
+        return StepInvocation(
+            executable: executable, arguments: argv(phase), checkedArguments: spec.runWithShell ? [0] : [],
+            environment: environment, timeoutMs: spec.timeout.milliseconds, retries: spec.retries, script: script)
+    }
+
     private func step(_ context: StepContext) async -> StepReport {
-        guard let executable = executable(context.phase) else {
+        guard let invocation = invocation(context.phase, environment: context.environment(plugin: spec.name)) else {
             var report = StepReport(status: .skipped)
             report.error = "no \(context.phase.rawValue) step configured"
             return report
         }
+        return await Self.execute(
+            invocation, budget: context.budget, killGrace: context.killGrace, redactor: context.redactor,
+            launcher: launcher)
+    }
+
+    /// Runs `invocation`: each attempt really re-runs it, within `budget` overall and its own timeout
+    /// per attempt.
+    ///
+    /// Safety contract: every attempt is checked by the path rule (the executable along its
+    /// interpreter chain, and a `/bin/sh` script) right before its spawn, and the checked file itself
+    /// is executed; a refusal ends the step without running anything.
+    static func execute(
+        _ invocation: StepInvocation, budget: TimeSpan, killGrace: TimeSpan, redactor: Redactor,
+        launcher: any ProcessLauncher
+    ) async -> StepReport {
+        let executable = invocation.executable
         var report = StepReport(status: .failed)
         let started = Sys.monotonicNanos()
-        let budgetEnd = started + UInt64(context.budget.milliseconds) * 1_000_000
-        // Checked again right before exec: the path rule makes a swap by anyone but root impossible,
-        // and this narrows the window for a change since planning to the spawn itself.
-        if let script = script(context.phase), let problem = PathSecurity().problems(for: script).first {
-            report.error = "refused at exec time: \(problem)"
-            report.durationMs = Int((Sys.monotonicNanos() - started) / 1_000_000)
-            return report
-        }
-        for attempt in 1...(spec.retries + 1) {
+        let budgetEnd = started + UInt64(budget.milliseconds) * 1_000_000
+        for attempt in 1...(invocation.retries + 1) {
             let now = Sys.monotonicNanos()
             let left = budgetEnd > now ? Int((budgetEnd - now) / 1_000_000) : 0
             if attempt > 1 && left <= 0 { break }
             var processSpec = ProcessSpec(
-                executable: executable, arguments: argv(context.phase),
-                environment: context.environment(plugin: spec.name),
-                timeout: .milliseconds(min(spec.timeout.milliseconds, max(left, 1))))
-            processSpec.killGrace = context.killGrace
+                executable: executable, arguments: invocation.arguments, environment: invocation.environment,
+                timeout: .milliseconds(min(invocation.timeoutMs, max(left, 1))))
+            processSpec.killGrace = killGrace
+            processSpec.pathRule = PathSecurity()
+            processSpec.checkedArguments = invocation.checkedArguments
             report.attempts = attempt
             do {
                 let outcome = try await launcher.run(processSpec)
@@ -72,8 +91,8 @@ public struct ScriptPlugin: Plugin {
                 case .exited(let code): report.exitCode = code
                 case .signaled(let signal): report.signal = signal
                 }
-                report.stdoutTail = context.redactor.redact(String(decoding: outcome.stdoutTail, as: UTF8.self))
-                report.stderrTail = context.redactor.redact(String(decoding: outcome.stderrTail, as: UTF8.self))
+                report.stdoutTail = redactor.redact(String(decoding: outcome.stdoutTail, as: UTF8.self))
+                report.stderrTail = redactor.redact(String(decoding: outcome.stderrTail, as: UTF8.self))
                 report.outputDetached = outcome.outputDetached ? true : nil
                 if outcome.timedOut {
                     report.status = .timedOut
@@ -87,11 +106,13 @@ public struct ScriptPlugin: Plugin {
                     report.error = nil
                 } else {
                     report.status = .failed
-                    report.error = "\(script(context.phase) ?? executable) \(outcome.status)"
+                    report.error = "\(invocation.script) \(outcome.status)"
                 }
             } catch {
                 report.status = .failed
-                report.error = context.redactor.redact(error.description)
+                report.error = redactor.redact(error.description)
+                // Nothing was started: the same checks would refuse it again.
+                if error.refused { break }
             }
             if report.status == .succeeded { break }
         }

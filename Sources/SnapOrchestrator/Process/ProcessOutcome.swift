@@ -57,15 +57,20 @@ public struct ProcessError: Error, Sendable, Hashable, CustomStringConvertible {
     public var reason: String
     /// The errno from the failed call.
     public var errno: Int32
+    /// True when the path rule refused the executable (nothing was started; retrying cannot help).
+    public var refused: Bool
 
     /// Creates an error.
-    public init(executable: String, reason: String, errno: Int32) {
+    public init(executable: String, reason: String, errno: Int32, refused: Bool = false) {
         self.executable = executable
         self.reason = reason
         self.errno = errno
+        self.refused = refused
     }
 
-    public var description: String { "cannot execute \(executable): \(reason)" }
+    public var description: String {
+        refused ? "refused at exec time: \(reason)" : "cannot execute \(executable): \(reason)"
+    }
 }
 
 /// Runs processes; the seam between orchestration and the OS.

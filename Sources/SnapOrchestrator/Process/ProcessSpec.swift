@@ -16,6 +16,12 @@ public struct ProcessSpec: Sendable, Hashable {
     public var tailLimit: Int = 64 * 1024
     /// Working directory of the child.
     public var workingDirectory: String = "/"
+    /// When set, the executable is checked by this rule along its path and interpreter chain right
+    /// before the spawn, and the checked file itself is executed (by descriptor), never the path.
+    public var pathRule: PathSecurity?
+    /// Indices of `arguments` that name files the child reads as code (the script of `/bin/sh SCRIPT`):
+    /// checked by `pathRule` too.
+    public var checkedArguments: [Int] = []
 
     /// Creates a spec.
     public init(executable: String, arguments: [String] = [], environment: [String: String] = [:], timeout: TimeSpan) {

@@ -64,7 +64,7 @@ public struct Orchestrator: Sendable {
             }
             if spec.pre == nil && spec.kind == .script {
                 started.append(index)  // nothing to quiesce; its post still runs
-                journal?.preStarting(spec.name, post: spec.post, arguments: spec.args, timeout: spec.timeout)
+                journalOwedPost(plugin, report)
                 continue
             }
             var budget = spec.timeout.milliseconds * (spec.retries + 1) + spec.retries * 100
@@ -102,8 +102,7 @@ public struct Orchestrator: Sendable {
                 report.reasons.append("pre of '\(spec.name)' refused: \(refusal.message)")
                 continue
             }
-            journal?.preStarting(
-                spec.name, post: spec.post, arguments: spec.isDropIn ? ["post"] : spec.args, timeout: spec.timeout)
+            journalOwedPost(plugin, report)
             started.append(index)
             let begin = clock.ms
             let result = await plugin.pre(context(.pre, plan, report, budget: budget, redactor: redactor))
@@ -168,6 +167,8 @@ public struct Orchestrator: Sendable {
         }
 
         // POST, in exact reverse order, for every plugin whose pre started.
+        journal?.outcomeKnown(
+            outcome: report.snapshot.taken ? "snapshot-taken" : "no-snapshot", consistency: report.consistency.rawValue)
         var postFailed = false
         let postEnd = config.postTimeout.map { clock.now + UInt64($0.milliseconds) * 1_000_000 }
         if !started.isEmpty { FaultPoint.hit("post") }

@@ -104,7 +104,12 @@ public struct Planner: Sendable {
         } else if let problem = ExecutableCheck.problems(for: path).first {
             return (notFound, problem)
         }
-        if let problem = security.problems(for: path).first { return (unsafe, "refused: \(problem)") }
+        // The file, every component of its path, and what runs it (its `#!` chain, or /bin/sh).
+        let problems =
+            shell
+            ? security.problems(for: path) + security.executableProblems(for: "/bin/sh")
+            : security.executableProblems(for: path)
+        if let problem = problems.first { return (unsafe, "refused: \(problem)") }
         return nil
     }
 }

@@ -25,20 +25,36 @@ public struct Recovery: Sendable {
         }
         var steps: [RecoveredStep] = []
         for owed in state.owed.reversed() {
-            var spec = PluginSpec(name: owed.plugin)
-            spec.post = owed.executable
-            spec.args = owed.arguments
-            spec.timeout = .milliseconds(owed.timeoutMs)
-            let plugin = ScriptPlugin(spec: spec, launcher: launcher)
-            let context = StepContext(
-                phase: .post, runId: state.runId, taskId: state.taskId, budget: spec.timeout,
-                deadlineEpoch: Sys.epochMillis() / 1000 + Int64(owed.timeoutMs / 1000 + 1),
-                outcome: "no-snapshot", consistency: "none", killGrace: killGrace)
-            var result = await plugin.post(context)
-            if owed.executable == nil { result = StepReport(status: .skipped) }
+            let result = await runPost(owed, state)
             steps.append(RecoveredStep(runId: state.runId, plugin: owed.plugin, result: result))
         }
         return (steps, thawed)
+    }
+
+    /// Runs one owed post step: the journalled invocation exactly, told the outcome the run knew
+    /// (`no-snapshot`/`none` when it died before knowing).
+    func runPost(_ owed: JournalState.OwedPost, _ state: JournalState) async -> StepReport {
+        let outcome = state.outcome ?? "no-snapshot"
+        let consistency = state.consistency ?? "none"
+        guard var invocation = owed.invocation else {
+            // A journal of an older version: only the script, its arguments and timeout are known.
+            guard let executable = owed.executable else { return StepReport(status: .skipped) }
+            var spec = PluginSpec(name: owed.plugin)
+            spec.post = executable
+            spec.args = owed.arguments
+            spec.timeout = .milliseconds(owed.timeoutMs)
+            let context = StepContext(
+                phase: .post, runId: state.runId, taskId: state.taskId, budget: spec.timeout,
+                deadlineEpoch: Sys.epochMillis() / 1000 + Int64(owed.timeoutMs / 1000 + 1), outcome: outcome,
+                consistency: consistency, killGrace: killGrace)
+            return await ScriptPlugin(spec: spec, launcher: launcher).post(context)
+        }
+        let budget = invocation.budget
+        invocation.environment["SNAPORCH_DEADLINE"] = String((Sys.epochMillis() + Int64(budget.milliseconds) + 999) / 1000)
+        invocation.environment["SNAPORCH_OUTCOME"] = outcome
+        invocation.environment["SNAPORCH_CONSISTENCY"] = consistency
+        return await ScriptPlugin.execute(
+            invocation, budget: budget, killGrace: killGrace, redactor: Redactor(), launcher: launcher)
     }
 
     /// Stops the processes the interrupted run left behind: those whose environment carries

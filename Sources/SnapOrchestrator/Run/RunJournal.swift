@@ -9,9 +9,14 @@ public struct JournalState: Sendable, Codable, Hashable {
     /// A post step owed to a plugin whose pre started.
     public struct OwedPost: Sendable, Codable, Hashable {
         public var plugin: String
+        /// The post script (older journals: the only description of the step).
         public var executable: String?
+        /// The post step's arguments.
         public var arguments: [String]
         public var timeoutMs: Int
+        /// Exactly what the plugin would have run (argv, environment, limits); nil for a plugin
+        /// without a post script (a database plugin) and in journals of older versions.
+        public var invocation: StepInvocation?
     }
 
     public var runId: String
@@ -26,6 +31,10 @@ public struct JournalState: Sendable, Codable, Hashable {
     /// Set (never written) when the journal file could not be read or parsed: the reason. Recovery
     /// then thaws every mount the file may name (`mayBeFrozen` holds them).
     public var unreadable: String?
+    /// `SNAPORCH_OUTCOME` the post steps get, once the run knows it (after the thaw).
+    public var outcome: String?
+    /// `SNAPORCH_CONSISTENCY` the post steps get, once the run knows it.
+    public var consistency: String?
 }
 
 /// Reads and writes the journal atomically.
@@ -81,10 +90,21 @@ public final class RunJournal: @unchecked Sendable {
         save()
     }
 
-    /// Records that a plugin's pre is starting, so its post is owed.
-    public func preStarting(_ plugin: String, post: String?, arguments: [String], timeout: TimeSpan) {
+    /// Records that a plugin's pre is starting, so its post is owed — exactly as `invocation` says.
+    public func preStarting(
+        _ plugin: String, post: String?, arguments: [String], timeout: TimeSpan, invocation: StepInvocation? = nil
+    ) {
         state?.owed.append(
-            .init(plugin: plugin, executable: post, arguments: arguments, timeoutMs: timeout.milliseconds))
+            .init(
+                plugin: plugin, executable: post, arguments: arguments, timeoutMs: timeout.milliseconds,
+                invocation: invocation))
+        save()
+    }
+
+    /// Records the outcome and consistency the post steps are told (after the thaw, never inside the window).
+    public func outcomeKnown(outcome: String, consistency: String) {
+        state?.outcome = outcome
+        state?.consistency = consistency
         save()
     }
 

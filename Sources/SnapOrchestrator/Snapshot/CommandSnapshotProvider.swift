@@ -23,7 +23,7 @@ public struct CommandSnapshotProvider: SnapshotProvider {
         guard let first = argv.first else {
             throw SnapshotError(code: ErrorCode.generic.rawValue, "snapshot.command is empty")
         }
-        let problems = ExecutableCheck.problems(for: first) + PathSecurity().problems(for: first)
+        let problems = ExecutableCheck.problems(for: first) + PathSecurity().executableProblems(for: first)
         if let problem = problems.first {
             throw SnapshotError(code: ErrorCode.generic.rawValue, "snapshot command refused: \(problem)")
         }
@@ -43,6 +43,8 @@ public struct CommandSnapshotProvider: SnapshotProvider {
                 environment: provider.environment,
                 timeout: .milliseconds(max(1, min(provider.timeout.milliseconds, left))))
             spec.killGrace = .milliseconds(500)
+            // Checked again at the spawn, and the checked file itself is executed (a few syscalls, no write).
+            spec.pathRule = PathSecurity()
             let start = Sys.monotonicNanos()
             do {
                 let outcome = try await provider.launcher.run(spec)

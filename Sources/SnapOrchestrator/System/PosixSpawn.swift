@@ -16,9 +16,11 @@ struct SpawnedChild {
 ///
 /// Safety contract: never runs a shell; argv goes to the kernel as given.
 enum PosixSpawn {
+    /// Starts `executable` with `arguments`; with `checked`, the checked descriptor is executed instead
+    /// of the path (`checked.argv` replaces `[executable] + arguments`).
     static func spawn(
         executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
-        stdinPipe: Bool = false, newSession: Bool = false
+        stdinPipe: Bool = false, newSession: Bool = false, checked: CheckedExecutable? = nil
     ) throws(ProcessError) -> SpawnedChild {
         if stdinPipe {
             // Writing to a child that died must give EPIPE, not kill this process. The spawned
@@ -50,7 +52,22 @@ enum PosixSpawn {
         }
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        // Descriptor exec: the checked file goes to fd 3 of the child only, without close-on-exec (a
+        // `#!` interpreter could not reopen it otherwise), and the child execs /proc/self/fd/3 — the
+        // kernel follows that magic link to the open file itself, never to a path (what
+        // `execveat(fd, "", AT_EMPTY_PATH)` does, which posix_spawn cannot call).
+        var execFD: Int32 = -1
+        if let checked {
+            execFD = fcntl(checked.fd, F_DUPFD_CLOEXEC, 10)
+            if execFD < 0 {
+                let code = errno
+                for fd in outPipe + errPipe + (stdinPipe ? inPipe : []) { close(fd) }
+                throw ProcessError(executable: executable, reason: "cannot duplicate the checked descriptor", errno: code)
+            }
+            posix_spawn_file_actions_adddup2(&actions, execFD, Self.execDescriptor)
+        }
+        defer { if execFD >= 0 { close(execFD) } }
+        posix_spawn_file_actions_addclosefrom_np(&actions, checked == nil ? 3 : Self.execDescriptor + 1)
         posix_spawn_file_actions_addchdir_np(&actions, workingDirectory)
 
         var attr = posix_spawnattr_t()
@@ -59,12 +76,13 @@ enum PosixSpawn {
         defer { posix_spawnattr_destroy(&attr) }
         if !newSession { posix_spawnattr_setpgroup(&attr, 0) }
 
-        let argv = [executable] + arguments
+        let argv = checked?.argv ?? [executable] + arguments
+        let path = checked == nil ? executable : "/proc/self/fd/\(Self.execDescriptor)"
         let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
         let rc = withCStrings(argv) { cArgv in
             withCStrings(envp) { cEnvp in
-                posix_spawn(&pid, executable, &actions, &attr, cArgv, cEnvp)
+                posix_spawn(&pid, path, &actions, &attr, cArgv, cEnvp)
             }
         }
         close(outPipe[1])
@@ -83,6 +101,9 @@ enum PosixSpawn {
         }
         return SpawnedChild(pid: pid, stdoutFD: outPipe[0], stderrFD: errPipe[0], stdinFD: stdinPipe ? inPipe[1] : nil)
     }
+
+    /// The child's descriptor of a checked executable.
+    static let execDescriptor: Int32 = 3
 
     /// Starts a daemon: a new session (`setsid`), stdio on /dev/null, no fds inherited; not waited for.
     static func spawnDetached(

@@ -1,14 +1,15 @@
 import Glibc
 
-/// The ownership and permission rule for scripts and configs, applied along the whole path.
+/// The ownership and permission rule for scripts and configs, applied to every component of the path.
 ///
-/// A file passes when it and every directory above it (after resolving symlinks, and also the
-/// directories holding the symlink itself) is owned by root — or by the user running snaporch —
-/// and is not writable by group or others. A world-writable directory is accepted only when it has
-/// the sticky bit (like `/tmp`) and the entry below it is owned by a trusted user. This extends the
-/// original's 600/700 rule: whoever can change a script, or swap a directory above it, would run
-/// code as root during the backup.
-public struct PathSecurity: Sendable {
+/// The path is resolved component by component, never through `realpath`: every directory walked
+/// through, every symlink met on the way (and the directory it lives in), and the file itself must be
+/// owned by root — or by the user running snaporch — and not writable by group or others. A
+/// world-writable directory is accepted only when it has the sticky bit (like `/tmp`) and the entry
+/// below it is owned by a trusted user. This extends the original's 600/700 rule: whoever can change a
+/// script, or swap a directory or a link above it, would run code as root during the backup.
+/// Executables are also checked along their interpreter chain (see `InterpreterChain`).
+public struct PathSecurity: Sendable, Hashable {
     /// Owners trusted to hold scripts and configs.
     public var trustedOwners: Set<UInt32>
 
@@ -17,78 +18,55 @@ public struct PathSecurity: Sendable {
 
     /// Every way `path` breaks the rule; empty when it is safe.
     public func problems(for path: String) -> [String] {
-        var st = stat()
-        guard lstat(path, &st) == 0 else {
-            return ["\(path): \(String(cString: strerror(errno)))"]
-        }
-        var found: [String] = []
-        var target = path
-        if (st.st_mode & S_IFMT) == S_IFLNK {
-            // Whoever can rewrite the directory holding the link can swap it.
-            found += directoryProblems(parentOf(path), entryOwner: st.st_uid, entry: path)
-            guard let resolved = Self.realPath(path) else {
-                return found + ["\(path): is a symlink to a missing file"]
-            }
-            target = resolved
-            guard stat(target, &st) == 0 else { return found + ["\(target): \(String(cString: strerror(errno)))"] }
-        } else if let resolved = Self.realPath(path) {
-            target = resolved
-        }
-        if !trustedOwners.contains(st.st_uid) {
-            found.append("\(target) is owned by uid \(st.st_uid), not by root")
-        }
-        if st.st_mode & 0o022 != 0 {
-            found.append(
-                "\(target) is writable by \(Self.who(st.st_mode)) (mode \(Self.octal(st.st_mode)); run chmod go-w)")
-        }
-        found += directoryProblems(parentOf(target), entryOwner: st.st_uid, entry: target)
-        return found
+        let walk = PathWalk(rule: self).walk(path)
+        walk.close()
+        return walk.problems
     }
 
-    private func directoryProblems(_ start: String, entryOwner: UInt32, entry: String) -> [String] {
-        var found: [String] = []
-        var dir = start
-        var childOwner = entryOwner
-        var child = entry
-        while true {
-            var st = stat()
-            if lstat(dir, &st) != 0 {
-                found.append("\(dir): \(String(cString: strerror(errno)))")
-                break
-            }
-            let worldWritable = st.st_mode & 0o002 != 0
-            let sticky = st.st_mode & UInt32(S_ISVTX) != 0
-            if !trustedOwners.contains(st.st_uid) {
-                found.append("directory \(dir) (above \(child)) is owned by uid \(st.st_uid), not by root")
-            }
-            if worldWritable && sticky {
-                if !trustedOwners.contains(childOwner) {
-                    found.append("\(child) sits in the sticky world-writable \(dir) but is not owned by root")
-                }
-            } else if st.st_mode & 0o022 != 0 {
-                found.append(
-                    "directory \(dir) (above \(child)) is writable by \(Self.who(st.st_mode)) "
-                        + "(mode \(Self.octal(st.st_mode)); run chmod go-w \(dir))")
-            }
-            if dir == "/" { break }
-            childOwner = st.st_uid
-            child = dir
-            dir = parentOf(dir)
+    /// The rule for a file that is executed: its path, then its interpreter chain (`#!` interpreter,
+    /// the binary an `env` line finds, nested `#!` lines).
+    public func executableProblems(for path: String, searchPath: String = StepContext.scriptSearchPath) -> [String] {
+        let found = problems(for: path)
+        if !found.isEmpty { return found }
+        switch InterpreterChain(rule: self, searchPath: searchPath).resolve(path, arguments: []) {
+        case .success(let exec):
+            exec.close()
+            return []
+        case .failure(let refusal):
+            return refusal.problems
         }
-        return found
     }
 
-    private func parentOf(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        let parent = String(path[..<slash])
-        return parent.isEmpty ? "/" : parent
+    /// Opens `path` after checking it, as the very file checked: an `O_PATH` descriptor (close-on-exec)
+    /// that the caller owns, or every problem found.
+    ///
+    /// Safety contract: the descriptor names the file the checks were made on, whatever happens to
+    /// the path afterwards; exec it (`PosixSpawn`'s descriptor exec) instead of the path.
+    public func openChecked(_ path: String) -> Result<Int32, PathRefusal> {
+        let walk = PathWalk(rule: self).walk(path)
+        guard walk.problems.isEmpty, walk.fd >= 0 else {
+            walk.close()
+            return .failure(PathRefusal(path: path, problems: walk.problems.isEmpty ? ["cannot open"] : walk.problems))
+        }
+        return .success(walk.fd)
     }
 
-    /// `realpath(3)`, nil when the path does not resolve.
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
+    /// The problems of an entry (file, symlink or directory) with `st` at `path`.
+    func ownerProblem(_ st: stat, _ path: String, kind: String) -> String? {
+        trustedOwners.contains(st.st_uid) ? nil : "\(kind)\(path) is owned by uid \(st.st_uid), not by root"
+    }
+
+    /// The problem of a directory that others may write to, unless it is sticky and world-writable.
+    func directoryModeProblem(_ st: stat, _ path: String) -> String? {
+        if Self.isStickyShared(st) { return nil }
+        guard st.st_mode & 0o022 != 0 else { return nil }
+        return "directory \(path) is writable by \(Self.who(st.st_mode)) (mode \(Self.octal(st.st_mode)); run chmod go-w \(path))"
+    }
+
+    /// True for a world-writable directory with the sticky bit (like `/tmp`): only an entry's owner
+    /// may rename or remove it.
+    static func isStickyShared(_ st: stat) -> Bool {
+        st.st_mode & 0o002 != 0 && st.st_mode & UInt32(S_ISVTX) != 0
     }
 
     static func octal(_ mode: UInt32) -> String { String(mode & 0o7777, radix: 8) }
@@ -99,5 +77,25 @@ public struct PathSecurity: Sendable {
         case (true, false): return "its group"
         default: return "others"
         }
+    }
+}
+
+/// A path refused by the rule, with every problem found.
+public struct PathRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The path as configured.
+    public var path: String
+    /// What breaks the rule, first the most direct.
+    public var problems: [String]
+
+    public var description: String { problems.first ?? "\(path) is refused" }
+}
+
+extension PathSecurity {
+    /// `realpath(3)`, nil when the path does not resolve (for display and mount matching, never for
+    /// a security decision).
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }

@@ -77,7 +77,7 @@ public struct Validator: Sendable {
                     out.append(Diagnostic(.error, "plugin '\(plugin.name)' \(phase): \(problem)", file: file, at: mark))
                 }
                 if FileManager.default.fileExists(atPath: script) {
-                    for problem in security.problems(for: script) {
+                    for problem in securityProblems(script, shell: plugin.runWithShell, execProblems: execProblems) {
                         out.append(
                             Diagnostic(
                                 .error, "plugin '\(plugin.name)' \(phase) refused: \(problem)", file: file, at: mark))
@@ -113,7 +113,8 @@ public struct Validator: Sendable {
             for script in scan.scripts {
                 let base = String(script.split(separator: "/").last ?? "")
                 let name = names.contains(base) ? "dropin:\(base)" : base
-                let problems = ExecutableCheck.problems(for: script) + security.problems(for: script)
+                let execProblems = ExecutableCheck.problems(for: script)
+                let problems = execProblems + securityProblems(script, shell: false, execProblems: execProblems)
                 for problem in problems {
                     out.append(Diagnostic(.error, "drop-in refused: \(problem)", file: script))
                 }
@@ -143,6 +144,13 @@ public struct Validator: Sendable {
             }
         }
         return (out, skipped)
+    }
+
+    /// The path rule for a script: its path, and the interpreter chain that runs it — `/bin/sh` for
+    /// a legacy plugin, else its own `#!` chain (when exec would find it at all).
+    func securityProblems(_ script: String, shell: Bool, execProblems: [String]) -> [String] {
+        if shell { return security.problems(for: script) + security.executableProblems(for: "/bin/sh") }
+        return execProblems.isEmpty ? security.executableProblems(for: script) : security.problems(for: script)
     }
 
     /// The first executable named `program` on the search path.
