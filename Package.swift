@@ -14,9 +14,14 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .target(
             name: "SnapOrchestrator",
-            dependencies: ["CYaml"],
+            dependencies: ["CYaml", "CCurl"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(

@@ -14,7 +14,7 @@ struct BlobSnapshotTests {
     func provider(_ disks: [String], timeout: TimeSpan = .seconds(5)) -> BlobSnapshotProvider {
         BlobSnapshotProvider(
             disks: disks, metadata: [(key: "TaskId", value: "t-1")], timeout: timeout,
-            client: URLSessionHTTPClient(idleTimeout: timeout.seconds, connectionsPerHost: max(8, disks.count)))
+            client: CurlHTTPClient())
     }
 
     func disks(_ emulator: BlobEmulator, count: Int) async throws -> [String] {
@@ -136,7 +136,7 @@ struct BlobSnapshotTests {
 
     @Test func blobWriterWritesBlockAndPageBlobs() async throws {
         try await withBlobEmulator { emulator in
-            let writer = BlobWriter(client: URLSessionHTTPClient(idleTimeout: 5))
+            let writer = BlobWriter(client: CurlHTTPClient())
             let block = try #require(BlobURI(try await emulator.sas("status", "status.json")))
             let doc = Data(#"{"status":"success"}"#.utf8)
             #expect(await writer.write(doc, to: block) == nil)
@@ -160,7 +160,7 @@ struct BlobSnapshotTests {
             _ = try await emulator.control("POST", "faults", json: ["match": "status", "status": 500])
             let block = try #require(BlobURI(try await emulator.sas("status", "status.json")))
             let start = Date()
-            let error = await BlobWriter(client: URLSessionHTTPClient(idleTimeout: 5), budget: .seconds(5))
+            let error = await BlobWriter(client: CurlHTTPClient(), budget: .seconds(5))
                 .write(Data("{}".utf8), to: block)
             #expect(error?.contains("HTTP 500") == true)
             #expect(error?.contains("sig=") == false)

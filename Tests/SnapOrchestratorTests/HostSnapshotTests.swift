@@ -12,7 +12,7 @@ struct HostSnapshotTests {
             request: HostSnapshotRequest(
                 taskId: "task-7", snapshotTaskToken: "tok", diskIds: luns,
                 settings: ["isSnapshotTtlEnabled": false], metadata: ["TaskId": "task-7"]),
-            timeout: .seconds(5), client: URLSessionHTTPClient(idleTimeout: 5))
+            timeout: .seconds(5), client: CurlHTTPClient())
     }
 
     @Test(arguments: [false, true])
@@ -40,7 +40,7 @@ struct HostSnapshotTests {
     @Test func hostDownFailsBeforeTheWindow() async throws {
         let provider = HostSnapshotProvider(
             endpoint: "127.0.0.1:1", request: HostSnapshotRequest(taskId: "t"), timeout: .seconds(2),
-            client: URLSessionHTTPClient(idleTimeout: 2))
+            client: CurlHTTPClient())
         do throws(SnapshotError) {
             _ = try await provider.prepare()
             Issue.record("prepare succeeded against a closed port")
@@ -65,7 +65,7 @@ struct HostSnapshotTests {
         try await withBlobEmulator { emulator in
             let disk = try await emulator.sas("vhds", "d0.vhd")
             try await emulator.createBlob(disk, pageBlobSize: 1024)
-            let client = URLSessionHTTPClient(idleTimeout: 3)
+            let client = CurlHTTPClient()
             let method = MethodSnapshotProvider(
                 method: .firstHostThenGuest,
                 guest: BlobSnapshotProvider(disks: [disk], timeout: .seconds(3), client: client),
@@ -87,7 +87,7 @@ struct HostSnapshotTests {
                 let method = MethodSnapshotProvider(
                     method: .firstGuestThenHost,
                     guest: BlobSnapshotProvider(
-                        disks: [disk], timeout: .seconds(3), client: URLSessionHTTPClient(idleTimeout: 3)),
+                        disks: [disk], timeout: .seconds(3), client: CurlHTTPClient()),
                     host: host(server, luns: [-1]))
                 let report = await (try await method.prepare()).take(
                     deadlineNanos: Sys.monotonicNanos() + 5_000_000_000)

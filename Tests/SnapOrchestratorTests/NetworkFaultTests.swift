@@ -14,7 +14,7 @@ struct NetworkFaultTests {
     }
 
     func provider(_ disks: [String]) -> BlobSnapshotProvider {
-        BlobSnapshotProvider(disks: disks, timeout: .seconds(5), client: URLSessionHTTPClient(idleTimeout: 5))
+        BlobSnapshotProvider(disks: disks, timeout: .seconds(5), client: CurlHTTPClient())
     }
 
     @Test func aResetMidResponseIsRetried() async throws {

@@ -60,7 +60,7 @@ struct HandlerCommand {
         var status = HandlerStatus.transitioning(taskId: summary?.taskId ?? "", ticks: summary?.ticks)
         status.isV2 = StatusMapper.isV2(summary?.vmType)
         let writer = StatusWriter(
-            statusFolder: handlerEnvironment.statusFolder, blobClient: URLSessionHTTPClient(idleTimeout: 10))
+            statusFolder: handlerEnvironment.statusFolder, blobClient: CurlHTTPClient())
         for problem in await writer.write(status, sequence: sequence, blobURI: nil) { log.write("enable: \(problem)") }
         var env = environment
         env["ConfigSequenceNumber"] = String(sequence)

@@ -1,9 +1,6 @@
 import Foundation
 import Glibc
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 
 /// `snaporch run`: load, plan, then a locked `RunSession`; summary and exit code.
 struct RunCommand {
@@ -107,7 +104,7 @@ struct RunCommand {
             return
         }
         let body = Data(JSONOutput.encode(report).utf8)
-        if let error = await BlobWriter(client: URLSessionHTTPClient(idleTimeout: 10)).write(body, to: uri) {
+        if let error = await BlobWriter(client: CurlHTTPClient()).write(body, to: uri) {
             report.errors.append(ErrorEntry(.generic, "status blob: \(error)"))
         }
     }

@@ -41,7 +41,7 @@ public struct HandlerDaemon: Sendable {
             return nil
         }
         let writer = StatusWriter(
-            statusFolder: handlerEnvironment.statusFolder, blobClient: URLSessionHTTPClient(idleTimeout: 10))
+            statusFolder: handlerEnvironment.statusFolder, blobClient: CurlHTTPClient())
         let decryptor = ProtectedSettingsDecryptor(
             waagentDirectory: paths.resolve("/var/lib/waagent"), scratchDirectory: paths.runDir + "/handler",
             launcher: launcher)
@@ -210,7 +210,7 @@ public struct HandlerDaemon: Sendable {
         await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
         if let logs = parameters.logsBlobUri.flatMap(BlobURI.init) {
             let text = Redactor().redact(Summary(color: false).render(report))
-            if let error = await BlobWriter(client: URLSessionHTTPClient(idleTimeout: 10)).write(
+            if let error = await BlobWriter(client: CurlHTTPClient()).write(
                 Data(text.utf8), to: logs, contentType: "text/plain")
             {
                 log.write("log blob: \(error)")

@@ -7,8 +7,7 @@ public enum SnapshotProviders {
         metadata: [(key: String, value: String)] = []
     ) -> (any SnapshotProvider)? {
         let settings = plan.config.snapshot
-        let client = URLSessionHTTPClient(
-            idleTimeout: settings.timeout.seconds, connectionsPerHost: max(8, plan.disks.count))
+        let client = CurlHTTPClient()
         let guest =
             plan.disks.isEmpty && settings.method != nil
             ? nil

@@ -18,14 +18,15 @@ final class BlobEmulator: @unchecked Sendable {
     var base: String { "http://127.0.0.1:\(port)" }
     let account = "devstoreaccount1"
 
-    init(script: String = "blob_emulator.py") throws {
+    init(script: String = "blob_emulator.py", arguments: [String] = []) throws {
         // Output goes to a file, never to an undrained pipe that could fill up and stall the server.
         outputFile = "/tmp/snaporch-emulator-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
         child = try PosixSpawn.spawn(
             executable: "/bin/sh",
             arguments: [
-                "-c", "exec python3 \"$0\" --port 0 >\"$1\" 2>/dev/null", Self.supportDir + "/" + script, outputFile,
-            ],
+                "-c", "out=$1; shift; exec python3 \"$0\" --port 0 \"$@\" >\"$out\" 2>/dev/null",
+                Self.supportDir + "/" + script, outputFile,
+            ] + arguments,
             environment: ["PATH": "/usr/bin:/bin"], workingDirectory: systemRoot)
         var found: Int?
         for _ in 0..<1000 where found == nil {
