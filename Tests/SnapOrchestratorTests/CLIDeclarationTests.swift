@@ -25,7 +25,8 @@ struct CLIDeclarationTests {
             #expect(out.code == 0, "\(out.output)")
             let offered = Set(out.output.split(separator: "\n").map(String.init))
             let declared = Set(command.options.map(\.name))
-            #expect(declared.isSubset(of: offered), "\(command.name): completion lacks \(declared.subtracting(offered))")
+            #expect(
+                declared.isSubset(of: offered), "\(command.name): completion lacks \(declared.subtracting(offered))")
         }
     }
 
@@ -35,7 +36,9 @@ struct CLIDeclarationTests {
         let r = try await runCLI([name, "--help"])
         #expect(r.code == 0)
         for option in command.options {
-            #expect(r.stdout.contains("  \(option.name)\(option.value.map { " \($0)" } ?? "")"), "\(name) --help lacks \(option.name)")
+            #expect(
+                r.stdout.contains("  \(option.name)\(option.value.map { " \($0)" } ?? "")"),
+                "\(name) --help lacks \(option.name)")
             #expect(r.stdout.contains(option.synopsis), "the usage line of \(name) lacks \(option.synopsis)")
         }
     }
@@ -63,7 +66,8 @@ struct CLIDeclarationTests {
 
     @Test func everyOptionTheCommandsReadIsDeclared() throws {
         let dir = Self.repo + "/Sources/SnapOrchestrator/CLI"
-        let declared = Set((Commands.all + Commands.hidden).flatMap { $0.options.map(\.name) } + ["--help", "--version"])
+        let declared = Set(
+            (Commands.all + Commands.hidden).flatMap { $0.options.map(\.name) } + ["--help", "--version"])
         let pattern = try Regex("\"(--[a-z][a-z-]*)[\"=]")
         for file in try FileManager.default.contentsOfDirectory(atPath: dir) where file != "Commands.swift" {
             let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)

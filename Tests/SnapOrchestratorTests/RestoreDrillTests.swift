@@ -58,7 +58,8 @@ extension DatabasePluginTests {
                 let text = try await runCLI(["report", "--restore", report.runId], env: env)
                 #expect(text.code == 0, "\(text.stderr)")
                 let json = try await runCLI(["report", "--restore", report.runId, "--json"], env: env)
-                let info = try #require(try JSONDecoder().decode([RestoreInfo].self, from: Data(json.stdout.utf8)).first)
+                let info = try #require(
+                    try JSONDecoder().decode([RestoreInfo].self, from: Data(json.stdout.utf8)).first)
                 let label = try #require(info.backupLabel)
                 let first = try #require(info.walFirst)
                 let last = try #require(info.walLast)

@@ -53,7 +53,8 @@ public enum BashCompletion {
         switch kind {
         case .none: return ""
         case .file: return "COMPREPLY=($(compgen -f -- \"$cur\"))"
-        case .mount: return "COMPREPLY=($(compgen -W \"$(awk '{print $5}' /proc/self/mountinfo 2>/dev/null)\" -- \"$cur\"))"
+        case .mount:
+            return "COMPREPLY=($(compgen -W \"$(awk '{print $5}' /proc/self/mountinfo 2>/dev/null)\" -- \"$cur\"))"
         case .commands: return "COMPREPLY=($(compgen -W \"$commands\" -- \"$cur\"))"
         case .words(let list): return "COMPREPLY=($(compgen -W \"\(list.joined(separator: " "))\" -- \"$cur\"))"
         }

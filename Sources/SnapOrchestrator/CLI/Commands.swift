@@ -6,7 +6,9 @@ public enum Commands {
     static let json = OptionDeclaration.flag("--json", "print the result as JSON on stdout")
 
     /// The declarations, in the order of the overview.
-    public static let all: [CommandDeclaration] = [validate, run, thaw, recover, report, history, handler, version, help]
+    public static let all: [CommandDeclaration] = [
+        validate, run, thaw, recover, report, history, handler, version, help,
+    ]
 
     /// The declaration named `name` (hidden ones included).
     public static func named(_ name: String) -> CommandDeclaration? {
@@ -44,17 +46,20 @@ public enum Commands {
             .flag("--dry-run", "print the numbered plan; run nothing"),
             .flag("--no-freeze", "do not freeze filesystems (rehearsal)"),
             .flag("--no-snapshot", "do not snapshot disks (rehearsal)"),
-            .option("--mount", "M", "freeze exactly these mount points (repeatable)", repeatable: true, completion: .mount),
+            .option(
+                "--mount", "M", "freeze exactly these mount points (repeatable)", repeatable: true, completion: .mount),
             .option(
                 "--disk", "URI",
                 "blob SAS URI to snapshot (repeatable); --disk @FILE reads them from a\nroot-owned 0600 file, keeping the SAS out of `ps`",
                 repeatable: true),
             .option(
-                "--settings", "FILE", "Azure handler settings file (protected settings in clear, root 0600)\nas the source of task id, disks, status blob and snapshot method",
+                "--settings", "FILE",
+                "Azure handler settings file (protected settings in clear, root 0600)\nas the source of task id, disks, status blob and snapshot method",
                 completion: .file),
             .option("--task-id", "ID", "the backup task id (default: from --settings, else the run id)"),
             .option(
-                "--status-blob", "URI", "also upload the run report to this blob SAS URI (@FILE: read it from\na root-owned 0600 file)"),
+                "--status-blob", "URI",
+                "also upload the run report to this blob SAS URI (@FILE: read it from\na root-owned 0600 file)"),
             .option("--report", "FILE", "write the run report JSON there", completion: .file),
             .flag("--json", "print the run report JSON on stdout"),
         ],
@@ -98,7 +103,9 @@ public enum Commands {
             exact text, which WAL segments are needed, archive_mode=off on a copy restored next
             to the live system, re-pointing a symlinked pg_wal, the binlog file/position/GTID.
             """,
-        footer: "Examples: snaporch report --svg /tmp/run.svg\n          snaporch report --restore 20261207T061500123Z-1a2b3c")
+        footer:
+            "Examples: snaporch report --svg /tmp/run.svg\n          snaporch report --restore 20261207T061500123Z-1a2b3c"
+    )
 
     static let history = CommandDeclaration(
         name: "history", summary: "recent runs and step duration trends", options: [json],

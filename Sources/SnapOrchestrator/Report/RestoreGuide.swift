@@ -68,7 +68,8 @@ public enum RestoreGuide {
         )
         if let command = info.archiveCommand {
             out += TextWrap.hanging(
-                "     ", "The server archived with archive_mode = \(info.archiveMode ?? "?"), archive_command = '\(command)'.",
+                "     ",
+                "The server archived with archive_mode = \(info.archiveMode ?? "?"), archive_command = '\(command)'.",
                 width: Summary.width)
         }
         step(
@@ -135,7 +136,9 @@ public enum RestoreGuide {
     static func summaryLines(_ report: RunReport) -> [String] {
         report.restorePoints.flatMap { info -> [String] in
             var parts: [String] = []
-            if info.backupLabel != nil { parts.append("backup_label \(info.backupLabel!.utf8.count) bytes in the report") }
+            if info.backupLabel != nil {
+                parts.append("backup_label \(info.backupLabel!.utf8.count) bytes in the report")
+            }
             if let first = info.walFirst, let last = info.walLast { parts.append("WAL \(first) … \(last)") }
             if let start = info.startLSN, let stop = info.stopLSN { parts.append("LSN \(start) → \(stop)") }
             if let wal = info.walDirectory { parts.append("pg_wal → \(wal)") }
