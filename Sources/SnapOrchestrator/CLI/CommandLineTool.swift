@@ -27,7 +27,7 @@ public struct CommandLineTool: Sendable {
         do {
             switch command {
             case "help", "--help", "-h":
-                let args = try CommandSpec(operands: 0...1).parse(rest)
+                let args = try Commands.help.spec.parse(rest)
                 if let name = args.operands.first {
                     guard let text = HelpText.forCommand(name) else { throw UsageError("no such command '\(name)'") }
                     console.out(text + "\n")
@@ -36,7 +36,7 @@ public struct CommandLineTool: Sendable {
                 }
                 return ExitCode.ok
             case "version", "--version":
-                _ = try CommandSpec().parse(rest)
+                _ = try Commands.version.spec.parse(rest)
                 console.out("snaporch \(Version.current)\n")
                 return ExitCode.ok
             case "validate":
@@ -47,6 +47,11 @@ public struct CommandLineTool: Sendable {
                 return try await RecoverCommand(console: console, paths: paths).run(rest)
             case "thaw":
                 return try ThawCommand(console: console).run(rest)
+            case "__completion":
+                _ = try Commands.named("__completion")!.spec.parse(rest)
+                guard rest == ["bash"] else { throw UsageError("only bash completion is generated") }
+                console.out(BashCompletion.script)
+                return ExitCode.ok
             case "__guard":
                 return FreezeGuardMain.run(rest)
             case "__watchdog":
@@ -59,7 +64,7 @@ public struct CommandLineTool: Sendable {
                 return try ReportCommand(console: console, paths: paths).history(rest)
             default:
                 var message = "unknown command '\(command)'"
-                let names = ["validate", "run", "thaw", "recover", "report", "history", "handler", "version", "help"]
+                let names = Commands.all.map(\.name)
                 if let guess = Spelling.closest(to: command, in: names) { message += "; did you mean '\(guess)'?" }
                 throw UsageError(message)
             }

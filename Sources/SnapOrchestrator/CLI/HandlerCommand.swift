@@ -8,7 +8,7 @@ struct HandlerCommand {
     let paths: Paths
 
     func run(_ argv: [String]) async throws(UsageError) -> Int32 {
-        let args = try CommandSpec(operands: 1...1).parse(argv)
+        let args = try Commands.handler.spec.parse(argv)
         let directory = FileManager.default.currentDirectoryPath
         let environment = ProcessInfo.processInfo.environment
         let log =

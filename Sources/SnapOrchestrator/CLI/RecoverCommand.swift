@@ -5,7 +5,7 @@ struct RecoverCommand {
     let paths: Paths
 
     func run(_ argv: [String]) async throws(UsageError) -> Int32 {
-        let args = try CommandSpec(flags: ["--json"], options: ["--config"]).parse(argv)
+        let args = try Commands.recover.spec.parse(argv)
         let lock: RunLock
         do {
             lock = try RunLock.acquire(directory: paths.runDir)

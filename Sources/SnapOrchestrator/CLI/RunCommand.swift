@@ -7,9 +7,7 @@ struct RunCommand {
     let console: Console
     let paths: Paths
 
-    static let spec = CommandSpec(
-        flags: ["--dry-run", "--no-freeze", "--no-snapshot", "--json"],
-        options: ["--config", "--mount", "--disk", "--settings", "--report", "--task-id", "--status-blob"])
+    static let spec = Commands.run.spec
 
     func run(_ argv: [String]) async throws(UsageError) -> Int32 {
         let args = try Self.spec.parse(argv)

@@ -3,7 +3,7 @@ struct ThawCommand {
     let console: Console
 
     func run(_ argv: [String]) throws(UsageError) -> Int32 {
-        let args = try CommandSpec(flags: ["--all", "--json"], operands: 0...1000).parse(argv)
+        let args = try Commands.thaw.spec.parse(argv)
         var targets = args.operands
         if args.has("--all") {
             if isPrivateRoot() && targets.isEmpty {

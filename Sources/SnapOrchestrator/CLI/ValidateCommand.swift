@@ -6,7 +6,7 @@ struct ValidateCommand {
     let paths: Paths
 
     func run(_ argv: [String]) async throws(UsageError) -> Int32 {
-        let args = try CommandSpec(flags: ["--json", "--emit-yaml"], options: ["--config"]).parse(argv)
+        let args = try Commands.validate.spec.parse(argv)
         var validator = Validator()
         validator.paths = paths
         let explicit = args.value("--config")

@@ -33,6 +33,9 @@ public struct HandlerStatus: Sendable {
     public var uniqueMachineId = ""
     /// Our run report, carried in `substatus` so that the service gets per-plugin/mount/disk detail.
     public var reportJSON: String?
+    /// The restore records of the run (bounded, see `RestoreInfo.bounded()`), carried in their own
+    /// `substatus` entry so that they reach the service even when the report has to be shortened.
+    public var restoreJSON: String?
     /// V2 VMs get `success` as the file-level status of any terminal result (as the original does).
     public var isV2 = true
     public var timestamp = Date()
@@ -83,14 +86,16 @@ public struct HandlerStatus: Sendable {
     }
 
     var reportSubstatus: [OrderedJSON] {
-        guard let reportJSON else { return [] }
-        return [
-            .object([
-                ("name", .string("SnapOrchestratorReport")), ("code", .string(String(code))),
-                ("status", .string(status)),
-                ("formattedMessage", .object([("lang", .string("en-US")), ("message", .string(reportJSON))])),
-            ])
-        ]
+        var entries: [OrderedJSON] = []
+        for (name, json) in [("SnapOrchestratorReport", reportJSON), ("SnapOrchestratorRestore", restoreJSON)] {
+            guard let json else { continue }
+            entries.append(
+                .object([
+                    ("name", .string(name)), ("code", .string(String(code))), ("status", .string(status)),
+                    ("formattedMessage", .object([("lang", .string("en-US")), ("message", .string(json))])),
+                ]))
+        }
+        return entries
     }
 
     /// The status blob: one line, an array of one element, keys in the original's order.

@@ -51,6 +51,8 @@ public enum StatusMapper {
         }
         status.telemetry = telemetry(report, extErrorCode: status.extErrorCode)
         status.reportJSON = JSONOutput.encode(report, pretty: false)
+        let restore = report.restorePoints.map { $0.bounded() }
+        if !restore.isEmpty { status.restoreJSON = JSONOutput.encode(restore, pretty: false) }
         return status
     }
 

@@ -145,7 +145,9 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
             {
                 details["gtidExecuted"] = g.first ?? ""
             }
-            return DatabaseStep.succeeded(started: started, details: details)
+            var report = DatabaseStep.succeeded(started: started, details: details)
+            report.restore = RestoreInfo.mysql(plugin: spec.name, lockMode: lockMode, details: details)
+            return report
         } catch {
             // Never leave a replica stopped because the quiesce failed after stopping it.
             if stoppedReplica, let session {

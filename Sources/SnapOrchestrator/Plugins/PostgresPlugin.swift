@@ -131,7 +131,11 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
             }
             _ = try session.execute("CHECKPOINT;", timeout: budget).rows("CHECKPOINT")
             details["checkpoint"] = "done"
-            return DatabaseStep.succeeded(started: started, details: details)
+            var report = DatabaseStep.succeeded(started: started, details: details)
+            report.restore = RestoreInfo(plugin: spec.name, type: "postgres", mode: "checkpoint")
+            report.restore?.dataDirectory = data.nilIfEmpty
+            report.restore?.walDirectory = data.isEmpty ? nil : Self.symlinkedWAL(dataDirectory: data)
+            return report
         } catch {
             return DatabaseStep.failed("\(server): \(error.message)", started: started, details: details)
         }
@@ -194,10 +198,8 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
         }
         var details = ["backendPid": backend.pid, "startLSN": backend.startLSN]
         var problems: [String] = []
-        let stop =
-            backend.version >= 150_000
-            ? "SELECT lsn, pg_walfile_name(lsn), encode(convert_to(labelfile, 'UTF8'), 'hex'), encode(convert_to(spcmapfile, 'UTF8'), 'hex') FROM pg_backup_stop(wait_for_archive => false);"
-            : "SELECT lsn, pg_walfile_name(lsn), encode(convert_to(labelfile, 'UTF8'), 'hex'), encode(convert_to(spcmapfile, 'UTF8'), 'hex') FROM pg_stop_backup(false, false);"
+        let stop = Self.stopQuery(version: backend.version, startLSN: backend.startLSN)
+        var restore: RestoreInfo?
         switch session.execute(stop, timeout: .seconds(60)) {
         case .rows(let r):
             if let row = r.first, row.count >= 4 {
@@ -206,6 +208,7 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
                 if let problem = storeLabel(hex: row[2], tablespaceMapHex: row[3], context: context, into: &details) {
                     problems.append(problem)
                 }
+                restore = restoreInfo(startLSN: backend.startLSN, row: row, labelFile: details["backupLabel"])
                 details["restore"] =
                     "put backup_label (and tablespace_map) into the restored data directory and provide the WAL from \(backend.startLSN) up to \(row[0]) (segment \(row[1])) from the archive"
             } else {
@@ -223,9 +226,12 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
                 details["verified"] = r.first?.first == "0" ? "session gone" : "session still present"
                 if r.first?.first != "0" { problems.append("the backup session \(backend.pid) is still on the server") }
             }
+            if restore != nil { Self.addServerFacts(&restore!, session: checker) }
             checker.close()
         }
-        return DatabaseStep.result(problems, server: server, started: started, details: details)
+        var report = DatabaseStep.result(problems, server: server, started: started, details: details)
+        report.restore = restore
+        return report
     }
 
     /// Writes `backup_label` (and `tablespace_map`) into `label_dir` (0600); returns a problem, if any.

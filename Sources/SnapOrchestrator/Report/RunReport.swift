@@ -108,6 +108,8 @@ public struct StepReport: Sendable, Codable, Hashable {
     public var outputDetached: Bool?
     /// Facts a plugin records (e.g. a binlog position), redacted.
     public var details: [String: String]?
+    /// What a restore of the snapshot needs from this plugin (database plugins).
+    public var restore: RestoreInfo?
 
     public init(status: Status) { self.status = status }
 

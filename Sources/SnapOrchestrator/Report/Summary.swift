@@ -60,6 +60,12 @@ public struct Summary: Sendable {
             if diskRows.count > 1 { out += table(diskRows) }
             if let error = report.snapshot.error { out.append("snapshot: \(error)") }
         }
+        let restore = RestoreGuide.summaryLines(report)
+        if !restore.isEmpty {
+            out.append("")
+            out += restore
+            out.append("restore steps: snaporch report --restore \(report.runId)")
+        }
         return out.joined(separator: "\n") + "\n"
     }
 

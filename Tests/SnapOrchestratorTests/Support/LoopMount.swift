@@ -111,8 +111,20 @@ final class FreezeFixture: @unchecked Sendable {
         return path
     }
 
+    /// Loop-mounts an existing image (a copy made by the test) at `tree/name`; unmounted in cleanup.
+    func mountImage(_ image: String, at name: String) async throws -> String {
+        let path = tree.path(name)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let r = try await sh("mount -o loop \(ShellQuote.quote(image)) \(ShellQuote.quote(path))")
+        guard r.code == 0 else { throw TestFailure("cannot mount \(image): \(r.output)") }
+        extraMounts.append(path)
+        return path
+    }
+
     func cleanup() async {
-        for path in extraMounts.reversed() { _ = try? await sh("umount \(ShellQuote.quote(path))") }
+        for path in extraMounts.reversed() {
+            _ = try? await sh("umount \(ShellQuote.quote(path)) || umount -l \(ShellQuote.quote(path))")
+        }
         for loop in loops.reversed() { await loop.cleanup() }
         tree.cleanup()
     }

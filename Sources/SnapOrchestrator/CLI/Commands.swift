@@ -1,0 +1,129 @@
+/// Every subcommand of `snaporch` with its options: the single declaration that the parser,
+/// `--help`, `snaporch __completion bash` and the README's CLI table follow.
+public enum Commands {
+    static let config = OptionDeclaration.option(
+        "--config", "FILE", "config file (default /etc/azure/prepost/prepost.yaml)", completion: .file)
+    static let json = OptionDeclaration.flag("--json", "print the result as JSON on stdout")
+
+    /// The declarations, in the order of the overview.
+    public static let all: [CommandDeclaration] = [
+        validate, run, thaw, recover, report, history, handler, version, help,
+    ]
+
+    /// The declaration named `name` (hidden ones included).
+    public static func named(_ name: String) -> CommandDeclaration? {
+        (all + hidden).first { $0.name == name }
+    }
+
+    /// Internal entry points: never shown, never completed.
+    public static let hidden: [CommandDeclaration] = [
+        CommandDeclaration(
+            name: "__completion", summary: "print the shell completion script", operandSynopsis: "bash",
+            operands: 1...1, hidden: true),
+        CommandDeclaration(name: "__guard", summary: "the freeze guard process", operands: 0...1000, hidden: true),
+    ]
+
+    static let validate = CommandDeclaration(
+        name: "validate", summary: "check the config, its scripts, permissions and mounts",
+        options: [
+            config, OptionDeclaration.flag("--json", "print the findings as JSON on stdout"),
+            .flag("--emit-yaml", "print the config as prepost.yaml (e.g. converted from the legacy files)"),
+        ],
+        description: """
+            Checks the YAML config (schema, unknown keys, durations), every script (exists,
+            executable, interpreter, ownership and permissions along the whole path), the
+            drop-ins of scripts_dir, the listed mounts and plugin prerequisites.
+            """,
+        footer: """
+            Exit: 0 valid (warnings allowed), 1 invalid, 2 usage error.
+            Example: snaporch validate --config ./prepost.yaml
+            """)
+
+    static let run = CommandDeclaration(
+        name: "run", summary: "run one snapshot cycle (or --dry-run / a rehearsal)",
+        options: [
+            config,
+            .flag("--dry-run", "print the numbered plan; run nothing"),
+            .flag("--no-freeze", "do not freeze filesystems (rehearsal)"),
+            .flag("--no-snapshot", "do not snapshot disks (rehearsal)"),
+            .option(
+                "--mount", "M", "freeze exactly these mount points (repeatable)", repeatable: true, completion: .mount),
+            .option(
+                "--disk", "URI",
+                "blob SAS URI to snapshot (repeatable); --disk @FILE reads them from a\nroot-owned 0600 file, keeping the SAS out of `ps`",
+                repeatable: true),
+            .option(
+                "--settings", "FILE",
+                "Azure handler settings file (protected settings in clear, root 0600)\nas the source of task id, disks, status blob and snapshot method",
+                completion: .file),
+            .option("--task-id", "ID", "the backup task id (default: from --settings, else the run id)"),
+            .option(
+                "--status-blob", "URI",
+                "also upload the run report to this blob SAS URI (@FILE: read it from\na root-owned 0600 file)"),
+            .option("--report", "FILE", "write the run report JSON there", completion: .file),
+            .flag("--json", "print the run report JSON on stdout"),
+        ],
+        description: "Runs one cycle: pre steps, freeze, snapshot, thaw, post steps (reverse order).",
+        footer: """
+            Exit: 0 success, 3 snapshot taken but consistency degraded, 1 failed, 2 usage/config error.
+            Examples: snaporch run --dry-run
+                      snaporch run --no-freeze --no-snapshot      # rehearse the scripts
+            """)
+
+    static let thaw = CommandDeclaration(
+        name: "thaw", summary: "emergency thaw of frozen filesystems", operandSynopsis: "[MOUNT...]",
+        operands: 0...1000, operandCompletion: .mount,
+        options: [.flag("--all", "thaw every freezable mount"), json],
+        description: """
+            Emergency thaw: FITHAW each given mount (or, with --all, every freezable mount)
+            until the kernel says it is not frozen, and report what was thawed.
+            """,
+        footer: "Example: snaporch thaw /data")
+
+    static let recover = CommandDeclaration(
+        name: "recover", summary: "after a crash: thaw, run owed post steps",
+        options: [config, json],
+        description: """
+            After a crash: thaw what the journal says may be frozen, run the post steps owed
+            to plugins whose pre started, and record that it did.
+            """)
+
+    static let report = CommandDeclaration(
+        name: "report", summary: "render a stored run report, or its restore steps", operandSynopsis: "[FILE|RUN]",
+        operands: 0...1, operandCompletion: .file,
+        options: [
+            .option("--svg", "OUT", "also write the timeline as an SVG picture", completion: .file),
+            .flag("--restore", "print the restore steps of the run (backup_label, WAL range, binlog position)"),
+            .flag("--json", "print the report (with --restore: its restore records) as JSON"),
+        ],
+        description: """
+            Renders a stored run report (default: the last run; FILE, or a run id from the
+            history) as a summary and a text timeline. With --restore, prints what a restore of
+            that run's snapshot needs, from the report alone: where backup_label goes and its
+            exact text, which WAL segments are needed, archive_mode=off on a copy restored next
+            to the live system, re-pointing a symlinked pg_wal, the binlog file/position/GTID.
+            """,
+        footer:
+            "Examples: snaporch report --svg /tmp/run.svg\n          snaporch report --restore 20261207T061500123Z-1a2b3c"
+    )
+
+    static let history = CommandDeclaration(
+        name: "history", summary: "recent runs and step duration trends", options: [json],
+        description: "Recent runs and per-plugin duration trends.")
+
+    static let handler = CommandDeclaration(
+        name: "handler", summary: "Azure VM extension handler entry points",
+        operandSynopsis: "install|enable|disable|uninstall|update|daemon", operands: 1...1,
+        operandCompletion: .words(["install", "enable", "disable", "uninstall", "update", "daemon"]),
+        description: """
+            The Azure VM extension handler entry points; run from the extension directory
+            (the one holding HandlerEnvironment.json). enable writes the transitioning status
+            and starts the daemon; daemon runs the backup and writes the terminal status.
+            """)
+
+    static let version = CommandDeclaration(name: "version", summary: "print the version")
+
+    static let help = CommandDeclaration(
+        name: "help", summary: "this text, or `snaporch help <command>`", operandSynopsis: "[COMMAND]",
+        operands: 0...1, operandCompletion: .commands)
+}
