@@ -74,12 +74,15 @@ struct RunCommandTests {
     }
 
     @Test func concurrentRunsAreRefusedQuicklyNamingTheHolder() async throws {
-        let (tree, _) = setup(pre: "sleep 1.5")
+        // The holder stays in its pre step until the test says go: the others can only be refused,
+        // never wait for the lock, whatever the load of the machine.
+        let (tree, _) = setup(pre: "echo $PPID > $(dirname $0)/pid; while [ ! -e $(dirname $0)/go ]; do sleep 0.05; done")
         defer { tree.cleanup() }
-        let results = try await withThrowingTaskGroup(of: (CLIResult, Double).self) { group in
-            for i in 0..<6 {
+        let holder = Task { try await runCLI(["run", "--no-freeze", "--no-snapshot"], env: tree.environment) }
+        let holderPid = try await waitForPid(in: tree.path("etc/azure/prepost/pid"))
+        let refused = try await withThrowingTaskGroup(of: (CLIResult, Double).self) { group in
+            for _ in 0..<5 {
                 group.addTask {
-                    if i > 0 { try await Task.sleep(for: .milliseconds(300)) }
                     let start = Date()
                     let r = try await runCLI(["run", "--no-freeze", "--no-snapshot"], env: tree.environment)
                     return (r, Date().timeIntervalSince(start))
@@ -89,12 +92,12 @@ struct RunCommandTests {
             for try await r in group { all.append(r) }
             return all
         }
-        let winners = results.filter { $0.0.code == 0 }
-        let refused = results.filter { $0.0.code == 1 }
-        #expect(winners.count == 1 && refused.count == 5)
+        tree.write("etc/azure/prepost/go", "")
+        #expect(try await holder.value.code == 0)
+        #expect(refused.allSatisfy { $0.0.code == 1 })
         for (r, seconds) in refused {
-            #expect(r.stderr.contains("another snaporch run holds the lock") && r.stderr.contains("(pid "))
-            #expect(seconds < 2.0, "refusal took \(seconds)s")
+            #expect(r.stderr.contains("another snaporch run holds the lock") && r.stderr.contains("(pid \(holderPid)"))
+            #expect(seconds < 10, "refusal took \(seconds)s: a refused run must not wait for the lock")
         }
     }
 
@@ -130,11 +133,14 @@ struct RunCommandTests {
     }
 
     @Test func sigtermDuringPreSkipsTheRestButRunsPostAndReports() async throws {
-        let (tree, log) = setup(pre: "echo $PPID > $(dirname $0)/pid; sleep 1")
+        // The pre step ends only after the signal was sent: the signal always lands inside it.
+        let (tree, log) = setup(
+            pre: "echo $PPID > $(dirname $0)/pid; while [ ! -e $(dirname $0)/go ]; do sleep 0.05; done")
         defer { tree.cleanup() }
         let run = Task { try await runCLI(["run", "--no-freeze", "--no-snapshot", "--json"], env: tree.environment) }
         let pid = try await waitForPid(in: tree.path("etc/azure/prepost/pid"))
         kill(pid, SIGTERM)
+        tree.write("etc/azure/prepost/go", "")
         let r = try await run.value
         #expect(r.status == .exited(1), "\(r.stderr)")
         let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
