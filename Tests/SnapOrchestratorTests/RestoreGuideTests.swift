@@ -77,6 +77,9 @@ struct RestoreGuideTests {
         #expect(restore.utf8.count < 12 << 10, "\(restore.utf8.count) bytes")
         #expect(status.fileDocument().contains("SnapOrchestratorRestore"))
         #expect(status.blobDocument().contains("SnapOrchestratorRestore"))
+        // A duplicate task's status repeats the stored report, and its restore records with it.
+        let repeated = StatusMapper.restoreJSON(reportJSON: JSONOutput.encode(stored, pretty: false))
+        #expect(repeated == restore)
         // No restore record, no entry: the golden documents of other runs are unchanged.
         let plain = StatusMapper.status(for: report([]), parameters: parameters, storage: (1, 1))
         #expect(plain.restoreJSON == nil && !plain.fileDocument().contains("SnapOrchestratorRestore"))

@@ -103,6 +103,7 @@ public struct HandlerDaemon: Sendable {
                 code: state.lastStatusCode ?? HandlerCode.alreadyProcessed.rawValue,
                 message: "TaskId AlreadyProcessed nothing to do", taskId: parameters.taskId)
             status.reportJSON = previous
+            status.restoreJSON = StatusMapper.restoreJSON(reportJSON: previous)
             status.isV2 = StatusMapper.isV2(parameters.vmType)
             await finish(status, sequence: sequence, blob: nil, writer: writer, log: log)
             withExtendedLifetime(lock) {}

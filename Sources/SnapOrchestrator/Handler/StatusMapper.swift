@@ -51,9 +51,19 @@ public enum StatusMapper {
         }
         status.telemetry = telemetry(report, extErrorCode: status.extErrorCode)
         status.reportJSON = JSONOutput.encode(report, pretty: false)
-        let restore = report.restorePoints.map { $0.bounded() }
-        if !restore.isEmpty { status.restoreJSON = JSONOutput.encode(restore, pretty: false) }
+        status.restoreJSON = restoreJSON(for: report)
         return status
+    }
+
+    /// The bounded restore records of `report` as one-line JSON, nil when it has none.
+    public static func restoreJSON(for report: RunReport) -> String? {
+        let restore = report.restorePoints.map { $0.bounded() }
+        return restore.isEmpty ? nil : JSONOutput.encode(restore, pretty: false)
+    }
+
+    /// The same, from a stored report's JSON (the status of a duplicate task repeats it).
+    public static func restoreJSON(reportJSON: String) -> String? {
+        (try? JSONDecoder().decode(RunReport.self, from: Data(reportJSON.utf8))).flatMap { restoreJSON(for: $0) }
     }
 
     /// When pre steps went fine but the snapshot failed, the snapshot's own code (76, 85, 173) wins.

@@ -1,7 +1,7 @@
 /// `snaporch report --restore`: the restore steps of one run, from what its plugins recorded.
 ///
-/// Everything printed comes from the report (the label texts byte for byte, the WAL range, the
-/// binlog coordinates), so that a restore needs nothing but the snapshot and this text.
+/// Everything printed comes from the report (the label texts, exact in `--json`, the WAL range,
+/// the binlog coordinates), so that a restore needs nothing but the snapshot and this text.
 public enum RestoreGuide {
     /// The restore steps of `report`, one section per database plugin.
     public static func render(_ report: RunReport) -> String {
@@ -46,7 +46,7 @@ public enum RestoreGuide {
         step("Remove DATA/postmaster.pid and DATA/postmaster.opts (they belong to the live server).")
         if let label = info.backupLabel {
             step(
-                "Write DATA/backup_label with exactly this text (owner postgres, mode 0600)\(info.labelFile.map { "; it is also stored in \($0)" } ?? ""):"
+                "Write DATA/backup_label with exactly this text, without the indentation (owner postgres, mode 0600; `snaporch report --restore --json` gives it byte for byte\(info.labelFile.map { ", and it is stored in \($0)" } ?? "")):"
             )
             out += block("backup_label", label)
         } else {
@@ -64,13 +64,12 @@ public enum RestoreGuide {
         let range =
             "\(info.walFirst ?? "the segment of \(info.startLSN ?? "?")") through \(info.walLast ?? "the segment of \(info.stopLSN ?? "?")")"
         step(
-            "WAL needed: segments \(range) (start LSN \(info.startLSN ?? "?"), stop LSN \(info.stopLSN ?? "?")). The snapshot's pg_wal lacks the end of the backup: copy these segments from the WAL archive (pg_backup_stop did not wait for archiving: wait until \(info.walLast ?? "the last one") is archived) or from the live server's pg_wal into DATA/pg_wal, overwriting; or touch DATA/recovery.signal and set restore_command to read the archive."
+            "WAL needed: segments \(range) (start LSN \(info.startLSN ?? "?"), stop LSN \(info.stopLSN ?? "?")). The snapshot's pg_wal lacks the end of the backup: copy these segments from the WAL archive (pg_backup_stop did not wait for archiving: wait until \(info.walLast ?? "the last one") is archived) or from the live server's pg_wal into DATA/pg_wal, overwriting; or touch DATA/recovery.signal, set restore_command to read the archive and recovery_target = 'immediate' (to stop at the end of the backup)."
         )
         if let command = info.archiveCommand {
-            out += TextWrap.hanging(
-                "     ",
-                "The server archived with archive_mode = \(info.archiveMode ?? "?"), archive_command = '\(command)'.",
-                width: Summary.width)
+            out.append(
+                "     The server archived with archive_mode = \(info.archiveMode ?? "?") and this archive_command:")
+            out.append("       " + command)
         }
         step(
             "On a copy restored next to the live system (same host or same archive), start it with archive_mode = off (e.g. -c archive_mode=off) so that it never writes into the live archive, and on another port and socket directory."
