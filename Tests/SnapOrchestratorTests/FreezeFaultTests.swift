@@ -86,7 +86,8 @@ struct FreezeFaultTests {
                 let config = FreezeTests().writeConfig(tree, snapshot: "echo $$ > \(marker); sleep 30", timeout: "3s")
                 let run = Task {
                     try await runCLI(
-                        in: cgroup, ["run", "--config", config, "--mount", m.mountPoint], env: FreezeTests().env(tree, [m]))
+                        in: cgroup, ["run", "--config", config, "--mount", m.mountPoint],
+                        env: FreezeTests().env(tree, [m]))
                 }
                 _ = try await FreezeTests().waitForFile(marker)
                 try #require(!(await writeCompletes(in: m.mountPoint, within: 0.2)), "not frozen in the window")
@@ -98,7 +99,9 @@ struct FreezeFaultTests {
                 }
                 let thawed = await writeCompletes(in: m.mountPoint, within: 5)
                 let seconds = Date().timeIntervalSince(start)
-                #expect(thawed, "\(how): still frozen 5 s after the whole cgroup was \(how == "kill" ? "killed" : "stopped")")
+                #expect(
+                    thawed,
+                    "\(how): still frozen 5 s after the whole cgroup was \(how == "kill" ? "killed" : "stopped")")
                 #expect(seconds < 5)
                 await cgroup.cleanup()
                 _ = try await run.value
@@ -120,7 +123,8 @@ struct FreezeFaultTests {
             var env = FreezeTests().env(tree, [m])
             env["SNAPORCH_FAULT_STOP_AT"] = "guard-rcu"
             let start = Date()
-            let r = try await runCLI(["run", "--config", config, "--mount", m.mountPoint, "--json"], env: env, timeout: 15)
+            let r = try await runCLI(
+                ["run", "--config", config, "--mount", m.mountPoint, "--json"], env: env, timeout: 15)
             for pid in FaultMatrixTests().findGuards(m.mountPoint) { kill(pid, SIGKILL) }
             #expect(r.status == .exited(3), "the run hung or failed: \(r.stderr)")
             #expect(Date().timeIntervalSince(start) < 10)
