@@ -137,6 +137,48 @@ struct FreezeFaultTests {
         }
     }
 
+    /// Two runs in separate mount namespaces (separate `/run`, so separate lock files) overlap while
+    /// one of them is inside its RCU instant (its guard stopped there, knob at 1): the other must not
+    /// take that "1" for the original value, and the knob ends as it started.
+    @Test func runsInSeparateMountNamespacesNeverLeaveTheKnobAtOne() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            let a = try await fx.loop("a")
+            let b = try await fx.loop("b")
+            let before = try? String(contentsOfFile: RCUExpedite.path, encoding: .utf8)
+            try #require(before == "0\n", "the knob is not at 0 to begin with")
+            let configA = FreezeTests().writeConfig(tree, snapshot: "true", timeout: "2s")
+            var envA = FreezeTests().env(tree, [a])
+            envA["SNAPORCH_FAULT_STOP_AT"] = "guard-rcu"
+            let runA = Task {
+                try await runCLI(["run", "--config", configA, "--mount", a.mountPoint], env: envA, timeout: 15)
+            }
+            var stopped = false
+            for _ in 0..<1000 where !stopped {
+                if let pid = FreezeTests().findGuard(for: a.mountPoint) {
+                    stopped = FaultMatrixTests().state(pid) == "T"
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            try #require(stopped, "run A never stopped in its RCU instant")
+            let rootB = tree.path("b-root")
+            try FileManager.default.createDirectory(atPath: rootB, withIntermediateDirectories: true)
+            let configB = tree.write(
+                "b-root/c.yaml", "version: 1\nfreeze:\n  timeout: 5s\nsnapshot:\n  provider: none\n")
+            let runB = try await sh(
+                "SNAPORCH_ROOT=\(rootB) SNAPORCH_FREEZE_ALLOW=\(b.mountPoint) unshare -m --propagation private sh -c "
+                    + "'mount -t tmpfs tmpfs /run && exec \(TestEnv.snaporch) run --config \(configB) --mount \(b.mountPoint)'",
+                timeout: 30)
+            let resultA = try await runA.value
+            for pid in FaultMatrixTests().findGuards(a.mountPoint) { kill(pid, SIGKILL) }
+            #expect(runB.code == 0, "\(runB.output)")
+            #expect(resultA.code == 3, "\(resultA.stderr)")
+            let after = try? String(contentsOfFile: RCUExpedite.path, encoding: .utf8)
+            if after != before { _ = try? before?.write(toFile: RCUExpedite.path, atomically: false, encoding: .utf8) }
+            #expect(after == before, "/sys/kernel/rcu_expedited left at \(after ?? "?")")
+        }
+    }
+
     /// A guard stopped inside the window: snaporch thaws at the deadline and says it did, not "the guard".
     @Test func stoppedGuardIsReportedAsThawedBySnaporch() async throws {
         try await withFreezeFixture { fx in
