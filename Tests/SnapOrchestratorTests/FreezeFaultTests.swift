@@ -86,7 +86,8 @@ struct FreezeFaultTests {
                 let config = FreezeTests().writeConfig(tree, snapshot: "echo $$ > \(marker); sleep 30", timeout: "3s")
                 let run = Task {
                     try await runCLI(
-                        in: cgroup, ["run", "--config", config, "--mount", m.mountPoint], env: FreezeTests().env(tree, [m]))
+                        in: cgroup, ["run", "--config", config, "--mount", m.mountPoint],
+                        env: FreezeTests().env(tree, [m]))
                 }
                 _ = try await FreezeTests().waitForFile(marker)
                 try #require(!(await writeCompletes(in: m.mountPoint, within: 0.2)), "not frozen in the window")
@@ -98,7 +99,9 @@ struct FreezeFaultTests {
                 }
                 let thawed = await writeCompletes(in: m.mountPoint, within: 5)
                 let seconds = Date().timeIntervalSince(start)
-                #expect(thawed, "\(how): still frozen 5 s after the whole cgroup was \(how == "kill" ? "killed" : "stopped")")
+                #expect(
+                    thawed,
+                    "\(how): still frozen 5 s after the whole cgroup was \(how == "kill" ? "killed" : "stopped")")
                 #expect(seconds < 5)
                 await cgroup.cleanup()
                 _ = try await run.value
@@ -120,7 +123,8 @@ struct FreezeFaultTests {
             var env = FreezeTests().env(tree, [m])
             env["SNAPORCH_FAULT_STOP_AT"] = "guard-rcu"
             let start = Date()
-            let r = try await runCLI(["run", "--config", config, "--mount", m.mountPoint, "--json"], env: env, timeout: 15)
+            let r = try await runCLI(
+                ["run", "--config", config, "--mount", m.mountPoint, "--json"], env: env, timeout: 15)
             for pid in FaultMatrixTests().findGuards(m.mountPoint) { kill(pid, SIGKILL) }
             #expect(r.status == .exited(3), "the run hung or failed: \(r.stderr)")
             #expect(Date().timeIntervalSince(start) < 10)
@@ -130,6 +134,48 @@ struct FreezeFaultTests {
             #expect(messages.contains("snaporch thawed the mounts itself"), "\(messages)")
             #expect(report?.freeze.mounts.first?.mayBeFrozen == nil, "a thaw confirmed by snaporch is known")
             #expect((try? String(contentsOfFile: RCUExpedite.path, encoding: .utf8)) == before, "knob left changed")
+        }
+    }
+
+    /// Two runs in separate mount namespaces (separate `/run`, so separate lock files) overlap while
+    /// one of them is inside its RCU instant (its guard stopped there, knob at 1): the other must not
+    /// take that "1" for the original value, and the knob ends as it started.
+    @Test func runsInSeparateMountNamespacesNeverLeaveTheKnobAtOne() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            let a = try await fx.loop("a")
+            let b = try await fx.loop("b")
+            let before = try? String(contentsOfFile: RCUExpedite.path, encoding: .utf8)
+            try #require(before == "0\n", "the knob is not at 0 to begin with")
+            let configA = FreezeTests().writeConfig(tree, snapshot: "true", timeout: "2s")
+            var envA = FreezeTests().env(tree, [a])
+            envA["SNAPORCH_FAULT_STOP_AT"] = "guard-rcu"
+            let runA = Task {
+                try await runCLI(["run", "--config", configA, "--mount", a.mountPoint], env: envA, timeout: 15)
+            }
+            var stopped = false
+            for _ in 0..<1000 where !stopped {
+                if let pid = FreezeTests().findGuard(for: a.mountPoint) {
+                    stopped = FaultMatrixTests().state(pid) == "T"
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            try #require(stopped, "run A never stopped in its RCU instant")
+            let rootB = tree.path("b-root")
+            try FileManager.default.createDirectory(atPath: rootB, withIntermediateDirectories: true)
+            let configB = tree.write(
+                "b-root/c.yaml", "version: 1\nfreeze:\n  timeout: 5s\nsnapshot:\n  provider: none\n")
+            let runB = try await sh(
+                "SNAPORCH_ROOT=\(rootB) SNAPORCH_FREEZE_ALLOW=\(b.mountPoint) unshare -m --propagation private sh -c "
+                    + "'mount -t tmpfs tmpfs /run && exec \(TestEnv.snaporch) run --config \(configB) --mount \(b.mountPoint)'",
+                timeout: 30)
+            let resultA = try await runA.value
+            for pid in FaultMatrixTests().findGuards(a.mountPoint) { kill(pid, SIGKILL) }
+            #expect(runB.code == 0, "\(runB.output)")
+            #expect(resultA.code == 3, "\(resultA.stderr)")
+            let after = try? String(contentsOfFile: RCUExpedite.path, encoding: .utf8)
+            if after != before { _ = try? before?.write(toFile: RCUExpedite.path, atomically: false, encoding: .utf8) }
+            #expect(after == before, "/sys/kernel/rcu_expedited left at \(after ?? "?")")
         }
     }
 

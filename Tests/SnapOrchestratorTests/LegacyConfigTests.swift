@@ -156,6 +156,17 @@ struct LegacyConfigTests {
         #expect(selector.reasonToSkip(fakeMount("/data/scratch01"))?.contains("excluded") == true)
     }
 
+    /// The legacy files' opt-out of the RCU knob (issue 13 item 4); on by default, like the YAML key.
+    @Test(arguments: [("expedite_rcu = false\n", false), ("", true)])
+    func vmbackupConfCanOptOutOfTheRCUKnob(_ line: String, _ expected: Bool) {
+        let tree = TestTree("legacy")
+        defer { tree.cleanup() }
+        tree.write("etc/azure/vmbackup.conf", "[SnapshotThread]\ntimeout = 45\n" + line)
+        let (config, diagnostics) = LegacyConfig(paths: Paths(root: tree.root)).load()
+        #expect(config.freeze.expediteRCU == expected)
+        #expect(diagnostics.contains { $0.message.contains("rcu_expedited is never touched") } == !expected)
+    }
+
     @Test func validateExplainsLegacyFilesAndEmitsEquivalentYAML() async throws {
         let tree = TestTree("legacy")
         defer { tree.cleanup() }

@@ -54,8 +54,10 @@ struct RunFilesTests {
         let victim = tree.write("victim", "root only\n", mode: 0o600)
         let out = tree.path("pub")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let last = Int((try? String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        let last =
+            Int(
+                (try? String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
         for pid in (last + 1)...(last + 3000) { symlink(victim, "\(out)/report.json.tmp.\(pid)") }
         let config = tree.write("c.yaml", "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\n")
         let r = try await runCLI(["run", "--config", config, "--report", out + "/report.json"], env: tree.environment)
@@ -75,7 +77,9 @@ struct RunFilesTests {
         let config = tree.write("c.yaml", "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\n")
         var env = tree.environment
         env["SNAPORCH_FAULT_STOP_AT"] = "report-temp"
-        let temps = { (try? FileManager.default.contentsOfDirectory(atPath: out))?.filter { $0.contains(".tmp.") } ?? [] }
+        let temps = {
+            (try? FileManager.default.contentsOfDirectory(atPath: out))?.filter { $0.contains(".tmp.") } ?? []
+        }
         let run = Task { try await runCLI(["run", "--config", config, "--report", out + "/report.json"], env: env) }
         for _ in 0..<1000 where temps().isEmpty { try await Task.sleep(for: .milliseconds(10)) }
         try #require(!temps().isEmpty, "the run never reached its report's temp file")
@@ -83,7 +87,8 @@ struct RunFilesTests {
         let pid = try #require(temps().first.flatMap { Int32($0.split(separator: ".")[3]) })
         kill(pid, SIGKILL)
         _ = try await run.value
-        let next = try await runCLI(["run", "--config", config, "--report", out + "/report.json"], env: tree.environment)
+        let next = try await runCLI(
+            ["run", "--config", config, "--report", out + "/report.json"], env: tree.environment)
         #expect(next.code == 0, "\(next.stderr)")
         #expect(temps().isEmpty, "left behind: \(temps())")
     }

@@ -59,7 +59,8 @@ public struct GuardedFreezer: Freezer {
                 if openErrors.isEmpty {
                     // Best effort: without the watchdog the guard and this process still thaw.
                     session.watchdog = WatchdogLink.start(
-                        executable: executable, mounts: mounts, after: .milliseconds(timeout.milliseconds + watchdogGrace.milliseconds),
+                        executable: executable, mounts: mounts,
+                        after: .milliseconds(timeout.milliseconds + watchdogGrace.milliseconds),
                         environment: environment)
                     session.startWatcher()
                     return session
