@@ -79,4 +79,67 @@ struct PathSecurityTests {
             r.stderr.contains(
                 "prepost.yaml:3:5: error: plugin 'a' pre refused: \(script) is writable by group and others"))
     }
+
+    @Test func aRootSymlinkInAUserOwnedDirectoryMidPathIsRefused() throws {
+        let tree = TestTree("sec")
+        defer { tree.cleanup() }
+        tree.script("safe/pre.sh", "exit 0")
+        try FileManager.default.createDirectory(atPath: tree.path("home/user"), withIntermediateDirectories: true)
+        symlink(tree.path("safe"), tree.path("home/user/link"))
+        chown(tree.path("home/user"), 65534, 65534)
+        let problems = rule.problems(for: tree.path("home/user/link/pre.sh"))
+        #expect(problems.contains { $0.contains("directory \(tree.path("home/user")) is owned by uid 65534") })
+        // The same file through a root-only path is fine.
+        #expect(rule.problems(for: tree.path("safe/pre.sh")) == [])
+    }
+
+    @Test func aUserOwnedSymlinkInAStickySharedDirectoryIsRefused() throws {
+        let tree = TestTree("sec")
+        defer { tree.cleanup() }
+        tree.script("safe/pre.sh", "exit 0")
+        try FileManager.default.createDirectory(atPath: tree.path("shared"), withIntermediateDirectories: true)
+        chmod(tree.path("shared"), 0o1777)
+        symlink(tree.path("safe"), tree.path("shared/link"))
+        #expect(rule.problems(for: tree.path("shared/link/pre.sh")) == [])
+        lchown(tree.path("shared/link"), 65534, 65534)
+        let problems = rule.problems(for: tree.path("shared/link/pre.sh"))
+        #expect(problems.contains { $0.contains("sits in the sticky world-writable") })
+        #expect(problems.contains { $0.contains("symlink \(tree.path("shared/link")) is owned by uid 65534") })
+    }
+
+    @Test func relativeLinksAndDotDotResolveThroughTheDirectoriesWalked() throws {
+        let tree = TestTree("sec")
+        defer { tree.cleanup() }
+        tree.script("a/b/pre.sh", "exit 0")
+        try FileManager.default.createDirectory(atPath: tree.path("c"), withIntermediateDirectories: true)
+        symlink("../a/b", tree.path("c/up"))
+        #expect(rule.problems(for: tree.path("c/up/pre.sh")) == [])
+        #expect(rule.problems(for: tree.path("c/../a/./b/pre.sh")) == [])
+        symlink("loop", tree.path("c/loop"))
+        #expect(rule.problems(for: tree.path("c/loop/x")).contains { $0.contains("too many levels") })
+        #expect(rule.problems(for: tree.path("c/none.sh")).contains { $0.contains("No such file") })
+    }
+
+    @Test func theCheckedDescriptorKeepsNamingTheCheckedFileAfterASwap() throws {
+        let tree = TestTree("sec")
+        defer { tree.cleanup() }
+        let script = tree.script("etc/pre.sh", "exit 0")
+        var before = stat()
+        stat(script, &before)
+        let fd = try rule.openChecked(script).get()
+        defer { close(fd) }
+        rename(script, tree.path("etc/old.sh"))
+        tree.script("etc/pre.sh", "exit 1")
+        var held = stat()
+        #expect(fstat(fd, &held) == 0)
+        #expect(held.st_ino == before.st_ino)
+    }
+
+    @Test(arguments: [
+        ("python3", "python3"), ("-S python3 -u", "python3"), ("-S -i PATH=/x sh", "sh"), ("-S -u HOME bash", "bash"),
+        ("/opt/venv/bin/python", "/opt/venv/bin/python"), ("-Spython3 -u", "python3"),
+    ])
+    func envLinesNameTheProgramTheyRun(_ argument: String, _ command: String) {
+        #expect(InterpreterChain.envCommand(argument) == command)
+    }
 }

@@ -50,7 +50,8 @@ public struct Recovery: Sendable {
             return await ScriptPlugin(spec: spec, launcher: launcher).post(context)
         }
         let budget = invocation.budget
-        invocation.environment["SNAPORCH_DEADLINE"] = String((Sys.epochMillis() + Int64(budget.milliseconds) + 999) / 1000)
+        invocation.environment["SNAPORCH_DEADLINE"] = String(
+            (Sys.epochMillis() + Int64(budget.milliseconds) + 999) / 1000)
         invocation.environment["SNAPORCH_OUTCOME"] = outcome
         invocation.environment["SNAPORCH_CONSISTENCY"] = consistency
         return await ScriptPlugin.execute(

@@ -62,7 +62,8 @@ enum PosixSpawn {
             if execFD < 0 {
                 let code = errno
                 for fd in outPipe + errPipe + (stdinPipe ? inPipe : []) { close(fd) }
-                throw ProcessError(executable: executable, reason: "cannot duplicate the checked descriptor", errno: code)
+                throw ProcessError(
+                    executable: executable, reason: "cannot duplicate the checked descriptor", errno: code)
             }
             posix_spawn_file_actions_adddup2(&actions, execFD, Self.execDescriptor)
         }

@@ -54,6 +54,11 @@ public struct InterpreterChain: Sendable {
                 return .failure(refusal.prefixed(current == origin ? nil : "interpreter \(current) of \(origin)"))
             case .success(let opened): fd = opened
             }
+            var st = stat()
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_mode & 0o111 != 0 else {
+                Sys.close(fd)
+                return .failure(PathRefusal(path: origin, problems: ["\(current) is not an executable regular file"]))
+            }
             guard let head = Self.head(fd) else {
                 Sys.close(fd)
                 return .failure(PathRefusal(path: origin, problems: ["\(current) cannot be read"]))
@@ -65,7 +70,8 @@ public struct InterpreterChain: Sendable {
             }
             level += 1
             guard level <= Self.maxDepth else {
-                return .failure(PathRefusal(path: origin, problems: ["\(origin): more than 4 nested '#!' interpreters"]))
+                return .failure(
+                    PathRefusal(path: origin, problems: ["\(origin): more than 4 nested '#!' interpreters"]))
             }
             if (interpreter as NSString).lastPathComponent == "env", let optional,
                 let refusal = envTargetProblem(optional, origin: origin, depth: level)

@@ -60,7 +60,8 @@ public struct PathSecurity: Sendable, Hashable {
     func directoryModeProblem(_ st: stat, _ path: String) -> String? {
         if Self.isStickyShared(st) { return nil }
         guard st.st_mode & 0o022 != 0 else { return nil }
-        return "directory \(path) is writable by \(Self.who(st.st_mode)) (mode \(Self.octal(st.st_mode)); run chmod go-w \(path))"
+        return
+            "directory \(path) is writable by \(Self.who(st.st_mode)) (mode \(Self.octal(st.st_mode)); run chmod go-w \(path))"
     }
 
     /// True for a world-writable directory with the sticky bit (like `/tmp`): only an entry's owner
