@@ -97,20 +97,24 @@ struct HandlerDaemonTests {
         }
     }
 
-    @Test(arguments: ["malformed", "stale", "no-command"])
+    @Test(arguments: ["malformed", "stale", "future", "no-command"])
     func badInputStillEndsWithATerminalStatus(_ case_: String) async throws {
         let tree = TestTree("hnd")
         defer { tree.cleanup() }
         let handler = try await HandlerFixture(tree: tree)
         var pub = HandlerFixture.publicSettings(
-            taskId: "task-\(case_)", statusBlob: nil, ageMinutes: case_ == "stale" ? 150 : 1,
+            taskId: "task-\(case_)", statusBlob: nil, ageMinutes: ["stale": 150.0, "future": -60.0][case_] ?? 1,
             objectStr: case_ == "malformed" ? "%%%not-base64%%%" : nil)
         if case_ == "no-command" { pub.removeValue(forKey: "commandToExecute") }
         try await handler.writeSettings(
             sequence: 3, publicSettings: pub, protectedSettings: HandlerFixture.protectedSettings(disks: []))
         let body = try await handler.enableAndWait(sequence: 3, env: tree.environment)
-        let expected = ["malformed": "11", "stale": "402", "no-command": "11"][case_]
+        let expected = ["malformed": "11", "stale": "402", "future": "11", "no-command": "11"][case_]
         #expect(body["code"] as? String == expected, "\(body)")
+        if case_ == "future" {
+            let message = HandlerFixture.message(body)["messageStr"] as? String ?? ""
+            #expect(message.contains("minutes in the future"), "\(message)")
+        }
         #expect((body["substatus"] as? [[String: Any]])?.first?["status"] as? String == "error")
     }
 

@@ -14,6 +14,9 @@ public struct HandlerDaemon: Sendable {
     let launcher: any ProcessLauncher = PosixProcessLauncher()
     /// Commands older than this are refused (402), as the original does.
     public static let staleAfter: TimeInterval = 140 * 60
+    /// Commands dated further ahead than this are refused (11): a clock this far off, or a forged
+    /// date, would otherwise defeat the stale check.
+    public static let futureTolerance: TimeInterval = 10 * 60
 
     public init(directory: String, paths: Paths, environment: [String: String], executable: String) {
         self.directory = directory
@@ -152,6 +155,16 @@ public struct HandlerDaemon: Sendable {
                 status: "error", code: HandlerCode.commandTooLate.rawValue,
                 message:
                     "CRP timeout limit has reached, will not take snapshot. (command is \(Int(age / 60)) minutes old)",
+                taskId: parameters.taskId)
+            await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+            return status
+        }
+        if let age = parameters.commandAge(), age < -Self.futureTolerance {
+            let status = HandlerStatus(
+                status: "error", code: HandlerCode.parameterError.rawValue,
+                message:
+                    "commandStartTimeUTCTicks is \(Int(-age / 60)) minutes in the future (a clock off by more than "
+                    + "\(Int(Self.futureTolerance / 60)) minutes, or a forged date), will not take snapshot.",
                 taskId: parameters.taskId)
             await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
             return status

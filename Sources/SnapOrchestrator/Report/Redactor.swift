@@ -33,13 +33,30 @@ public struct Redactor: Sendable {
         }
     }
 
-    /// `text` with every secret masked as `***`.
+    /// `text` with every secret masked as `***`: the literal values, `name=value` query and
+    /// environment pairs, `key: value`, `--password X`, `-pX` (MySQL clients), SQL `IDENTIFIED BY '…'`
+    /// and `PASSWORD '…'`, `Bearer …` and SAS signatures (see `SecretPatterns`).
     public func redact(_ text: String) -> String {
         var out = text
         for secret in secrets where out.contains(secret) {
             out = out.replacing(secret, with: "***")
         }
-        return Self.redactParameters(out)
+        out = Self.redactParameters(out)
+        for pattern in SecretPatterns.all { out = Self.mask(out, pattern) }
+        if out.contains("-p"), (try? Regex(SecretPatterns.mysqlClient).firstMatch(in: out)) != nil {
+            out = Self.mask(out, SecretPatterns.mysqlShortPassword)
+        }
+        return out
+    }
+
+    /// Replaces group 2 of every match of `pattern` with `***`, keeping group 1.
+    static func mask(_ text: String, _ pattern: String) -> String {
+        guard let regex = try? Regex(pattern) else { return text }
+        return text.replacing(regex) { match in
+            let kept = match.output.count > 1 ? match.output[1].substring.map(String.init) ?? "" : ""
+            let secret = match.output.count > 2 ? match.output[2].substring.map(String.init) ?? "" : ""
+            return secret == "***" ? kept + secret : kept + "***"
+        }
     }
 
     /// Masks `name=value` where `name` is a secret parameter (case-insensitive), up to `&`, space or quote.

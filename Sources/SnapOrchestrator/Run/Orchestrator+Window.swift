@@ -120,7 +120,9 @@ extension Orchestrator {
                 let margin = UInt64(min(250, config.freeze.timeout.milliseconds / 10)) * 1_000_000
                 let deadline = freezeStart + UInt64(config.freeze.timeout.milliseconds) * 1_000_000 - margin
                 let snapBegin = clock.ms
-                report.snapshot = await prepared.take(deadlineNanos: deadline)
+                // The orchestrator never waits past the deadline, whatever the provider does: a call
+                // still out by then is abandoned and the thaw goes ahead.
+                report.snapshot = await Self.take(prepared, deadlineNanos: deadline, grace: margin / 2)
                 report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
             }
             // The guard starts thawing now; the thread that collects its report comes after.
@@ -192,14 +194,16 @@ extension Orchestrator {
             if (!failed.isEmpty || frozenCount == 0) && plan.snapshots, let prepared {
                 // Nothing is frozen any more (or nothing could be): a crash-consistent snapshot beats none.
                 let snapBegin = clock.ms
-                report.snapshot = await prepared.take(
-                    deadlineNanos: clock.now + UInt64(config.snapshot.timeout.milliseconds) * 1_000_000)
+                report.snapshot = await Self.take(
+                    prepared, deadlineNanos: clock.now + UInt64(config.snapshot.timeout.milliseconds) * 1_000_000,
+                    grace: 250_000_000)
                 report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
             }
         } else if plan.snapshots, let prepared {
             let snapBegin = clock.ms
-            report.snapshot = await prepared.take(
-                deadlineNanos: clock.now + UInt64(config.snapshot.timeout.milliseconds) * 1_000_000)
+            report.snapshot = await Self.take(
+                prepared, deadlineNanos: clock.now + UInt64(config.snapshot.timeout.milliseconds) * 1_000_000,
+                grace: 250_000_000)
             report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
         }
         if plan.snapshots {
@@ -217,6 +221,22 @@ extension Orchestrator {
             }
         }
         return freezeOK
+    }
+
+    /// Takes the snapshot, waiting for it until `deadlineNanos + grace` at the latest.
+    static func take(_ prepared: any PreparedSnapshot, deadlineNanos: UInt64, grace: UInt64) async -> SnapshotReport {
+        let provider = prepared
+        return await awaitBounded(
+            until: deadlineNanos + grace,
+            fallback: {
+                var report = SnapshotReport()
+                report.error =
+                    "the snapshot call(s) had not returned at their deadline: abandoned so that the thaw goes ahead "
+                    + "(a snapshot the service still completes later is not consistent)"
+                report.errorCode = ErrorCode.snapshotFailedNoNetwork.rawValue
+                return report
+            },
+            { await provider.take(deadlineNanos: deadlineNanos) })
     }
 }
 

@@ -128,7 +128,9 @@ public struct BlobSnapshotProvider: SnapshotProvider {
                     let text = String(decoding: body.prefix(2000), as: UTF8.self)
                     code = BlobErrorClassifier.code(forBody: text)
                     let azure = BlobErrorClassifier.azureCode(headers: headers, body: text).map { " \($0)" } ?? ""
-                    disk.error = "HTTP \(status)\(azure) after \(attempt) attempt(s)"
+                    let cut = result.bodyWasCut ? " (error body cut at \(body.count) bytes)" : ""
+                    let moved = (300..<400).contains(status) ? " (redirect not followed)" : ""
+                    disk.error = "HTTP \(status)\(azure)\(moved)\(cut) after \(attempt) attempt(s)"
                 case .timedOut:
                     disk.error = "timed out after \(attempt) attempt(s)"
                 case .failed(let reason):

@@ -38,11 +38,16 @@ public struct CommandSnapshotProvider: SnapshotProvider {
             report.provider = "command"
             let now = Sys.monotonicNanos()
             let left = deadlineNanos > now ? Int((deadlineNanos - now) / 1_000_000) : 0
+            // The kill (TERM, grace, KILL) must end before the deadline too, so that snaporch thaws
+            // on time itself instead of leaving the thaw to the guard.
+            let grace = min(500, left / 4)
+            let byDeadline = left - grace < provider.timeout.milliseconds
+            let timeout = max(1, min(provider.timeout.milliseconds, left - grace))
             var spec = ProcessSpec(
                 executable: provider.argv[0], arguments: Array(provider.argv.dropFirst()),
-                environment: provider.environment,
-                timeout: .milliseconds(max(1, min(provider.timeout.milliseconds, left))))
-            spec.killGrace = .milliseconds(500)
+                environment: provider.environment, timeout: .milliseconds(timeout))
+            spec.killGrace = .milliseconds(max(grace, 1))
+            spec.drainAfterExit = .milliseconds(max(1, min(200, grace)))
             // Checked again at the spawn, and the checked file itself is executed (a few syscalls, no write).
             spec.pathRule = PathSecurity()
             let start = Sys.monotonicNanos()
@@ -51,18 +56,26 @@ public struct CommandSnapshotProvider: SnapshotProvider {
                 let ms = Int((Sys.monotonicNanos() - start) / 1_000_000)
                 let described = Self.parseLines(outcome.stdoutTail)
                 if outcome.status.isSuccess && !outcome.timedOut {
+                    // One undescribed snapshot took the command's time; described disks carry their
+                    // own `durationMs` (else 0): the command's total is the timeline's snapshot step.
                     report.disks =
                         described.isEmpty
                         ? [DiskReport(blob: Redactor().redact(provider.argv[0]), ok: true)] : described
-                    for i in report.disks.indices { report.disks[i].durationMs = ms }
+                    if described.isEmpty { report.disks[0].durationMs = ms }
                     report.taken = report.disks.contains { $0.ok }
-                    if report.disks.contains(where: { !$0.ok }) { report.error = "some snapshots failed" }
+                    if report.disks.contains(where: { !$0.ok }) {
+                        report.error = "some snapshots failed"
+                        report.errorCode = ErrorCode.generic.rawValue
+                    }
                 } else {
                     let stderr = Redactor().redact(String(decoding: outcome.stderrTail.suffix(400), as: UTF8.self))
+                    let limit = byDeadline ? "the freeze deadline" : "snapshot.timeout"
                     report.error =
                         outcome.timedOut
-                        ? "snapshot command timed out after \(spec.timeout)"
+                        ? "snapshot command timed out after \(spec.timeout) (\(limit)) and was killed"
                         : "snapshot command \(outcome.status): \(stderr.trimmingSpaces)"
+                    // The command's own failure: not 76, which says the VM has no network.
+                    report.errorCode = ErrorCode.generic.rawValue
                     var disk = DiskReport(blob: provider.argv[0], ok: false)
                     disk.error = report.error
                     disk.durationMs = ms
@@ -70,6 +83,7 @@ public struct CommandSnapshotProvider: SnapshotProvider {
                 }
             } catch {
                 report.error = error.description
+                report.errorCode = ErrorCode.generic.rawValue
             }
             return report
         }
@@ -83,7 +97,8 @@ public struct CommandSnapshotProvider: SnapshotProvider {
                 else { continue }
                 var report = DiskReport(blob: Redactor.redactURI(disk), ok: (object["ok"] as? Bool) ?? true)
                 report.snapshot = object["snapshot"] as? String
-                report.error = object["error"] as? String
+                report.error = (object["error"] as? String).map { Redactor().redact($0) }
+                report.durationMs = max(0, (object["durationMs"] as? Int) ?? 0)
                 disks.append(report)
             }
             return disks

@@ -98,7 +98,7 @@ public struct HostSnapshotProvider: SnapshotProvider {
     }
 
     static func hint(_ status: Int, _ body: Data) -> String {
-        let text = String(decoding: body.prefix(300), as: UTF8.self)
+        let text = Redactor().redact(String(decoding: body.prefix(300), as: UTF8.self))
         if status == 500 && !text.hasPrefix("{ \"error\"") && !text.hasPrefix("{\"error\"") {
             return " (556: BHS is not running)"
         }
