@@ -14,9 +14,10 @@ struct DatabasePluginTests {
             phase: phase, runId: runId, taskId: runId, budget: .seconds(30), deadlineEpoch: 0, frozenMounts: frozen)
     }
 
-    func mysqlSpec(_ server: DatabaseServer, mode: String = "auto", defaults: String? = nil) -> PluginSpec {
+    func mysqlSpec(_ server: DatabaseServer, mode: String = "auto", defaults: String? = nil) throws -> PluginSpec {
         var spec = PluginSpec(name: "db", kind: .mysql)
-        spec.database = ["defaults_file": defaults ?? server["DEFAULTS_FILE"], "mode": mode, "lock_wait_timeout": "5"]
+        spec.database = try .decoded(
+            .mysql, ["defaults_file": defaults ?? server["DEFAULTS_FILE"], "mode": mode, "lock_wait_timeout": "5"])
         return spec
     }
 
@@ -32,7 +33,7 @@ struct DatabasePluginTests {
         let tree = TestTree("db")
         defer { tree.cleanup() }
         try await withDatabase("mariadb", in: tree) { server in
-            let plugin = MySQLPlugin(spec: mysqlSpec(server, mode: mode))
+            let plugin = MySQLPlugin(spec: try mysqlSpec(server, mode: mode))
             let pre = await plugin.pre(context(.pre))
             #expect(pre.ok, "\(pre.error ?? "")")
             #expect(pre.details?["lockMode"] == mode)
@@ -60,16 +61,16 @@ struct DatabasePluginTests {
             let bad = tree.write(
                 "bad.cnf", "[client]\nuser=snaporch\npassword=WRONG-SECRET-PW\nsocket=\(server["SOCKET"])\n",
                 mode: 0o600)
-            let pre = await MySQLPlugin(spec: mysqlSpec(server, defaults: bad)).pre(context(.pre))
+            let pre = await MySQLPlugin(spec: try mysqlSpec(server, defaults: bad)).pre(context(.pre))
             #expect(pre.status == .failed)
             #expect(
                 pre.error?.contains("Access denied") == true && pre.error?.contains(bad) == true, "\(pre.error ?? "")")
             #expect(pre.error?.contains("WRONG-SECRET-PW") == false)
             chmod(bad, 0o644)
-            let unsafe = await MySQLPlugin(spec: mysqlSpec(server, defaults: bad)).pre(context(.pre))
+            let unsafe = await MySQLPlugin(spec: try mysqlSpec(server, defaults: bad)).pre(context(.pre))
             #expect(unsafe.error?.contains("credentials must be 0600") == true)
             await server.stop()
-            let down = await MySQLPlugin(spec: mysqlSpec(server)).pre(context(.pre))
+            let down = await MySQLPlugin(spec: try mysqlSpec(server)).pre(context(.pre))
             #expect(down.status == .failed && down.error?.contains("2002") == true, "\(down.error ?? "")")
         }
     }
@@ -134,10 +135,12 @@ struct DatabasePluginTests {
         defer { tree.cleanup() }
         try await withDatabase("postgres", in: tree) { server in
             var spec = PluginSpec(name: "pg", kind: .postgres)
-            spec.database = [
-                "mode": "backup", "host": server["SOCKET_DIR"], "port": server["PORT"], "user": "snaporch",
-                "password_file": server["PGPASSFILE"], "label_dir": tree.path("labels"),
-            ]
+            spec.database = try .decoded(
+                .postgres,
+                [
+                    "mode": "backup", "host": server["SOCKET_DIR"], "port": server["PORT"], "user": "snaporch",
+                    "password_file": server["PGPASSFILE"], "label_dir": tree.path("labels"),
+                ])
             let plugin = PostgresPlugin(spec: spec)
             let pre = await plugin.pre(context(.pre, runId: "run-pg-1"))
             #expect(pre.ok, "\(pre.error ?? "")")
@@ -161,9 +164,9 @@ struct DatabasePluginTests {
         defer { tree.cleanup() }
         try await withDatabase("postgres", in: tree) { server in
             var spec = PluginSpec(name: "pg", kind: .postgres)
-            spec.database = [
-                "host": server["SOCKET_DIR"], "port": server["PORT"], "user": "snaporch_peer", "os_user": "postgres",
-            ]
+            spec.database = try .decoded(
+                .postgres,
+                ["host": server["SOCKET_DIR"], "port": server["PORT"], "user": "snaporch_peer", "os_user": "postgres"])
             let before = try await server.psql("SELECT checkpoints_req FROM pg_stat_bgwriter;").output
             let pre = await PostgresPlugin(spec: spec).pre(context(.pre))
             #expect(pre.ok, "\(pre.error ?? "")")

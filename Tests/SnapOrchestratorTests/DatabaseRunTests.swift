@@ -80,9 +80,11 @@ extension DatabasePluginTests {
         try await withFreezeFixture { fx in
             try await withBlobEmulator { emulator in
                 let tree = fx.tree
-                let m = try await fx.loop()
-                try await withDatabase("mariadb", in: tree) { maria in
-                    try await withDatabase("postgres", in: tree) { pg in
+                // Both servers keep their files on the frozen filesystem: only then is the snapshot
+                // application-consistent (a server outside the frozen set fails its plugin).
+                let m = try await fx.loop(sizeMB: 384)
+                try await withDatabase("mariadb", at: m.mountPoint + "/mariadb") { maria in
+                    try await withDatabase("postgres", at: m.mountPoint + "/postgres") { pg in
                         let log = tree.path("order.log")
                         let app = tree.script("s/app.sh", "echo $SNAPORCH_PHASE:app >> \(log)")
                         let config = tree.write(

@@ -33,6 +33,8 @@ public struct FreezeSettings: Sendable, Hashable {
     public var mounts: [String] = []
     /// Glob patterns of mount points never frozen.
     public var exclude: [String] = ["/mnt/*"]
+    /// Where each entry of `mounts` is written in the config (same order), for positioned findings.
+    public var mountMarks: [SourceMark] = []
     /// Expedite the kernel's RCU grace periods for the instant of FIFREEZE (~25 ms → ~1 ms a filesystem).
     public var expediteRCU = true
 
@@ -93,8 +95,8 @@ public struct PluginSpec: Sendable, Hashable {
     public var retries: Int = 0
     /// What a failed pre means for the run.
     public var onFailure: FailurePolicy = .continue
-    /// Options of the `mysql` and `postgres` types (validated, used by the database plugins).
-    public var database: [String: String] = [:]
+    /// Options of the `mysql` and `postgres` types, decoded and checked by the config layer.
+    public var database = DatabaseOptions()
     /// True for an executable found in `scripts_dir` rather than listed.
     public var isDropIn = false
     /// argv of the post step when it differs from `args` (legacy `postScriptParams`).

@@ -119,10 +119,13 @@ public struct ConfigDecoder: Sendable {
             }
         }
         if let n = map["mounts"], let v = reader.strings(n, key: "freeze.mounts") {
-            for mount in v where !mount.hasPrefix("/") {
-                reader.error("'freeze.mounts' entries must be absolute paths, found '\(mount)'", at: n)
+            var items = [YAMLNode](repeating: n, count: v.count)
+            if case .sequence(let nodes) = n.kind, nodes.count == v.count { items = nodes }
+            for (mount, item) in zip(v, items) where !mount.hasPrefix("/") {
+                reader.error("'freeze.mounts' entries must be absolute paths, found '\(mount)'", at: item)
             }
             freeze.mounts = v
+            freeze.mountMarks = items.map(\.mark)
         }
         if let n = map["exclude"], let v = reader.strings(n, key: "freeze.exclude") { freeze.exclude = v }
         if let n = map["expedite_rcu"], let v = reader.bool(n, key: "freeze.expedite_rcu") { freeze.expediteRCU = v }
@@ -206,12 +209,7 @@ public struct ConfigDecoder: Sendable {
                 reader.error("script plugin '\(name)' needs 'pre', 'post' or both", at: node)
                 ok = false
             }
-        case .mysql:
-            ownKeys = Self.mysqlKeys
-            if map["defaults_file"] == nil {
-                reader.error("mysql plugin '\(name)' is missing the required key 'defaults_file'", at: node)
-                ok = false
-            }
+        case .mysql: ownKeys = Self.mysqlKeys
         case .postgres: ownKeys = Self.postgresKeys
         }
         if plugin.kind != .script {
@@ -222,13 +220,21 @@ public struct ConfigDecoder: Sendable {
                 ok = false
             }
         }
+        var own: [String: YAMLNode] = [:]
         for (key, value) in map where !Self.commonPluginKeys.contains(key) {
             guard ownKeys.contains(key) else {
                 reader.error("'\(key)' does not apply to a plugin of type \(plugin.kind.rawValue)", at: value)
                 ok = false
                 continue
             }
-            if let text = reader.string(value, key: "\(name).\(key)") { plugin.database[key] = text }
+            own[key] = value
+        }
+        if let options = DatabaseOptionsDecoder(plugin: name).decode(
+            own, kind: plugin.kind, entry: node, reader: &reader)
+        {
+            plugin.database = options
+        } else {
+            ok = false
         }
         return ok ? plugin : nil
     }

@@ -42,7 +42,7 @@ public enum ConfigYAMLWriter {
                 lines.append("    timeout: \(plugin.timeout)")
                 lines.append("    retries: \(plugin.retries)")
                 lines.append("    on_failure: \(plugin.onFailure.rawValue)")
-                for (key, value) in plugin.database.sorted(by: { $0.key < $1.key }) {
+                for (key, value) in plugin.database.pairs {
                     lines.append("    \(key): \(quote(value))")
                 }
             }

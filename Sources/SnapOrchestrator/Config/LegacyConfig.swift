@@ -267,11 +267,19 @@ public struct LegacyConfig: Sendable {
                 return
             }
             let path = cred[range.upperBound...].split(separator: " ").first.map(String.init) ?? ""
-            spec.database["defaults_file"] = paths.resolve(path)
+            spec.database.defaultsFile = paths.resolve(path)
         case "postgres", "postgresql":
             spec = PluginSpec(name: "postgres", kind: .postgres)
-            spec.database["os_user"] = ini.value("workload", "linux_user")?.value.nilIfEmpty ?? "postgres"
-            spec.database["mode"] = "checkpoint"
+            let osUser = ini.value("workload", "linux_user")?.value.nilIfEmpty ?? "postgres"
+            guard DatabaseOptionsDecoder.isUnixUserName(osUser) else {
+                out.append(
+                    Diagnostic(
+                        .error, "linux_user = \(osUser) is not a Unix user name (like postgres): the workload is not quiesced",
+                        file: file, at: mark))
+                return
+            }
+            spec.database.osUser = osUser
+            spec.database.postgresMode = .checkpoint
         default:
             out.append(
                 Diagnostic(
@@ -288,7 +296,7 @@ public struct LegacyConfig: Sendable {
         out.append(
             Diagnostic(
                 .note,
-                "workload_name = \(name): the built-in \(spec.kind.rawValue) plugin quiesces it (\(spec.database.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))",
+                "workload_name = \(name): the built-in \(spec.kind.rawValue) plugin quiesces it (\(spec.database.pairs.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))",
                 file: file, at: mark))
     }
 

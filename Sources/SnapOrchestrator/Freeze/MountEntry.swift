@@ -24,41 +24,67 @@ public struct MountEntry: Sendable, Hashable, Codable {
 }
 
 /// Parses `/proc/self/mountinfo` text.
+///
+/// Works on UTF-8 bytes (not Characters): a host with thousands of mounts has a table of hundreds
+/// of KiB, read on every run.
 public enum MountInfoParser {
+    private static let newline = UInt8(ascii: "\n")
+    private static let space = UInt8(ascii: " ")
+    private static let comma = UInt8(ascii: ",")
+
     /// Parses every well-formed line; malformed lines are returned as errors with their line number.
     public static func parse(_ text: String) -> (entries: [MountEntry], errors: [String]) {
         var entries: [MountEntry] = []
         var errors: [String] = []
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
-            if let entry = parseLine(Substring(line)) {
+        for (index, line) in text.utf8.split(separator: newline, omittingEmptySubsequences: true).enumerated() {
+            if let entry = parse(line: line) {
                 entries.append(entry)
             } else {
-                errors.append("mountinfo line \(index + 1) is malformed: \(line.prefix(120))")
+                let shown = String(decoding: line.prefix(120), as: UTF8.self)
+                errors.append("mountinfo line \(index + 1) is malformed: \(shown)")
             }
         }
         return (entries, errors)
     }
 
     /// Parses one line; nil when it does not have the mountinfo shape.
-    public static func parseLine(_ line: Substring) -> MountEntry? {
-        let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-        guard fields.count >= 10, let separator = fields[6...].firstIndex(of: "-"), separator + 3 < fields.count,
-            let id = Int(fields[0]), let parent = Int(fields[1])
+    public static func parseLine(_ line: Substring) -> MountEntry? { parse(line: line.utf8) }
+
+    private static func parse(line: Substring.UTF8View) -> MountEntry? {
+        let fields = line.split(separator: space, omittingEmptySubsequences: false)
+        guard fields.count >= 10,
+            let separator = fields[6...].firstIndex(where: { $0.count == 1 && $0.first == UInt8(ascii: "-") }),
+            separator + 3 < fields.count, let id = number(fields[0]), let parent = number(fields[1]),
+            fields[2].contains(UInt8(ascii: ":"))
         else { return nil }
-        let device = String(fields[2])
-        guard device.contains(":") else { return nil }
         return MountEntry(
-            mountID: id, parentID: parent, device: device,
-            root: unescape(fields[3]), mountPoint: unescape(fields[4]),
-            mountOptions: fields[5].split(separator: ",").map(String.init),
+            mountID: id, parentID: parent, device: String(decoding: fields[2], as: UTF8.self),
+            root: unescape(fields[3]), mountPoint: unescape(fields[4]), mountOptions: options(fields[5]),
             fsType: unescape(fields[separator + 1]), source: unescape(fields[separator + 2]),
-            superOptions: fields[separator + 3].split(separator: ",").map(String.init))
+            superOptions: options(fields[separator + 3]))
+    }
+
+    /// A non-negative decimal number, or nil.
+    private static func number(_ digits: Substring.UTF8View) -> Int? {
+        guard !digits.isEmpty, digits.count < 19 else { return nil }
+        var value = 0
+        for d in digits {
+            guard d >= UInt8(ascii: "0"), d <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(d - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
+    private static func options(_ field: Substring.UTF8View) -> [String] {
+        field.split(separator: comma).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Decodes the kernel's `\ooo` octal escapes (space, tab, newline, backslash) on bytes.
-    public static func unescape(_ field: Substring) -> String {
-        let bytes = Array(field.utf8)
-        guard bytes.contains(UInt8(ascii: "\\")) else { return String(field) }
+    public static func unescape(_ field: Substring) -> String { unescape(field.utf8) }
+
+    private static func unescape(_ field: Substring.UTF8View) -> String {
+        guard field.contains(UInt8(ascii: "\\")) else { return String(decoding: field, as: UTF8.self) }
+        let bytes = Array(field)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0

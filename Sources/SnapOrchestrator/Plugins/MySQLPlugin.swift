@@ -14,26 +14,26 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
     public let spec: PluginSpec
     private let lock = NSLock()
     private var session: SQLSession?
-    private var held: (mode: String, connectionId: String, readOnly: String)?
+    private var held: (mode: DatabaseOptions.MySQLLockMode, connectionId: String, readOnly: String)?
     private var stoppedReplica = false
 
     public init(spec: PluginSpec) { self.spec = spec }
 
-    var defaultsFile: String { spec.database["defaults_file"] ?? "" }
-    var lockWaitTimeout: Int { Int(spec.database["lock_wait_timeout"] ?? "") ?? 10 }
-    var mode: String { spec.database["mode"] ?? "auto" }
-    var replica: Bool { ["true", "yes", "1"].contains((spec.database["replica"] ?? "false").lowercased()) }
+    var defaultsFile: String { spec.database.defaultsFile ?? "" }
+    var lockWaitTimeout: Int { spec.database.effectiveLockWaitTimeout }
+    var mode: DatabaseOptions.MySQLLockMode { spec.database.effectiveLockMode }
+    var replica: Bool { spec.database.replica ?? false }
     var server: String { "the MySQL/MariaDB server of \(defaultsFile)" }
 
     public func describe(_ phase: Phase) -> String? {
         phase == .pre
-            ? "\(spec.name): open a client session (\(defaultsFile)), quiesce (\(mode)), hold through the window"
+            ? "\(spec.name): open a client session (\(defaultsFile)), quiesce (\(mode.rawValue)), hold through the window"
             : "\(spec.name): release the quiesce, close the session, verify it is gone"
     }
 
     func clientArguments() -> [String] {
         var args = ["--defaults-extra-file=\(defaultsFile)"]  // must come first
-        if let socket = spec.database["socket"] { args.append("--socket=\(socket)") }
+        if let socket = spec.database.socket { args.append("--socket=\(socket)") }
         return args + ["--batch", "--unbuffered", "--skip-column-names", "--force", "--connect-timeout=10"]
     }
 
@@ -67,7 +67,10 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
         await offload { [self] () -> String? in
             lock.withLock {
                 session.flatMap { held == nil ? nil : $0 }.stillHolding(
-                    what: "database session", consequence: "the lock did not hold")
+                    what: "database session",
+                    consequence:
+                        "the lock was released early; the application resumed during the window; filesystem-consistent"
+                )
             }
         }
     }
@@ -91,10 +94,14 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
             let isMariaDB = version.contains("MariaDB")
             let numbers = version.split(separator: "-").first?.split(separator: ".").compactMap { Int($0) } ?? []
             let modern = isMariaDB && (numbers.first ?? 0, numbers.count > 1 ? numbers[1] : 0) >= (10, 4)
-            let lockMode = mode == "auto" ? (modern ? "backup-stage" : "ftwrl") : mode
+            let lockMode: DatabaseOptions.MySQLLockMode = mode == .auto ? (modern ? .backupStage : .ftwrl) : mode
             details["server"] = "\(isMariaDB ? "MariaDB" : "MySQL") \(version)"
             details["connectionId"] = connectionId
-            details["lockMode"] = lockMode
+            details["lockMode"] = lockMode.rawValue
+            if lockMode == .backupStage && !modern {
+                throw DatabaseFailure(
+                    "mode: backup-stage needs MariaDB 10.4 or later; this server is \(version) (use mode: ftwrl or auto)")
+            }
             // wait_timeout doubles as a server-side dead-man switch for an idle, forgotten session.
             _ = try session.execute(
                 "SET SESSION wait_timeout = 1800, lock_wait_timeout = \(lockWaitTimeout);", timeout: budget
@@ -111,7 +118,7 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
             }
             let lockTimeout = TimeSpan(milliseconds: max(budget.milliseconds, (lockWaitTimeout + 5) * 1000))
             do throws(DatabaseFailure) {
-                if lockMode == "backup-stage" {
+                if lockMode == .backupStage {
                     _ = try session.execute("BACKUP STAGE START;", timeout: lockTimeout).rows("BACKUP STAGE START")
                     _ = try session.execute("BACKUP STAGE BLOCK_COMMIT;", timeout: lockTimeout).rows(
                         "BACKUP STAGE BLOCK_COMMIT")
@@ -122,10 +129,24 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
                 }
             } catch {
                 _ = session.execute(
-                    lockMode == "backup-stage" ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(5))
+                    lockMode == .backupStage ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(5))
                 throw error
             }
             held = (lockMode, connectionId, readOnly)
+            // Under the lock: every directory of durable state must be in the frozen set.
+            if !context.frozenMounts.isEmpty {
+                let directories = try durableDirectories(session, timeout: budget)
+                let gaps = FrozenCoverage(frozen: context.frozenMounts).gaps(directories)
+                if !gaps.isEmpty {
+                    _ = session.execute(
+                        lockMode == .backupStage ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(5))
+                    held = nil
+                    throw DatabaseFailure(
+                        "not on a frozen filesystem: \(FrozenCoverage.describe(gaps)) — the snapshot would hold no "
+                            + "consistent image of the server (freeze those filesystems too)")
+                }
+                details["directoriesChecked"] = String(directories.count)
+            }
             // Coordinates read under the lock: they do not move until the release.
             if let master = try? session.execute("SHOW MASTER STATUS;", timeout: budget).rows(""),
                 let m = master.first, m.count >= 2
@@ -171,11 +192,14 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
         var details = ["connectionId": held.connectionId]
         var problems: [String] = []
         switch session.execute(
-            held.mode == "backup-stage" ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(10))
+            held.mode == .backupStage ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(10))
         {
         case .rows: details["released"] = "yes"
         case .error(let e): problems.append("release failed: \(e)")
-        case .lost(let e): problems.append("the session was already gone (\(e)); the server dropped the lock with it")
+        case .lost(let e):
+            // Not a failed resume: the server ended the session and its lock when it was lost, so
+            // the application resumed then (the window's verdict already says so).
+            details["released"] = "early: the session was gone before post (\(e)); the server released the lock with it"
         case .timedOut: problems.append("the release did not answer in 10 s")
         }
         if stoppedReplica {

@@ -23,15 +23,15 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
 
     public init(spec: PluginSpec) { self.spec = spec }
 
-    var mode: String { spec.database["mode"] ?? "checkpoint" }
+    var mode: DatabaseOptions.PostgresMode { spec.database.effectivePostgresMode }
     var server: String {
-        "the PostgreSQL server at \(spec.database["host"] ?? "the default socket"):\(spec.database["port"] ?? "5432")"
+        "the PostgreSQL server at \(spec.database.host ?? "the default socket"):\(spec.database.port ?? 5432)"
     }
 
     public func describe(_ phase: Phase) -> String? {
         switch (mode, phase) {
-        case ("backup", .pre): return "\(spec.name): psql session, pg_backup_start(fast), held through the window"
-        case ("backup", .post): return "\(spec.name): pg_backup_stop() in the same session, store backup_label"
+        case (.backup, .pre): return "\(spec.name): psql session, pg_backup_start(fast), held through the window"
+        case (.backup, .post): return "\(spec.name): pg_backup_stop() in the same session, store backup_label"
         case (_, .pre): return "\(spec.name): check the cluster's directories are frozen, then CHECKPOINT"
         default: return "\(spec.name): nothing to release (checkpoint mode)"
         }
@@ -43,21 +43,21 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
             throw DatabaseFailure("the psql client is not installed")
         }
         var args = ["-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=0"]
-        if let host = spec.database["host"] { args += ["-h", host] }
-        if let port = spec.database["port"] { args += ["-p", port] }
-        if let user = spec.database["user"] { args += ["-U", user] }
-        args += ["-d", spec.database["database"] ?? "postgres"]
+        if let host = spec.database.host { args += ["-h", host] }
+        if let port = spec.database.port { args += ["-p", String(port)] }
+        if let user = spec.database.user { args += ["-U", user] }
+        args += ["-d", spec.database.database ?? "postgres"]
         var env = [
             "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PGAPPNAME": "snaporch-\(context.runId)",
             "PGCONNECT_TIMEOUT": "10",
         ]
-        if let file = spec.database["password_file"] {
+        if let file = spec.database.passwordFile {
             if let problem = DatabaseStep.credentialProblem(file) {
                 throw DatabaseFailure("password_file refused: \(problem)")
             }
             env["PGPASSFILE"] = file
         }
-        if let osUser = spec.database["os_user"] {
+        if let osUser = spec.database.osUser {
             guard let runuser = DatabaseStep.client(["runuser"]) else {
                 throw DatabaseFailure("runuser is needed for os_user")
             }
@@ -82,12 +82,12 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
     }
 
     public func pre(_ context: StepContext) async -> StepReport {
-        await offload { [self] in mode == "backup" ? backupStart(context) : checkpoint(context) }
+        await offload { [self] in mode == .backup ? backupStart(context) : checkpoint(context) }
     }
 
     public func post(_ context: StepContext) async -> StepReport {
         await offload { [self] in
-            mode == "backup"
+            mode == .backup
                 ? backupStop(context)
                 : DatabaseStep.succeeded(
                     started: Sys.monotonicNanos(), details: ["note": "checkpoint mode holds nothing"])
@@ -95,11 +95,12 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
     }
 
     public func verifyHeld() async -> String? {
-        guard mode == "backup" else { return nil }
+        guard mode == .backup else { return nil }
         return await offload { [self] () -> String? in
             lock.withLock {
                 session.flatMap { backend == nil ? nil : $0 }.stillHolding(
-                    what: "backup session", consequence: "the server aborted the backup")
+                    what: "backup session",
+                    consequence: "the server aborted the backup early; the snapshot is filesystem-consistent")
             }
         }
     }
@@ -111,21 +112,13 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
         do throws(DatabaseFailure) {
             let session = try openSession(context)
             defer { session.close() }
-            let data =
-                try session.execute("SHOW data_directory;", timeout: budget).rows("SHOW data_directory").first?.first
-                ?? ""
-            let spaces = try session.execute(
-                "SELECT spcname, pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global');",
-                timeout: budget
-            ).rows("listing tablespaces")
-            var directories = [data, PathSecurity.realPath(data + "/pg_wal") ?? data + "/pg_wal"]
-            directories += spaces.compactMap { $0.count > 1 ? $0[1] : nil }
-            details["directories"] = directories.joined(separator: ", ")
+            let directories = try clusterDirectories(session, timeout: budget)
+            details["directories"] = directories.map(\.path).joined(separator: ", ")
             if !context.frozenMounts.isEmpty {
-                let outside = directories.filter { !Self.isInside($0, context.frozenMounts) }
-                if !outside.isEmpty {
+                let gaps = FrozenCoverage(frozen: context.frozenMounts).gaps(directories)
+                if !gaps.isEmpty {
                     throw DatabaseFailure(
-                        "not on a frozen filesystem: \(outside.joined(separator: ", ")) — the snapshot is no consistent crash image of the cluster (freeze them too, or use mode: backup)"
+                        "not on a frozen filesystem: \(FrozenCoverage.describe(gaps)) — the snapshot is no consistent crash image of the cluster (freeze them too, or use mode: backup)"
                     )
                 }
             }
@@ -141,14 +134,22 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
         }
     }
 
-    /// True when `path` lies under one of `mounts` (real paths compared).
-    static func isInside(_ path: String, _ mounts: [String]) -> Bool {
-        let real = PathSecurity.realPath(path) ?? path
-        var best: String?
-        for m in MountTable.entries().map(\.mountPoint) where real == m || real.hasPrefix(m == "/" ? "/" : m + "/") {
-            if best == nil || m.count > best!.count { best = m }
-        }
-        return best.map { mounts.contains($0) } ?? false
+    /// The cluster's directories: the data directory, `pg_wal` (a symlink followed) and every tablespace.
+    func clusterDirectories(_ session: SQLSession, timeout: TimeSpan) throws(DatabaseFailure)
+        -> [FrozenCoverage.Directory]
+    {
+        let data =
+            try session.execute("SHOW data_directory;", timeout: timeout).rows("SHOW data_directory").first?.first ?? ""
+        let spaces = try session.execute(
+            "SELECT spcname, pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname NOT IN ('pg_default', 'pg_global');",
+            timeout: timeout
+        ).rows("listing tablespaces")
+        var directories = [
+            FrozenCoverage.Directory("data_directory", data),
+            FrozenCoverage.Directory("pg_wal", PathSecurity.realPath(data + "/pg_wal") ?? data + "/pg_wal"),
+        ]
+        directories += spaces.compactMap { $0.count > 1 ? FrozenCoverage.Directory("tablespace \($0[0])", $0[1]) : nil }
+        return directories
     }
 
     private func backupStart(_ context: StepContext) -> StepReport {
@@ -171,6 +172,15 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
             ).rows("connecting")
             guard let row = info.first, row.count >= 3, let version = Int(row[1]) else {
                 throw DatabaseFailure("unexpected answer to the version query")
+            }
+            if !context.frozenMounts.isEmpty {
+                let gaps = FrozenCoverage(frozen: context.frozenMounts).gaps(
+                    try clusterDirectories(session, timeout: budget))
+                if !gaps.isEmpty {
+                    throw DatabaseFailure(
+                        "not on a frozen filesystem: \(FrozenCoverage.describe(gaps)) — the snapshot would not hold "
+                            + "those files as of the backup (freeze those filesystems too)")
+                }
             }
             let label = "snaporch-\(context.runId)".filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
             let start =
@@ -238,7 +248,7 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
     private func storeLabel(
         hex: String, tablespaceMapHex: String, context: StepContext, into details: inout [String: String]
     ) -> String? {
-        guard let directory = spec.database["label_dir"] else {
+        guard let directory = spec.database.labelDir else {
             return "label_dir is not set: backup_label was not stored"
         }
         let run = directory + "/" + context.runId

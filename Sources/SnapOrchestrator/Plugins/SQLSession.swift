@@ -62,7 +62,9 @@ final class SQLSession: @unchecked Sendable {
         do {
             try Sys.writeAll(stdin, Array(text.utf8))
         } catch {
-            return .lost("cannot write to the client: \(error.reason)")
+            // The client already exited (a refused connection, bad credentials): what it said on
+            // stderr is the cause, not the broken pipe — and the same on every run.
+            return .lost(exitReason(within: .seconds(2)) ?? "cannot write to the client: \(error.reason)")
         }
         var rows: [[String]] = []
         let end = Sys.monotonicNanos() + UInt64(timeout.milliseconds) * 1_000_000
@@ -109,6 +111,29 @@ final class SQLSession: @unchecked Sendable {
             // A lost connection shows on stderr while the sentinel never comes.
             if let lost = errorLines().first(where: Self.isConnectionLoss) { return .lost(lost) }
         }
+    }
+
+    /// After the client went away: its error line (or the tail of its stderr), read up to EOF or
+    /// `timeout`; nil when it said nothing.
+    private func exitReason(within timeout: TimeSpan) -> String? {
+        let end = Sys.monotonicNanos() + UInt64(timeout.milliseconds) * 1_000_000
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while stderrBuffer.count < Self.maxBuffer {
+            let now = Sys.monotonicNanos()
+            guard now < end else { break }
+            var fd = pollfd(fd: child.stderrFD, events: Int16(POLLIN), revents: 0)
+            let rc = poll(&fd, 1, Int32(clamping: (end - now) / 1_000_000 + 1))
+            if rc < 0 && errno == EINTR { continue }
+            guard rc > 0 else { break }
+            let n = chunk.withUnsafeMutableBytes { read(child.stderrFD, $0.baseAddress, $0.count) }
+            if n > 0 {
+                stderrBuffer += chunk[0..<n]
+            } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
+                break
+            }
+        }
+        let reason = errorLines().first ?? String(decoding: stderrBuffer.suffix(300), as: UTF8.self).trimmingSpaces
+        return reason.isEmpty ? nil : reason
     }
 
     /// Reads whatever stderr holds right now without waiting.

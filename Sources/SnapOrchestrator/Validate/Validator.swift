@@ -27,6 +27,10 @@ public struct Validator: Sendable {
     public var paths = Paths()
     /// Connect to the databases of `mysql`/`postgres` plugins to check credentials and privileges.
     public var probeDatabases = true
+    /// Hard upper bound on the mounts selected (`SNAPORCH_FREEZE_ALLOW`, as for `run`).
+    public var allowList: [String]? = ProcessInfo.processInfo.environment["SNAPORCH_FREEZE_ALLOW"].map {
+        $0.split(separator: ":").map(String.init)
+    }
 
     /// Creates a validator with the real machine's view.
     public init() {}
@@ -65,6 +69,7 @@ public struct Validator: Sendable {
     /// Checks scripts, drop-ins, mounts and prerequisites, appending drop-in plugins to `config`.
     func checks(_ config: inout Config, file: String) -> (diagnostics: [Diagnostic], skipped: [DropInScanner.Skipped]) {
         var out: [Diagnostic] = []
+        let frozen = config.freeze.enabled ? freezeSelection(config, file: file, into: &out) : nil
         for plugin in config.plugins {
             let mark = plugin.mark
             for (phase, script) in [("pre", plugin.pre), ("post", plugin.post)] {
@@ -93,10 +98,9 @@ public struct Validator: Sendable {
                             "plugin '\(plugin.name)' needs the \(needed.joined(separator: " or ")) client, found none in PATH",
                             file: file, at: mark))
                 } else if probeDatabases {
-                    for (isError, message) in DatabaseProbe.check(plugin) {
+                    for finding in DatabaseProbe.check(plugin, frozen: frozen) {
                         out.append(
-                            Diagnostic(
-                                isError ? .error : .note, "plugin '\(plugin.name)': \(message)", file: file, at: mark))
+                            Diagnostic(finding.severity, "plugin '\(plugin.name)': \(finding.message)", file: file, at: mark))
                     }
                 }
             }
@@ -125,24 +129,6 @@ public struct Validator: Sendable {
                 config.plugins.append(spec)
             }
         }
-        if config.freeze.enabled {
-            let entries = MountInfoParser.parse(mountInfo()).entries
-            let selector = MountSelector(explicit: config.freeze.mounts, exclude: config.freeze.exclude)
-            let (chosen, skipped, errors) = selector.select(from: entries)
-            for error in errors {
-                let severity: Diagnostic.Severity = config.freeze.mounts.isEmpty ? .note : .error
-                out.append(Diagnostic(severity, "freeze.mounts: \(error)", file: file))
-            }
-            if !chosen.isEmpty {
-                let list = chosen.map { "\($0.mountPoint) (\($0.fsType))" }.joined(separator: ", ")
-                out.append(Diagnostic(.note, "would freeze, in this order: \(list)", file: file))
-            }
-            for skip in skipped {
-                out.append(
-                    Diagnostic(
-                        .note, "would not freeze \(skip.mountPoint) (\(skip.fsType)): \(skip.reason)", file: file))
-            }
-        }
         return (out, skipped)
     }
 
@@ -151,6 +137,29 @@ public struct Validator: Sendable {
     func securityProblems(_ script: String, shell: Bool, execProblems: [String]) -> [String] {
         if shell { return security.problems(for: script) + security.executableProblems(for: "/bin/sh") }
         return execProblems.isEmpty ? security.executableProblems(for: script) : security.problems(for: script)
+    }
+
+    /// The mounts the config would freeze (nil when none can be chosen), with findings about them;
+    /// a listed mount that is not one is an error at its position in the config.
+    func freezeSelection(_ config: Config, file: String, into out: inout [Diagnostic]) -> [String]? {
+        let entries = MountInfoParser.parse(mountInfo()).entries
+        let selector = MountSelector(explicit: config.freeze.mounts, exclude: config.freeze.exclude, allowList: allowList)
+        let (chosen, skipped, errors) = selector.select(from: entries)
+        for error in errors {
+            let severity: Diagnostic.Severity = config.freeze.mounts.isEmpty ? .note : .error
+            let index = config.freeze.mounts.firstIndex { error.hasPrefix($0 + " ") }
+            let mark = index.flatMap { $0 < config.freeze.mountMarks.count ? config.freeze.mountMarks[$0] : nil }
+            out.append(Diagnostic(severity, "freeze.mounts: \(error)", file: file, at: mark))
+        }
+        if !chosen.isEmpty {
+            let list = chosen.map { "\($0.mountPoint) (\($0.fsType))" }.joined(separator: ", ")
+            out.append(Diagnostic(.note, "would freeze, in this order: \(list)", file: file))
+        }
+        for skip in skipped {
+            out.append(
+                Diagnostic(.note, "would not freeze \(skip.mountPoint) (\(skip.fsType)): \(skip.reason)", file: file))
+        }
+        return chosen.isEmpty ? nil : chosen.map(\.mountPoint)
     }
 
     /// The first executable named `program` on the search path.

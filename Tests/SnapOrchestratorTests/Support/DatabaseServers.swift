@@ -22,11 +22,13 @@ struct DatabaseServer: Sendable {
         return port
     }
 
-    static func start(_ kind: String, in directory: String) async throws -> DatabaseServer {
+    /// Starts a server; `extraArgs` go to MariaDB's server options (`MARIADB_EXTRA_ARGS`).
+    static func start(_ kind: String, in directory: String, extraArgs: String = "") async throws -> DatabaseServer {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = try await freePort()
+        let extra = extraArgs.isEmpty ? "" : "MARIADB_EXTRA_ARGS=\(ShellQuote.quote(extraArgs)) "
         let r = try await sh(
-            "\(scripts)/\(kind)-start.sh \(directory) \(port) 2>\(directory)/../\(kind)-start.err", timeout: 300)
+            "\(extra)\(scripts)/\(kind)-start.sh \(directory) \(port) 2>\(directory)/../\(kind)-start.err", timeout: 300)
         guard r.code == 0 else {
             let err = (try? String(contentsOfFile: "\(directory)/../\(kind)-start.err", encoding: .utf8)) ?? ""
             throw TestFailure("\(kind)-start.sh failed: \(r.output)\n\(err.suffix(2000))")
@@ -59,7 +61,13 @@ struct DatabaseServer: Sendable {
 
 /// Runs `body` with a started server and always stops it.
 func withDatabase(_ kind: String, in tree: TestTree, _ body: (DatabaseServer) async throws -> Void) async throws {
-    let server = try await DatabaseServer.start(kind, in: tree.path(kind))
+    try await withDatabase(kind, at: tree.path(kind), body)
+}
+
+/// Runs `body` with a server whose files live in `directory` (a loop mount the test freezes, say),
+/// and always stops it.
+func withDatabase(_ kind: String, at directory: String, _ body: (DatabaseServer) async throws -> Void) async throws {
+    let server = try await DatabaseServer.start(kind, in: directory)
     do {
         try await body(server)
     } catch {
@@ -67,4 +75,15 @@ func withDatabase(_ kind: String, in tree: TestTree, _ body: (DatabaseServer) as
         throw error
     }
     await server.stop()
+}
+
+extension DatabaseOptions {
+    /// Options decoded by the real config decoder from `key: value` pairs (test set-up).
+    static func decoded(_ kind: PluginSpec.Kind, _ values: [String: String]) throws -> DatabaseOptions {
+        let lines = values.sorted { $0.key < $1.key }.map { "    \($0.key): \"\($0.value)\"\n" }.joined()
+        let yaml = "version: 1\nplugins:\n  - name: db\n    type: \(kind.rawValue)\n" + lines
+        let (config, diagnostics) = ConfigDecoder(file: "test.yaml").decode(Array(yaml.utf8))
+        guard let config else { throw TestFailure("options do not decode: \(diagnostics.map(\.rendered))") }
+        return config.plugins[0].database
+    }
 }

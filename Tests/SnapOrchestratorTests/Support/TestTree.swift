@@ -64,8 +64,10 @@ enum TestEnv {
     static let rootReason: Comment =
         "needs root and loop devices (run as root, or set CI=true to turn this skip into a failure)"
 
-    /// The `snaporch` binary built next to the test bundle.
+    /// The `snaporch` binary built next to the test bundle (`SNAPORCH_TEST_BINARY` overrides it, to
+    /// watch a regression test fail against an older build).
     static var snaporch: String {
+        if let binary = ProcessInfo.processInfo.environment["SNAPORCH_TEST_BINARY"], !binary.isEmpty { return binary }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
         var dir = (exe as NSString).deletingLastPathComponent
         if dir.hasSuffix(".xctest/Contents/MacOS") {

@@ -23,7 +23,9 @@
 # (re)applied, passwords are kept. On success prints KEY=VALUE lines on stdout (progress goes to
 # stderr):  SOCKET, DEFAULTS_FILE, APP_DEFAULTS_FILE, ADMIN_DEFAULTS_FILE, PORT, PID, DATADIR, VERSION.
 # Environment: MARIADB_START_TIMEOUT (seconds, default 60), MARIADB_SERVER_ID (default 1; give a
-# replica another one). Stop with mariadb-stop.sh DIR.
+# replica another one), MARIADB_EXTRA_ARGS (extra server options, word-split, given to
+# mariadb-install-db and mariadbd alike, e.g. --innodb-log-group-home-dir=/other/fs/redo; the
+# directories they name must exist and belong to mysql). Stop with mariadb-stop.sh DIR.
 set -euo pipefail
 
 log() { echo "mariadb-start: $*" >&2; }
@@ -35,6 +37,7 @@ case "$2" in ''|*[!0-9]*) die "PORT must be a number, got '$2'" ;; esac
 PORT=$2
 START_TIMEOUT=${MARIADB_START_TIMEOUT:-60}   # seconds to wait for the server to answer
 SERVER_ID=${MARIADB_SERVER_ID:-1}            # distinct per instance when a test builds a replica
+read -r -a EXTRA <<<"${MARIADB_EXTRA_ARGS:-}"  # extra server options (tests place files elsewhere)
 case "$SERVER_ID" in ''|*[!0-9]*) die "MARIADB_SERVER_ID must be a number" ;; esac
 
 # --- 1. packages (non-interactive; never let the package start the system instance) ------------------
@@ -96,7 +99,7 @@ if [ ! -d "$DATA/mysql" ]; then
     # As root with --user=mysql; the system tables get root@localhost via unix_socket (OS root only).
     mariadb-install-db --no-defaults --datadir="$DATA" --user=mysql \
         --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve \
-        --innodb-log-file-size=16M \
+        --innodb-log-file-size=16M ${EXTRA[@]+"${EXTRA[@]}"} \
         >"$LOGD/install-db.log" 2>&1 || { tail -n 30 "$LOGD/install-db.log" >&2; die "mariadb-install-db failed"; }
 fi
 
@@ -118,7 +121,7 @@ else
         --user=mysql --datadir="$DATA" --socket="$SOCK" --pid-file="$PIDF" --log-error="$ERRLOG" \
         --port="$PORT" --bind-address=127.0.0.1 --skip-name-resolve \
         --log-bin=binlog --server-id="$SERVER_ID" --binlog-format=ROW --gtid-strict-mode=1 \
-        --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
+        --innodb-buffer-pool-size=64M --innodb-log-file-size=16M ${EXTRA[@]+"${EXTRA[@]}"} \
         </dev/null >>"$LOGD/stdout.log" 2>&1 &
     server_pid=$!
     deadline=$(( $(date +%s) + START_TIMEOUT ))
