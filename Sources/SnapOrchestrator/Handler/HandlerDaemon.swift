@@ -40,11 +40,17 @@ public struct HandlerDaemon: Sendable {
             log.write("daemon: no settings file in \(handlerEnvironment.configFolder)")
             return nil
         }
-        let writer = StatusWriter(
-            statusFolder: handlerEnvironment.statusFolder, blobClient: URLSessionHTTPClient(idleTimeout: 10))
+        let statusFolder = handlerEnvironment.statusFolder
         let decryptor = ProtectedSettingsDecryptor(
             waagentDirectory: paths.resolve("/var/lib/waagent"), scratchDirectory: paths.runDir + "/handler",
             launcher: launcher)
+        var record =
+            HandlerState.load(statusFolder: statusFolder, sequence: sequence) ?? HandlerState(sequence: sequence)
+        if record.phase != "done" {
+            // First thing: this daemon owns the sequence (enable waits for this record).
+            record.own(by: getpid())
+            record.save(statusFolder: statusFolder)
+        }
 
         // Settings and parameters: every failure becomes a terminal status.
         var parameters = BackupParameters()
@@ -57,7 +63,7 @@ public struct HandlerDaemon: Sendable {
         } catch {
             let status = HandlerStatus(
                 status: "error", code: error.code.rawValue, message: error.message, taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: nil, writer: writer, log: log)
+            await finish(status, record: &record, blob: nil, environment: handlerEnvironment, log: log)
             return status
         }
         if let problem = settings.protectedError {
@@ -72,77 +78,88 @@ public struct HandlerDaemon: Sendable {
         } catch {
             let status = HandlerStatus(
                 status: "error", code: HandlerCode.error.rawValue, message: error.message, taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+            await finish(
+                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
             return status
         }
-        var state = HandlerState.load(paths)
-        if state.daemonDied, let lost = state.sequence {
-            var status = HandlerStatus(
-                status: "error", code: HandlerCode.error.rawValue,
-                message:
-                    "the daemon running this task (pid \(state.pid ?? 0)) died before it finished; its duties were recovered",
-                taskId: state.taskId ?? "")
-            status.isV2 = true
-            await finish(status, sequence: lost, blob: nil, writer: writer, log: log)
-            // The lost attempt finished nothing: a retry of its task must run again, not be deduplicated.
-            state.phase = "done"
-            state.lastStatusBlob = nil
-            state.lastStatus = status.status
-            state.lastStatusCode = status.code
-            state.save(paths)
-        }
-        if state.phase == "done", let previous = state.lastStatusBlob,
-            state.sequence == sequence || (!parameters.taskId.isEmpty && state.taskId == parameters.taskId)
+        defer { withExtendedLifetime(lock) {} }
+        await recoverDeadDaemons(except: sequence, environment: handlerEnvironment, log: log)
+        if let current = HandlerState.load(statusFolder: statusFolder, sequence: sequence), current.phase == "done",
+            let terminal = current.terminal
         {
-            // A duplicate: no second snapshot; the sequence still gets the task's terminal status.
-            log.write(
-                "seq \(sequence) task \(parameters.taskId): already processed (seq \(state.sequence ?? -1)); no second snapshot"
-            )
-            var status = HandlerStatus(
-                status: state.lastStatus ?? "success",
-                code: state.lastStatusCode ?? HandlerCode.alreadyProcessed.rawValue,
-                message: "TaskId AlreadyProcessed nothing to do", taskId: parameters.taskId)
-            status.reportJSON = previous
-            status.isV2 = StatusMapper.isV2(parameters.vmType)
-            await finish(status, sequence: sequence, blob: nil, writer: writer, log: log)
-            withExtendedLifetime(lock) {}
+            // This sequence already has its result (a re-run of enable): report it again, unchanged.
+            log.write("seq \(sequence): already processed; its result is reported again")
+            record = current
+            let status = terminal.status(taskId: current.taskId)
+            record.terminal = nil
+            await finish(
+                status, record: &record, blob: nil, environment: handlerEnvironment, log: log,
+                original: current.isOriginalResult ?? false)
             return status
         }
-        state.sequence = sequence
-        state.taskId = parameters.taskId
-        state.phase = "running"
-        state.pid = getpid()
-        state.pidStartTime = ProcessLiveness.startTime(getpid())
-        state.save(paths)
+        if !parameters.taskId.isEmpty,
+            let original = HandlerState.all(statusFolder: statusFolder).last(where: {
+                $0.sequence != sequence && $0.phase == "done" && $0.taskId == parameters.taskId
+                    && $0.isOriginalResult == true
+            }), let terminal = original.terminal
+        {
+            // A duplicate task: no second snapshot; the sequence gets the original result.
+            log.write(
+                "seq \(sequence) task \(parameters.taskId): already processed as seq \(original.sequence); no second snapshot"
+            )
+            var status = terminal.status(taskId: parameters.taskId)
+            status.message = "TaskId AlreadyProcessed (seq \(original.sequence)): \(terminal.message)"
+            status.telemetry.append(("duplicateOfSequence", String(original.sequence)))
+            record.taskId = parameters.taskId
+            await finish(status, record: &record, blob: nil, environment: handlerEnvironment, log: log, original: false)
+            return status
+        }
+        record.taskId = parameters.taskId
+        record.own(by: getpid())
+        record.terminal = nil
+        record.save(statusFolder: statusFolder)
 
-        let status = await backup(parameters, lock: lock, writer: writer, sequence: sequence, log: log)
-        state.phase = "done"
-        state.lastStatusCode = status.code
-        state.lastStatus = status.status
-        state.lastStatusBlob = status.reportJSON ?? status.message
-        state.save(paths)
-        withExtendedLifetime(lock) {}
+        let status = await backup(parameters, lock: lock, record: &record, environment: handlerEnvironment, log: log)
         return status
     }
 
+    /// Gives every sequence whose daemon died without finishing a terminal error status.
+    private func recoverDeadDaemons(except sequence: Int, environment: HandlerEnvironment, log: HandlerLog) async {
+        for var lost in HandlerState.all(statusFolder: environment.statusFolder)
+        where lost.sequence != sequence && lost.daemonDied {
+            var status = HandlerStatus(
+                status: "error", code: HandlerCode.error.rawValue,
+                message:
+                    "the daemon running this task (pid \(lost.pid ?? 0)) died before it finished; its duties were recovered",
+                taskId: lost.taskId)
+            status.isV2 = true
+            await finish(status, record: &lost, blob: nil, environment: environment, log: log, original: false)
+        }
+    }
+
     private func backup(
-        _ parameters: BackupParameters, lock: RunLock, writer: StatusWriter, sequence: Int, log: HandlerLog
+        _ parameters: BackupParameters, lock: RunLock, record: inout HandlerState,
+        environment handlerEnvironment: HandlerEnvironment,
+        log: HandlerLog
     ) async
         -> HandlerStatus
     {
+        let sequence = record.sequence
         let command = parameters.commandToExecute.lowercased()
         if command.contains("install") {
             let status = HandlerStatus(
                 status: "success", code: HandlerCode.success.rawValue, message: "Install Succeeded",
                 taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+            await finish(
+                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
             return status
         }
         guard command.contains("snapshot") else {
             let status = HandlerStatus(
                 status: "error", code: HandlerCode.parameterError.rawValue,
                 message: "command is not correct: \(parameters.commandToExecute)", taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+            await finish(
+                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
             return status
         }
         // Checked before any freeze, never by a network call inside the window.
@@ -152,13 +169,18 @@ public struct HandlerDaemon: Sendable {
                 message:
                     "CRP timeout limit has reached, will not take snapshot. (command is \(Int(age / 60)) minutes old)",
                 taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+            await finish(
+                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
             return status
         }
         var transitioning = HandlerStatus.transitioning(
             taskId: parameters.taskId, ticks: parameters.commandStartTimeUTCTicks.map(String.init))
         transitioning.isV2 = StatusMapper.isV2(parameters.vmType)
-        _ = await writer.write(transitioning, sequence: sequence, blobURI: parameters.statusBlobUri)
+        transitioning = withFacts(transitioning)
+        _ = await StatusWriter(
+            statusFolder: handlerEnvironment.statusFolder, blobClient: URLSessionHTTPClient(idleTimeout: 10)
+        )
+        .write(transitioning, sequence: sequence, blobURI: parameters.statusBlobUri)
 
         let (loaded, diagnostics) = ConfigSource(paths: paths).load(explicit: nil, defaultWhenAbsent: true)
         var configProblems = diagnostics.filter { $0.severity != .note }.map(\.rendered)
@@ -207,9 +229,13 @@ public struct HandlerDaemon: Sendable {
             }
         }
         let status = StatusMapper.status(for: report, parameters: parameters)
-        await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+        await finish(
+            status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
         if let logs = parameters.logsBlobUri.flatMap(BlobURI.init) {
-            let text = Redactor().redact(Summary(color: false).render(report))
+            // The summary, then the full report: what a trimmed status points to.
+            let text = Redactor().redact(
+                Summary(color: false).render(report) + "\n--- run report (JSON) ---\n"
+                    + JSONOutput.encode(report, pretty: true) + "\n")
             if let error = await BlobWriter(client: URLSessionHTTPClient(idleTimeout: 10)).write(
                 Data(text.utf8), to: logs, contentType: "text/plain")
             {
@@ -219,13 +245,62 @@ public struct HandlerDaemon: Sendable {
         return status
     }
 
-    private func finish(_ status: HandlerStatus, sequence: Int, blob: String?, writer: StatusWriter, log: HandlerLog)
-        async
-    {
-        let problems = await writer.write(status, sequence: sequence, blobURI: blob)
-        log.write("seq \(sequence): \(status.status) code \(status.code): \(Redactor().redact(status.message))")
+    /// Writes the terminal status of `record`'s sequence (blob, then file) and records it as done.
+    ///
+    /// When the extension directory was removed during the run, nothing is created: the file goes to
+    /// the status folder that now holds this daemon's record (an upgrade copied it to the new
+    /// version's folder), or is skipped (uninstall); the blob is uploaded either way.
+    private func finish(
+        _ status: HandlerStatus, record: inout HandlerState, blob: String?, environment: HandlerEnvironment,
+        log: HandlerLog, original: Bool = true
+    ) async {
+        let folder = liveStatusFolder(environment, sequence: record.sequence)
+        let writer = StatusWriter(statusFolder: folder, blobClient: URLSessionHTTPClient(idleTimeout: 10))
+        let status = withFacts(status)
+        let problems = await writer.write(status, sequence: record.sequence, blobURI: blob)
+        log.write(
+            "seq \(record.sequence): \(status.status) code \(status.code): \(Redactor().redact(status.message))")
         for problem in problems { log.write(problem) }
+        let events = ExtensionEvents(
+            folder: environment.eventsFolder, version: facts.extensionVersion(), operationId: status.taskId)
+        // Warning and above only, as the original forwards: errors, degraded results, reporting problems.
+        if status.status == "error" || ![0, 1, 3, 4].contains(status.code) {
+            events.write(.error, ["seq \(record.sequence): code \(status.code): \(status.message)"] + problems)
+        } else if status.code == HandlerCode.success.rawValue || !problems.isEmpty {
+            events.write(.warning, ["seq \(record.sequence): code \(status.code): \(status.message)"] + problems)
+        }
+        record.phase = "done"
+        if record.terminal == nil || original {
+            record.terminal = HandlerState.Terminal(status)
+            record.isOriginalResult = original
+        }
+        record.save(statusFolder: folder)
     }
+
+    var facts: AgentFacts { AgentFacts(paths: paths, environment: environment, directory: directory) }
+
+    /// `status` with what the original adds to every report: the machine id and the VM facts.
+    func withFacts(_ status: HandlerStatus) -> HandlerStatus { facts.annotate(status) }
+
+    /// The status folder to write to: the extension's own, or — when it is gone — that of the
+    /// extension version the guest agent upgraded to, recognised by holding this daemon's record.
+    func liveStatusFolder(_ environment: HandlerEnvironment, sequence: Int) -> String {
+        let own = environment.statusFolder
+        if FileManager.default.fileExists(atPath: own) { return own }
+        let base = (directory as NSString).deletingLastPathComponent
+        let prefix = environment.name + "-"
+        let siblings = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        for name in siblings.sorted() where name.hasPrefix(prefix) {
+            let folder = base + "/" + name + "/status"
+            if let other = HandlerState.load(statusFolder: folder, sequence: sequence), other.phase == "running",
+                other.pid == getpid()
+            {
+                return folder
+            }
+        }
+        return own
+    }
+
 }
 
 /// Appends lines to `<logFolder>/extension.log` (never inside a freeze window: the handler logs
