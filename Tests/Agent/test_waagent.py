@@ -180,8 +180,7 @@ freeze:
   timeout: 10s
   mounts: [{m}]
 snapshot:
-  provider: command
-  command: [/bin/true]
+  provider: host
   timeout: 5s
 plugins:
   - name: app
@@ -215,7 +214,7 @@ plugins:
         public = {"taskId": task, "commandStartTimeUTCTicks": ticks(minutes_ago), "locale": "en-us",
                   "vmType": "microsoft.compute/virtualmachines",
                   "objectStr": base64.b64encode(json.dumps(objects).encode()).decode(),
-                  "customSettings": json.dumps({"takeSnapshotFrom": "onlyGuest"}),
+                  "customSettings": json.dumps({"takeSnapshotFrom": "onlyHost"}),
                   "statusBlobUri": "{}/blobs/status-{}{}?sv=2018-03-28&sr=b&sp=rw&sig=statussig".format(
                       self.wire.base(), task, seq_tag),
                   "logsBlobUri": "{}/blobs/log-{}?sv=2018-03-28&sr=b&sp=rw&sig=logsig".format(self.wire.base(), task)}
@@ -318,6 +317,11 @@ plugins:
         self.assertEqual((substatus["status"], str(substatus["code"])), ("success", "0"))
         self.assertIn('"taskId": "task-a"', substatus["name"])
         self.assertEqual(self.pre_count(), 1)
+        # The host snapshot went to the wire server address the agent gave the extension
+        # (AZURE_GUEST_AGENT_WIRE_PROTOCOL_ADDRESS), with the task's id.
+        calls = [(name, body.get("taskId")) for name, body in self.wire.snapshot_calls]
+        self.assertEqual(calls, [("presnapshot", "task-a"), ("dosnapshot", "task-a")])
+        self.assertIn('"snapshotInfo": [{"isSuccessful": "true"', substatus["name"])
         # The protected settings were decrypted with the certificate the agent extracted, then removed.
         with open(os.path.join(self.base_dir(self.v1), "config", "0.settings")) as f:
             settings = f.read()
@@ -490,6 +494,36 @@ plugins:
         self.assertIn(str(status["code"]), ("0", "1"))
         self.assertIn("task-upgrade", status["substatus"][0]["name"])
         self.assertEqual(self.pre_count(), backups + 1, "the upgrade started a second backup")
+
+    def test_14_extension_events_collected_by_the_agent(self):
+        # The agent's own collector reads our events folder: Warning+ events, none dropped.
+        from azurelinuxagent.ga.collect_telemetry_events import _ProcessExtensionEvents
+
+        class Sink:
+            events = []
+
+            def stopped(self):
+                return False
+
+            def get_thread_name(self):
+                return "test-sink"
+
+            def enqueue_event(self, event):
+                self.events.append({p.name: p.value for p in event.parameters})
+
+        folder = os.path.join(self.logs, HANDLER, "events")
+        files = [f for f in os.listdir(folder) if f.endswith(".json")]
+        self.assertTrue(files, "no extension event was written to " + folder)
+        sink = Sink()
+        _ProcessExtensionEvents(sink)._operation()
+        messages = [e.get("Context1", "") for e in sink.events]
+        RESULTS.append(("extension events (agent's collector)", "{} files -> {} events: {}".format(
+            len(files), len(sink.events), sorted({e.get("CapabilityUsed") for e in sink.events}))))
+        self.assertGreaterEqual(len(sink.events), len(files), "the agent dropped events")
+        self.assertTrue(any("CRP timeout limit" in m for m in messages), messages)
+        self.assertTrue(any("protected settings unreadable" in m for m in messages), messages)
+        self.assertTrue(all(e.get("EventName", "").startswith(HANDLER + "-") for e in sink.events))
+        self.assertTrue(all(e.get("CapabilityUsed") in ("Warning", "Error") for e in sink.events))
 
 
 if __name__ == "__main__":
