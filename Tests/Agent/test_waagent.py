@@ -413,10 +413,11 @@ plugins:
             handler, status = self.wait_terminal(7)
         finally:
             os.unlink(os.path.join(self.root, "noise"))
-        self.record("plugins printing 2 x 60 KiB", handler, status)
-        self.assertEqual(str(status["code"]), "0")
         status_file = os.path.join(self.base_dir(self.v1), "status", "7.status")
-        self.assertLessEqual(os.path.getsize(status_file), 128 * 1024)
+        size = os.path.getsize(status_file)
+        self.record("plugins printing 2 x 60 KiB ({} B status file)".format(size), handler, status)
+        self.assertEqual(str(status["code"]), "0")
+        self.assertLessEqual(size, 128 * 1024)
         # The agent uploaded the whole status, untruncated, substatus included.
         self.assertTrue(status["substatus"], "the agent dropped the substatus")
         self.assertNotIn("[TRUNCATED]", json.dumps(status))
