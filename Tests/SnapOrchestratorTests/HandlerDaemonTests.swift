@@ -89,7 +89,9 @@ struct HandlerDaemonTests {
                     protectedSettings: HandlerFixture.protectedSettings(disks: disks))
                 let dup = try await handler.enableAndWait(sequence: 1, env: env)
                 #expect(dup["code"] as? String == "0")
-                #expect(HandlerFixture.message(dup)["messageStr"] as? String == "TaskId AlreadyProcessed nothing to do")
+                let dupMessage = HandlerFixture.message(dup)
+                #expect((dupMessage["messageStr"] as? String)?.hasPrefix("TaskId AlreadyProcessed") == true)
+                #expect(dupMessage["snapshotConsistency"] as? Int == 2, "the duplicate carries the original result")
                 let requests = try await emulator.control("GET", "requests") as? [[String: Any]] ?? []
                 let snapshots = requests.filter { ($0["query"] as? [String: Any])?["comp"] as? String == "snapshot" }
                 #expect(snapshots.count == 2, "a duplicate task took another snapshot")
@@ -115,7 +117,10 @@ struct HandlerDaemonTests {
             let message = HandlerFixture.message(body)["messageStr"] as? String ?? ""
             #expect(message.contains("minutes in the future"), "\(message)")
         }
-        #expect((body["substatus"] as? [[String: Any]])?.first?["status"] as? String == "error")
+        // The original's semantics: success/"0" in substatus[0], the error in the code and the blob document.
+        let first = (body["substatus"] as? [[String: Any]])?.first
+        #expect(first?["status"] as? String == "success" && first?["code"] as? String == "0")
+        #expect((first?["name"] as? String)?.contains(#""status": "error""#) == true)
     }
 
     @Test func undecryptableSettingsAreReportedNotSilentlyDropped() async throws {

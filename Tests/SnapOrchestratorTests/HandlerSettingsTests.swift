@@ -59,12 +59,11 @@ struct HandlerSettingsTests {
         defer { tree.cleanup() }
         let handler = try await HandlerFixture(tree: tree)
         // A previous daemon (a pid that cannot exist) owned seq 7 and never finished.
-        var state = HandlerState()
-        state.sequence = 7
+        var state = HandlerState(sequence: 7)
         state.taskId = "task-7"
         state.phase = "running"
         state.pid = 4_194_303
-        state.save(Paths(root: tree.root))
+        state.save(statusFolder: handler.statusDir)
         tree.write("ext/status/7.status", "[]")
         try await handler.writeSettings(
             sequence: 8, publicSettings: HandlerFixture.publicSettings(taskId: "task-8", statusBlob: nil),
@@ -73,6 +72,7 @@ struct HandlerSettingsTests {
         let lost = try #require(handler.statusBody(7))
         #expect(lost["code"] as? String == "2")
         #expect((HandlerFixture.message(lost)["messageStr"] as? String)?.contains("died before it finished") == true)
-        #expect(HandlerState.load(Paths(root: tree.root)).sequence == 8)
+        #expect(HandlerState.load(statusFolder: handler.statusDir, sequence: 8)?.phase == "done")
+        #expect(HandlerState.load(statusFolder: handler.statusDir, sequence: 7)?.phase == "done")
     }
 }

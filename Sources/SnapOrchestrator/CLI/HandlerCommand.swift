@@ -48,10 +48,34 @@ struct HandlerCommand {
             log.write("enable: no settings file in \(handlerEnvironment.configFolder)")
             return ExitCode.ok
         }
-        let state = HandlerState.load(paths)
-        if state.phase == "done", state.sequence == sequence {
-            log.write("enable: seq \(sequence) already processed")
-            return ExitCode.ok
+        let statusFolder = handlerEnvironment.statusFolder
+        let writer = StatusWriter(statusFolder: statusFolder, blobClient: CurlHTTPClient())
+        let statusFile = writer.path(sequence)
+        let facts = AgentFacts(paths: paths, environment: environment, directory: directory)
+        if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence) {
+            // The guest agent runs enable again on every new goal state: one daemon per sequence,
+            // a re-run only reports again (and writes the status file when it went missing).
+            if record.phase == "done", let terminal = record.terminal {
+                log.write("enable: seq \(sequence) already processed; reporting its result again")
+                if !FileManager.default.fileExists(atPath: statusFile) {
+                    let status = facts.annotate(terminal.status(taskId: record.taskId))
+                    for problem in await writer.write(status, sequence: sequence, blobURI: nil) {
+                        log.write("enable: \(problem)")
+                    }
+                }
+                return ExitCode.ok
+            }
+            if record.daemonAlive {
+                log.write(
+                    "enable: seq \(sequence) is being run by the daemon (pid \(record.pid ?? 0)); not started twice")
+                if !FileManager.default.fileExists(atPath: statusFile) {
+                    let status = facts.annotate(HandlerStatus.transitioning(taskId: record.taskId, ticks: nil))
+                    for problem in await writer.write(status, sequence: sequence, blobURI: nil) {
+                        log.write("enable: \(problem)")
+                    }
+                }
+                return ExitCode.ok
+            }
         }
         // Public settings only: the daemon decrypts (and strips) the protected ones.
         let settings = try? await SettingsFile.load(
@@ -59,8 +83,7 @@ struct HandlerCommand {
         let summary = settings.map { BackupParameters.publicSummary($0.publicSettings) }
         var status = HandlerStatus.transitioning(taskId: summary?.taskId ?? "", ticks: summary?.ticks)
         status.isV2 = StatusMapper.isV2(summary?.vmType)
-        let writer = StatusWriter(
-            statusFolder: handlerEnvironment.statusFolder, blobClient: CurlHTTPClient())
+        status = facts.annotate(status)
         for problem in await writer.write(status, sequence: sequence, blobURI: nil) { log.write("enable: \(problem)") }
         var env = environment
         env["ConfigSequenceNumber"] = String(sequence)
@@ -70,6 +93,17 @@ struct HandlerCommand {
                 workingDirectory: directory)
             try? FileSystem.makeDirectory(paths.runDir, mode: 0o700)
             try? FileSystem.writeAtomically(Array("\(pid)\n".utf8), to: paths.runDir + "/daemon.pid")
+            // The daemon records itself as the sequence's owner first thing; waiting for that record
+            // means a re-run of enable can never start a second daemon for this sequence.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < deadline, ProcessLiveness.isAlive(pid) {
+                if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence),
+                    record.pid == pid || record.phase == "done"
+                {
+                    break
+                }
+                try? await Task.sleep(for: .milliseconds(20))
+            }
             log.write("enable: seq \(sequence): daemon started (pid \(pid))")
         } catch {
             log.write("enable: cannot start the daemon: \(error)")

@@ -43,11 +43,17 @@ public struct HandlerDaemon: Sendable {
             log.write("daemon: no settings file in \(handlerEnvironment.configFolder)")
             return nil
         }
-        let writer = StatusWriter(
-            statusFolder: handlerEnvironment.statusFolder, blobClient: CurlHTTPClient())
+        let statusFolder = handlerEnvironment.statusFolder
         let decryptor = ProtectedSettingsDecryptor(
             waagentDirectory: paths.resolve("/var/lib/waagent"), scratchDirectory: paths.runDir + "/handler",
             launcher: launcher)
+        var record =
+            HandlerState.load(statusFolder: statusFolder, sequence: sequence) ?? HandlerState(sequence: sequence)
+        if record.phase != "done" {
+            // First thing: this daemon owns the sequence (enable waits for this record).
+            record.own(by: getpid())
+            record.save(statusFolder: statusFolder)
+        }
 
         // Settings and parameters: every failure becomes a terminal status.
         var parameters = BackupParameters()
@@ -60,7 +66,7 @@ public struct HandlerDaemon: Sendable {
         } catch {
             let status = HandlerStatus(
                 status: "error", code: error.code.rawValue, message: error.message, taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: nil, writer: writer, log: log)
+            await finish(status, record: &record, blob: nil, environment: handlerEnvironment, log: log)
             return status
         }
         if let problem = settings.protectedError {
@@ -75,78 +81,74 @@ public struct HandlerDaemon: Sendable {
         } catch {
             let status = HandlerStatus(
                 status: "error", code: HandlerCode.error.rawValue, message: error.message, taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+            await finish(
+                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
             return status
         }
-        var state = HandlerState.load(paths)
-        if state.daemonDied, let lost = state.sequence {
-            var status = HandlerStatus(
-                status: "error", code: HandlerCode.error.rawValue,
-                message:
-                    "the daemon running this task (pid \(state.pid ?? 0)) died before it finished; its duties were recovered",
-                taskId: state.taskId ?? "")
-            status.isV2 = true
-            await finish(status, sequence: lost, blob: nil, writer: writer, log: log)
-            // The lost attempt finished nothing: a retry of its task must run again, not be deduplicated.
-            state.phase = "done"
-            state.lastStatusBlob = nil
-            state.lastStatus = status.status
-            state.lastStatusCode = status.code
-            state.save(paths)
-        }
-        if state.phase == "done", let previous = state.lastStatusBlob,
-            state.sequence == sequence || (!parameters.taskId.isEmpty && state.taskId == parameters.taskId)
+        defer { withExtendedLifetime(lock) {} }
+        await recoverDeadDaemons(except: sequence, environment: handlerEnvironment, log: log)
+        if let current = HandlerState.load(statusFolder: statusFolder, sequence: sequence), current.phase == "done",
+            let terminal = current.terminal
         {
-            // A duplicate: no second snapshot; the sequence still gets the task's terminal status.
-            log.write(
-                "seq \(sequence) task \(parameters.taskId): already processed (seq \(state.sequence ?? -1)); no second snapshot"
-            )
-            var status = HandlerStatus(
-                status: state.lastStatus ?? "success",
-                code: state.lastStatusCode ?? HandlerCode.alreadyProcessed.rawValue,
-                message: "TaskId AlreadyProcessed nothing to do", taskId: parameters.taskId)
-            status.reportJSON = previous
-            status.restoreJSON = StatusMapper.restoreJSON(reportJSON: previous)
-            status.isV2 = StatusMapper.isV2(parameters.vmType)
-            await finish(status, sequence: sequence, blob: nil, writer: writer, log: log)
-            withExtendedLifetime(lock) {}
+            // This sequence already has its result (a re-run of enable): report it again, unchanged.
+            log.write("seq \(sequence): already processed; its result is reported again")
+            record = current
+            let status = terminal.status(taskId: current.taskId)
+            record.terminal = nil
+            await finish(
+                status, record: &record, blob: nil, environment: handlerEnvironment, log: log,
+                original: current.isOriginalResult ?? false)
             return status
         }
-        state.sequence = sequence
-        state.taskId = parameters.taskId
-        state.phase = "running"
-        state.pid = getpid()
-        state.pidStartTime = ProcessLiveness.startTime(getpid())
-        state.save(paths)
+        if !parameters.taskId.isEmpty,
+            let original = HandlerState.all(statusFolder: statusFolder).last(where: {
+                $0.sequence != sequence && $0.phase == "done" && $0.taskId == parameters.taskId
+                    && $0.isOriginalResult == true
+            }), let terminal = original.terminal
+        {
+            // A duplicate task: no second snapshot; the sequence gets the original result.
+            log.write(
+                "seq \(sequence) task \(parameters.taskId): already processed as seq \(original.sequence); no second snapshot"
+            )
+            var status = terminal.status(taskId: parameters.taskId)
+            status.message = "TaskId AlreadyProcessed (seq \(original.sequence)): \(terminal.message)"
+            status.telemetry.append(("duplicateOfSequence", String(original.sequence)))
+            record.taskId = parameters.taskId
+            await finish(status, record: &record, blob: nil, environment: handlerEnvironment, log: log, original: false)
+            return status
+        }
+        record.taskId = parameters.taskId
+        record.own(by: getpid())
+        record.terminal = nil
+        record.save(statusFolder: statusFolder)
 
-        let status = await backup(parameters, lock: lock, writer: writer, sequence: sequence, log: log)
-        state.phase = "done"
-        state.lastStatusCode = status.code
-        state.lastStatus = status.status
-        state.lastStatusBlob = status.reportJSON ?? status.message
-        state.save(paths)
-        withExtendedLifetime(lock) {}
+        let status = await backup(parameters, lock: lock, record: &record, environment: handlerEnvironment, log: log)
         return status
     }
 
     private func backup(
-        _ parameters: BackupParameters, lock: RunLock, writer: StatusWriter, sequence: Int, log: HandlerLog
+        _ parameters: BackupParameters, lock: RunLock, record: inout HandlerState,
+        environment handlerEnvironment: HandlerEnvironment,
+        log: HandlerLog
     ) async
         -> HandlerStatus
     {
+        let sequence = record.sequence
         let command = parameters.commandToExecute.lowercased()
         if command.contains("install") {
             let status = HandlerStatus(
                 status: "success", code: HandlerCode.success.rawValue, message: "Install Succeeded",
                 taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+            await finish(
+                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
             return status
         }
         guard command.contains("snapshot") else {
             let status = HandlerStatus(
                 status: "error", code: HandlerCode.parameterError.rawValue,
                 message: "command is not correct: \(parameters.commandToExecute)", taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+            await finish(
+                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
             return status
         }
         // Checked before any freeze, never by a network call inside the window.
@@ -156,7 +158,8 @@ public struct HandlerDaemon: Sendable {
                 message:
                     "CRP timeout limit has reached, will not take snapshot. (command is \(Int(age / 60)) minutes old)",
                 taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+            await finish(
+                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
             return status
         }
         if let age = parameters.commandAge(), age < -Self.futureTolerance {
@@ -166,13 +169,18 @@ public struct HandlerDaemon: Sendable {
                     "commandStartTimeUTCTicks is \(Int(-age / 60)) minutes in the future (a clock off by more than "
                     + "\(Int(Self.futureTolerance / 60)) minutes, or a forged date), will not take snapshot.",
                 taskId: parameters.taskId)
-            await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+            await finish(
+                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
             return status
         }
         var transitioning = HandlerStatus.transitioning(
             taskId: parameters.taskId, ticks: parameters.commandStartTimeUTCTicks.map(String.init))
         transitioning.isV2 = StatusMapper.isV2(parameters.vmType)
-        _ = await writer.write(transitioning, sequence: sequence, blobURI: parameters.statusBlobUri)
+        transitioning = withFacts(transitioning)
+        _ = await StatusWriter(
+            statusFolder: handlerEnvironment.statusFolder, blobClient: CurlHTTPClient()
+        )
+        .write(transitioning, sequence: sequence, blobURI: parameters.statusBlobUri)
 
         let (loaded, diagnostics) = ConfigSource(paths: paths).load(explicit: nil, defaultWhenAbsent: true)
         var configProblems = diagnostics.filter { $0.severity != .note }.map(\.rendered)
@@ -221,9 +229,13 @@ public struct HandlerDaemon: Sendable {
             }
         }
         let status = StatusMapper.status(for: report, parameters: parameters)
-        await finish(status, sequence: sequence, blob: parameters.statusBlobUri, writer: writer, log: log)
+        await finish(
+            status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
         if let logs = parameters.logsBlobUri.flatMap(BlobURI.init) {
-            let text = Redactor().redact(Summary(color: false).render(report))
+            // The summary, then the full report: what a trimmed status points to.
+            let text = Redactor().redact(
+                Summary(color: false).render(report) + "\n--- run report (JSON) ---\n"
+                    + JSONOutput.encode(report, pretty: true) + "\n")
             if let error = await BlobWriter(client: CurlHTTPClient()).write(
                 Data(text.utf8), to: logs, contentType: "text/plain")
             {
@@ -231,33 +243,5 @@ public struct HandlerDaemon: Sendable {
             }
         }
         return status
-    }
-
-    private func finish(_ status: HandlerStatus, sequence: Int, blob: String?, writer: StatusWriter, log: HandlerLog)
-        async
-    {
-        let problems = await writer.write(status, sequence: sequence, blobURI: blob)
-        log.write("seq \(sequence): \(status.status) code \(status.code): \(Redactor().redact(status.message))")
-        for problem in problems { log.write(problem) }
-    }
-}
-
-/// Appends lines to `<logFolder>/extension.log` (never inside a freeze window: the handler logs
-/// before and after a run only).
-public struct HandlerLog: Sendable {
-    let file: String
-
-    public init(folder: String) { file = folder + "/extension.log" }
-    public init(paths: Paths) { file = paths.logDir + "/handler.log" }
-
-    public func write(_ line: String) {
-        let directory = (file as NSString).deletingLastPathComponent
-        try? FileSystem.makeDirectory(directory)
-        let stamp = ISO8601DateFormatter().string(from: Date())
-        let text = "\(stamp) [snaporch \(Version.current)] \(Redactor().redact(line))\n"
-        let fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        _ = try? Sys.writeAll(fd, Array(text.utf8))
-        close(fd)
     }
 }

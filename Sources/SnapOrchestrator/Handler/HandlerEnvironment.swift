@@ -9,6 +9,8 @@ public struct HandlerEnvironment: Sendable, Hashable {
     public var configFolder: String
     public var statusFolder: String
     public var heartbeatFile: String?
+    /// Where extension events go (`eventsFolder`; absent with agents that do not collect them).
+    public var eventsFolder: String?
 
     /// Parses the file's bytes; the error names the file and the missing field.
     public static func parse(_ data: Data, file: String) throws(HandlerError) -> HandlerEnvironment {
@@ -34,7 +36,8 @@ public struct HandlerEnvironment: Sendable, Hashable {
             name: object["name"] as? String ?? HandlerStatus.extensionName,
             version: object["version"].map { "\($0)" } ?? "1.0",
             logFolder: try field("logFolder"), configFolder: try field("configFolder"),
-            statusFolder: try field("statusFolder"), heartbeatFile: env["heartbeatFile"] as? String)
+            statusFolder: try field("statusFolder"), heartbeatFile: env["heartbeatFile"] as? String,
+            eventsFolder: (env["eventsFolder"] as? String).flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// Reads `HandlerEnvironment.json` from `directory`.

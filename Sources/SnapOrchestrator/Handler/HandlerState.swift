@@ -1,43 +1,113 @@
 import Foundation
 import Glibc
 
-/// What the handler remembers between invocations (under `/var/lib/snaporch/handler.json`): the
-/// last sequence number and task it ran, whether that run finished, and its terminal status —
-/// for de-duplication and for recovering a daemon that died.
+/// What the handler remembers about one sequence number: its task, whether a daemon is running it
+/// (and which), and its terminal status once written — for de-duplication, re-reporting and for
+/// recovering a daemon that died.
+///
+/// Stored as `<statusFolder>/<seq>.snaporch.json`, so it has the extension's lifetime, as the
+/// original's `mrseq` does: the guest agent copies the status folder to the new version on an upgrade
+/// and deletes it with the extension on uninstall (a re-install that restarts at sequence 0 then
+/// starts clean). One file per sequence: concurrent daemons of different sequences never overwrite
+/// each other's record. The folder is never created here (`save` skips a removed extension).
 public struct HandlerState: Sendable, Codable, Hashable {
-    public var sequence: Int?
-    public var taskId: String?
-    /// `running` while a daemon owns the run, `done` after its terminal status was written.
-    public var phase: String = "done"
-    public var pid: Int32?
-    /// Start time of `pid`, so that a reused pid is not taken for the daemon.
-    public var pidStartTime: UInt64?
-    /// The terminal status blob document of the last finished run.
-    public var lastStatusBlob: String?
-    public var lastStatusCode: Int?
-    public var lastStatus: String?
+    /// The terminal result of a sequence, enough to write its status again or to answer a duplicate.
+    public struct Terminal: Sendable, Codable, Hashable {
+        public var status: String
+        public var code: Int
+        public var message: String
+        public var snapshotConsistency: Int
+        public var extErrorCode: Int
+        public var reportJSON: String?
+        public var commandStartTimeUTCTicks: String?
+        public var isV2: Bool
 
-    public init() {}
+        public init(_ s: HandlerStatus) {
+            status = s.status
+            code = s.code
+            message = s.message
+            snapshotConsistency = s.snapshotConsistency
+            extErrorCode = s.extErrorCode
+            reportJSON = s.reportJSON
+            commandStartTimeUTCTicks = s.commandStartTimeUTCTicks
+            isV2 = s.isV2
+        }
 
-    static func path(_ paths: Paths) -> String { paths.stateDir + "/handler.json" }
-
-    public static func load(_ paths: Paths) -> HandlerState {
-        guard let data = FileManager.default.contents(atPath: path(paths)),
-            let state = try? JSONDecoder().decode(HandlerState.self, from: data)
-        else { return HandlerState() }
-        return state
-    }
-
-    public func save(_ paths: Paths) {
-        try? FileSystem.makeDirectory(paths.stateDir, mode: 0o700)
-        if let data = try? JSONEncoder().encode(self) {
-            try? FileSystem.writeAtomically(Array(data), to: Self.path(paths))
+        /// The status document again, for `taskId`.
+        public func status(taskId: String) -> HandlerStatus {
+            var s = HandlerStatus(
+                status: status, code: code, message: message, taskId: taskId,
+                snapshotConsistency: snapshotConsistency, extErrorCode: extErrorCode)
+            s.reportJSON = reportJSON
+            s.commandStartTimeUTCTicks = commandStartTimeUTCTicks
+            s.isV2 = isV2
+            return s
         }
     }
 
-    /// True when the daemon that owned the run is gone without finishing.
-    public var daemonDied: Bool {
-        guard phase == "running", let pid else { return false }
-        return !ProcessLiveness.isAlive(pid, startTime: pidStartTime)
+    public var sequence: Int
+    public var taskId: String = ""
+    /// `running` while a daemon owns the sequence, `done` after its terminal status was written.
+    public var phase: String = "running"
+    public var pid: Int32?
+    /// Start time of `pid`, so that a reused pid is not taken for the daemon.
+    public var pidStartTime: UInt64?
+    /// The terminal status, once written.
+    public var terminal: Terminal?
+    /// True when `terminal` is this sequence's own result (a duplicate task is answered with it);
+    /// not for a duplicate's borrowed result nor for a daemon that died (its task must run again).
+    public var isOriginalResult: Bool?
+
+    public init(sequence: Int) { self.sequence = sequence }
+
+    static let suffix = ".snaporch.json"
+
+    /// The record file of `sequence`.
+    public static func path(statusFolder: String, sequence: Int) -> String {
+        "\(statusFolder)/\(sequence)\(suffix)"
     }
+
+    /// The record of `sequence`, if there is one.
+    public static func load(statusFolder: String, sequence: Int) -> HandlerState? {
+        guard let data = FileManager.default.contents(atPath: path(statusFolder: statusFolder, sequence: sequence))
+        else { return nil }
+        return try? JSONDecoder().decode(HandlerState.self, from: data)
+    }
+
+    /// Every record of the folder, by sequence number.
+    public static func all(statusFolder: String) -> [HandlerState] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: statusFolder)) ?? []
+        return names.compactMap { name -> HandlerState? in
+            guard name.hasSuffix(suffix), let n = Int(name.dropLast(suffix.count)) else { return nil }
+            return load(statusFolder: statusFolder, sequence: n)
+        }.sorted { $0.sequence < $1.sequence }
+    }
+
+    /// Writes the record atomically; returns false (and writes nothing) when the folder is gone.
+    @discardableResult
+    public func save(statusFolder: String) -> Bool {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: statusFolder, isDirectory: &isDirectory), isDirectory.boolValue,
+            let data = try? JSONEncoder().encode(self)
+        else { return false }
+        return
+            (try? FileSystem.writeAtomically(
+                Array(data), to: Self.path(statusFolder: statusFolder, sequence: sequence))) != nil
+    }
+
+    /// Marks the record as owned by the process `pid`.
+    public mutating func own(by pid: Int32) {
+        phase = "running"
+        self.pid = pid
+        pidStartTime = ProcessLiveness.startTime(pid)
+    }
+
+    /// True while the daemon that owns the sequence is alive.
+    public var daemonAlive: Bool {
+        guard phase == "running", let pid else { return false }
+        return ProcessLiveness.isAlive(pid, startTime: pidStartTime)
+    }
+
+    /// True when the daemon that owned the run is gone without finishing.
+    public var daemonDied: Bool { phase == "running" && !daemonAlive }
 }

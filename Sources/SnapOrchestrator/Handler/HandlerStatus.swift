@@ -52,10 +52,14 @@ public struct HandlerStatus: Sendable {
         self.extErrorCode = extErrorCode ?? code
     }
 
-    /// The transitioning status (code 4) written by enable and before the freeze.
+    /// The status written by enable and before the freeze while the daemon works: `success` with
+    /// code 4 (`ExtensionTempTerminalState`), as the original writes it. The guest agent takes it
+    /// as terminal, so the platform's extension operation (and every extension ordered after this
+    /// one) is not held for the length of a backup; the backup service reads the real result from
+    /// the status blob, where code 4 means "still running".
     public static func transitioning(taskId: String, ticks: String?) -> HandlerStatus {
         var s = HandlerStatus(
-            status: "transitioning", code: HandlerCode.transitioning.rawValue,
+            status: "success", code: HandlerCode.transitioning.rawValue,
             message: "Transitioning state in extension", taskId: taskId)
         s.commandStartTimeUTCTicks = ticks
         return s
@@ -136,18 +140,27 @@ public struct HandlerStatus: Sendable {
         .serialized()
     }
 
+    /// True for a result the guest agent and the service take as final (`success` or `error`).
+    public var isTerminal: Bool { status == "success" || status == "error" }
+
     /// The status file: the blob document as `substatus[0].name`, telemetry and disks left out.
+    ///
+    /// As the original writes it for V2 VMs: a terminal result (errors included) is `success` at the
+    /// file level and in `substatus[0]` (code `"0"`), and only the top-level `code` and the embedded
+    /// blob document carry the error. Unlike the original, `substatus[0].formattedMessage` is never
+    /// null (the guest agent fails on a null one when it has to truncate), and the run report is
+    /// carried once (inside the blob document), so that `StatusBudget` can keep the file ≤ 128 KiB.
     public func fileDocument() -> String {
-        let fileStatus = isV2 && (status == "success" || status == "error") ? "success" : status
+        let v2Terminal = isV2 && isTerminal
+        let fileStatus = v2Terminal ? "success" : status
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
-        var substatus: [OrderedJSON] = [
+        let substatus: [OrderedJSON] = [
             .object([
-                ("code", .string(String(code))), ("name", .string(blobDocument())), ("status", .string(status)),
-                ("formattedMessage", .null),
+                ("code", .string(v2Terminal ? "0" : String(code))), ("name", .string(blobDocument())),
+                ("status", .string(v2Terminal ? "success" : status)), ("formattedMessage", formattedMessage),
             ])
         ]
-        substatus += reportSubstatus
         let body = OrderedJSON.object([
             ("name", .string(Self.extensionName)), ("operation", .string("Enable")), ("status", .string(fileStatus)),
             ("substatus", .array(substatus)), ("code", .string(String(code))), ("taskId", .string(taskId)),

@@ -94,6 +94,7 @@ public enum StatusMapper {
             ("snapshotCreator", report.snapshot.provider == "host" ? "backupHostService" : "guestExtension"),
         ]
         if let us = report.freeze.windowUs { pairs.append(("FreezeTime", dotNetSpan(microseconds: us))) }
+        if let us = thawMicroseconds(report) { pairs.append(("ThawTime", dotNetSpan(microseconds: us))) }
         pairs.append(("freezeWindowMs", String(report.freeze.windowMs ?? 0)))
         if let snapshot = report.timeline.first(where: { $0.step == "snapshot" }) {
             pairs.append(("snapshotTimeTaken", dotNetSpan(microseconds: (snapshot.endMs - snapshot.startMs) * 1000)))
@@ -103,10 +104,20 @@ public enum StatusMapper {
                 "extErrorCode",
                 ErrorCode(rawValue: extErrorCode)?.name ?? (extErrorCode == 0 ? "success_appconsistent" : "success")
             ))
+        // The original's workload (database) path sets this one; its plugin path sets isPrePostEnabled.
+        let databases = report.plugins.contains { $0.type == "mysql" || $0.type == "postgres" }
+        pairs.append(("prePostEnabled", databases ? "True" : "False"))
         pairs.append(("consistencyType", report.consistency.rawValue))
         pairs.append(("kernelVersion", kernel))
         pairs.append(("pluginCount", String(report.plugins.count)))
         return pairs
+    }
+
+    /// How long the thaw took: from the end of the snapshot calls to the end of the freeze window.
+    static func thawMicroseconds(_ report: RunReport) -> Int? {
+        guard let window = report.timeline.last(where: { $0.step == "freeze-window" }) else { return nil }
+        let snapshotEnd = report.timeline.last(where: { $0.step == "snapshot" })?.endMs ?? window.startMs
+        return max(window.endMs - snapshotEnd, 0) * 1000
     }
 
     /// Python's timedelta text, as the original reports durations: `0:00:01.203000`.

@@ -1,7 +1,12 @@
 import Foundation
 import Glibc
 
-/// Writes a handler status: the status file atomically (temp file + rename) and the status blob.
+/// Writes a handler status: the status blob, then the status file atomically (temp file + rename).
+///
+/// Both documents are first bounded by `StatusBudget` (status file ≤ 120 KiB, blob ≤ the file).
+/// The status folder is never created: it belongs to the guest agent, and when it is gone the
+/// extension directory was removed (uninstall or upgrade during a run) — the file is then skipped,
+/// while the blob is still uploaded.
 public struct StatusWriter: Sendable {
     let statusFolder: String
     let blobClient: any HTTPClient
@@ -14,10 +19,16 @@ public struct StatusWriter: Sendable {
     /// The status file of a sequence number.
     public func path(_ sequence: Int) -> String { "\(statusFolder)/\(sequence).status" }
 
+    /// True when the status folder exists (the extension directory was not removed).
+    public var folderExists: Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: statusFolder, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
     /// Uploads the blob (when a URI is given), then writes the file; returns the problems met.
     @discardableResult
     public func write(_ status: HandlerStatus, sequence: Int, blobURI: String?) async -> [String] {
-        var status = status
+        var status = StatusBudget.fit(status)
         var problems: [String] = []
         if let blobURI {
             if let uri = BlobURI(blobURI) {
@@ -31,8 +42,11 @@ public struct StatusWriter: Sendable {
                 problems.append("statusBlobUri is not a blob URI: \(Redactor.redactURI(blobURI))")
             }
         }
+        guard folderExists else {
+            problems.append("\(statusFolder) is gone (the extension directory was removed): status file skipped")
+            return problems
+        }
         do {
-            try FileSystem.makeDirectory(statusFolder)
             try FileSystem.writeAtomically(Array(status.fileDocument().utf8), to: path(sequence), mode: 0o644)
         } catch {
             problems.append("cannot write \(path(sequence)): \(error)")

@@ -39,9 +39,18 @@ public struct HostSnapshotProvider: SnapshotProvider {
     let timeout: TimeSpan
     let client: any HTTPClient
 
-    /// The wire server address: `SNAPORCH_WIRESERVER=host:port` or 168.63.129.16:80.
+    /// The wire server address: `SNAPORCH_WIRESERVER=host:port`, else the address the guest agent
+    /// gives its extensions (`AZURE_GUEST_AGENT_WIRE_PROTOCOL_ADDRESS`, port 80 unless it names one),
+    /// else 168.63.129.16:80.
     public static func endpoint(environment: [String: String]) -> String {
-        environment["SNAPORCH_WIRESERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "168.63.129.16:80"
+        if let explicit = environment["SNAPORCH_WIRESERVER"], !explicit.isEmpty { return explicit }
+        if let agent = environment["AZURE_GUEST_AGENT_WIRE_PROTOCOL_ADDRESS"]?.trimmingCharacters(in: .whitespaces),
+            !agent.isEmpty
+        {
+            let hasPort = agent.hasPrefix("[") ? agent.contains("]:") : agent.contains(":")
+            return hasPort ? agent : agent + ":80"
+        }
+        return "168.63.129.16:80"
     }
 
     public init(endpoint: String, request: HostSnapshotRequest, timeout: TimeSpan, client: any HTTPClient) {

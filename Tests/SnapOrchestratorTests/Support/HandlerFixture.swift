@@ -15,16 +15,7 @@ struct HandlerFixture {
 
     init(tree: TestTree) async throws {
         self.tree = tree
-        for dir in ["ext/config", "ext/status", "log", "var/lib/waagent"] {
-            try FileManager.default.createDirectory(atPath: tree.path(dir), withIntermediateDirectories: true)
-        }
-        tree.write(
-            "ext/HandlerEnvironment.json",
-            """
-            [{"name": "Microsoft.Azure.RecoveryServices.VMSnapshotLinux", "version": "1.0",
-              "handlerEnvironment": {"logFolder": "\(tree.path("log"))", "configFolder": "\(tree.path("ext/config"))",
-                                     "statusFolder": "\(tree.path("ext/status"))", "heartbeatFile": "\(tree.path("ext/heartbeat.log"))"}}]
-            """)
+        try FileManager.default.createDirectory(atPath: tree.path("var/lib/waagent"), withIntermediateDirectories: true)
         let waagent = tree.path("var/lib/waagent")
         let r = try await sh(
             """
@@ -34,7 +25,25 @@ struct HandlerFixture {
             """)
         guard r.code == 0 else { throw TestFailure("openssl failed: \(r.output)") }
         thumbprint = r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try install()
     }
+
+    /// Lays the extension directory out as the guest agent does on install (or a re-install).
+    func install() throws {
+        for dir in ["ext/config", "ext/status", "log"] {
+            try FileManager.default.createDirectory(atPath: tree.path(dir), withIntermediateDirectories: true)
+        }
+        tree.write(
+            "ext/HandlerEnvironment.json",
+            """
+            [{"name": "Microsoft.Azure.RecoveryServices.VMSnapshotLinux", "version": "1.0",
+              "handlerEnvironment": {"logFolder": "\(tree.path("log"))", "configFolder": "\(tree.path("ext/config"))",
+                                     "statusFolder": "\(tree.path("ext/status"))", "heartbeatFile": "\(tree.path("ext/heartbeat.log"))"}}]
+            """)
+    }
+
+    /// Deletes the extension directory, as the guest agent does on uninstall (logs are kept).
+    func uninstall() throws { try FileManager.default.removeItem(atPath: extDir) }
 
     /// Writes `config/<seq>.settings` with public settings in clear and protected ones encrypted.
     func writeSettings(sequence: Int, publicSettings: [String: Any], protectedSettings: [String: Any]?) async throws {

@@ -1,0 +1,179 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import SnapOrchestrator
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The handler through the binary across the guest agent's lifecycle: enable re-runs, duplicates,
+/// re-installs that restart at sequence 0, an extension directory removed during a backup, and plugins
+/// that print a lot. No freeze (the snapshot is a command), so nothing but the test tree is touched.
+@Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: TestEnv.rootTests, TestEnv.rootReason))
+struct HandlerLifecycleTests {
+    /// A config whose pre step waits (≤ 20 s) for `release` to exist when `gated`, then prints `noise` bytes.
+    func writeConfig(_ tree: TestTree, gated: Bool = false, noise: Int = 0) {
+        let log = tree.path("order.log")
+        let gate =
+            gated
+            ? "i=0; while [ ! -e \(tree.path("release")) ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done" : ""
+        let print =
+            noise > 0
+            ? "yes o | head -c \(noise); yes e | head -c \(noise) >&2" : ""
+        tree.script("etc/azure/prepost/pre.sh", "echo pre >> \(log)\n\(gate)\n\(print)")
+        tree.script("etc/azure/prepost/pre2.sh", print)
+        tree.script("etc/azure/prepost/post.sh", "echo post >> \(log)\n\(print)")
+        tree.write(
+            "etc/azure/prepost/prepost.yaml",
+            """
+            version: 1
+            freeze:
+              enabled: false
+            snapshot:
+              provider: command
+              command: [/bin/true]
+            plugins:
+              - name: app
+                pre: /etc/azure/prepost/pre.sh
+                post: /etc/azure/prepost/post.sh
+              - name: app2
+                pre: /etc/azure/prepost/pre2.sh
+                post: /etc/azure/prepost/post.sh
+            """)
+    }
+
+    func settings(_ handler: HandlerFixture, sequence: Int, task: String, statusBlob: String? = nil) async throws {
+        try await handler.writeSettings(
+            sequence: sequence, publicSettings: HandlerFixture.publicSettings(taskId: task, statusBlob: statusBlob),
+            protectedSettings: HandlerFixture.protectedSettings(disks: []))
+    }
+
+    func enable(_ handler: HandlerFixture, sequence: Int) async throws {
+        var env = handler.tree.environment
+        env["ConfigSequenceNumber"] = String(sequence)
+        let r = try await runCLI(["handler", "enable"], env: env, cwd: handler.extDir)
+        guard r.code == 0 else { throw TestFailure("enable exited \(r.code): \(r.stderr)") }
+    }
+
+    func waitFor(_ what: String, timeout: Double = 30, _ condition: () -> Bool) async throws {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("timed out waiting for \(what)")
+    }
+
+    @Test func aReRunOfEnableWhileTheBackupRunsStartsNoSecondDaemonAndKeepsTheResult() async throws {
+        let tree = TestTree("hlc")
+        defer { tree.cleanup() }
+        writeConfig(tree, gated: true)
+        let handler = try await HandlerFixture(tree: tree)
+        try await settings(handler, sequence: 0, task: "task-r")
+        try await enable(handler, sequence: 0)
+        try await waitFor("the pre step") { tree.read("order.log") == "pre\n" }
+        // The agent runs enable again (a new goal state) while the backup runs.
+        try await enable(handler, sequence: 0)
+        try await enable(handler, sequence: 0)
+        let running = try #require(handler.statusBody(0))
+        #expect(running["status"] as? String == "success" && running["code"] as? String == "4", "\(running)")
+        tree.write("release", "")
+        let done = try await handler.enableAndWait(sequence: 0, env: tree.environment)
+        let message = HandlerFixture.message(done)["messageStr"] as? String ?? ""
+        // Give a second daemon (the bug) time to get the run lock and overwrite the result.
+        try await Task.sleep(for: .seconds(2))
+        let after = try #require(handler.statusBody(0))
+        #expect(after["code"] as? String == done["code"] as? String)
+        #expect(HandlerFixture.message(after)["messageStr"] as? String == message)
+        #expect(!message.contains("AlreadyProcessed"), "\(message)")
+        #expect(tree.read("order.log") == "pre\npost\npost\n", "one backup only")
+    }
+
+    @Test func aDuplicateTaskCarriesTheOriginalResult() async throws {
+        let tree = TestTree("hlc")
+        defer { tree.cleanup() }
+        writeConfig(tree)
+        let handler = try await HandlerFixture(tree: tree)
+        try await settings(handler, sequence: 1, task: "task-d")
+        let first = try await handler.enableAndWait(sequence: 1, env: tree.environment)
+        try await settings(handler, sequence: 2, task: "task-d")
+        let dup = try await handler.enableAndWait(sequence: 2, env: tree.environment)
+        let original = HandlerFixture.message(first)
+        let duplicate = HandlerFixture.message(dup)
+        #expect(dup["code"] as? String == first["code"] as? String)
+        #expect(duplicate["snapshotConsistency"] as? Int == original["snapshotConsistency"] as? Int)
+        let text = duplicate["messageStr"] as? String ?? ""
+        #expect(text.contains(original["messageStr"] as? String ?? "<none>"), "\(text)")
+        #expect(text.contains("AlreadyProcessed"))
+        #expect(tree.read("order.log") == "pre\npost\npost\n", "a duplicate took a second backup")
+    }
+
+    @Test func reInstallsThatRestartAtSequenceZeroEachGetATerminalStatus() async throws {
+        let tree = TestTree("hlc")
+        defer { tree.cleanup() }
+        writeConfig(tree)
+        let handler = try await HandlerFixture(tree: tree)
+        for round in 0..<3 {
+            if round > 0 {
+                try handler.uninstall()
+                try handler.install()
+            }
+            try await settings(handler, sequence: 0, task: "task-i\(round)")
+            let body = try await handler.enableAndWait(sequence: 0, env: tree.environment, timeout: 20)
+            #expect(body["code"] as? String == "1", "round \(round): \(body)")
+        }
+        // A terminal status file that went missing is written again by the next enable.
+        try FileManager.default.removeItem(atPath: handler.statusDir + "/0.status")
+        let again = try await handler.enableAndWait(sequence: 0, env: tree.environment, timeout: 20)
+        #expect(again["code"] as? String == "1")
+        #expect(tree.read("order.log")?.components(separatedBy: "pre\n").count == 4, "one backup per install")
+    }
+
+    @Test func aRemovedExtensionDirectoryIsNotRecreatedAndTheBlobStillGetsTheResult() async throws {
+        try await withBlobEmulator { emulator in
+            let tree = TestTree("hlc")
+            defer { tree.cleanup() }
+            writeConfig(tree, gated: true)
+            let handler = try await HandlerFixture(tree: tree)
+            let statusBlob = try await emulator.sas("status", "gone.status")
+            try await settings(handler, sequence: 0, task: "task-u", statusBlob: statusBlob)
+            try await enable(handler, sequence: 0)
+            try await waitFor("the pre step") { tree.read("order.log") == "pre\n" }
+            try handler.uninstall()
+            tree.write("release", "")
+            var final = ""
+            let end = Date().addingTimeInterval(30)
+            while Date() < end, final.isEmpty {
+                let (data, response) = try await URLSession.shared.data(from: URL(string: statusBlob)!)
+                let text = String(decoding: data, as: UTF8.self)
+                if (response as? HTTPURLResponse)?.statusCode == 200, !text.contains(#""code": "4""#), !text.isEmpty {
+                    final = text
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(final.contains(#""taskId": "task-u""#), "no final status blob: \(final)")
+            try await waitFor("the daemon's end") { tree.read("order.log")?.hasSuffix("post\npost\n") == true }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(
+                !FileManager.default.fileExists(atPath: handler.extDir), "the removed extension directory came back")
+        }
+    }
+
+    @Test func pluginsPrintingTwiceSixtyKiBKeepTheStatusFileUnder128KiB() async throws {
+        let tree = TestTree("hlc")
+        defer { tree.cleanup() }
+        writeConfig(tree, noise: 60 * 1024)
+        let handler = try await HandlerFixture(tree: tree)
+        try await settings(handler, sequence: 4, task: "task-n")
+        let body = try await handler.enableAndWait(sequence: 4, env: tree.environment)
+        #expect(body["code"] as? String == "1", "\(body)")
+        let text = try String(contentsOfFile: handler.statusDir + "/4.status", encoding: .utf8)
+        #expect(text.utf8.count <= 128 * 1024, "status file of \(text.utf8.count) bytes")
+        try StatusBudgetTests.checkAgentShape(text)
+        #expect(text.contains("statusTrimmed"))
+        let report = try String(contentsOfFile: tree.path("var/lib/snaporch/last-report.json"), encoding: .utf8)
+        #expect(report.utf8.count > 200 * 1024, "the local report keeps the full output")
+    }
+}
