@@ -167,7 +167,7 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
                 details["gtidExecuted"] = g.first ?? ""
             }
             var report = DatabaseStep.succeeded(started: started, details: details)
-            report.restore = RestoreInfo.mysql(plugin: spec.name, lockMode: lockMode, details: details)
+            report.restore = RestoreInfo.mysql(plugin: spec.name, lockMode: lockMode.rawValue, details: details)
             return report
         } catch {
             // Never leave a replica stopped because the quiesce failed after stopping it.

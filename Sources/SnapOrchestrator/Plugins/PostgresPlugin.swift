@@ -126,6 +126,7 @@ public final class PostgresPlugin: Plugin, @unchecked Sendable {
             details["checkpoint"] = "done"
             var report = DatabaseStep.succeeded(started: started, details: details)
             report.restore = RestoreInfo(plugin: spec.name, type: "postgres", mode: "checkpoint")
+            let data = directories.first { $0.role == "data_directory" }?.path ?? ""
             report.restore?.dataDirectory = data.nilIfEmpty
             report.restore?.walDirectory = data.isEmpty ? nil : Self.symlinkedWAL(dataDirectory: data)
             return report
