@@ -47,6 +47,8 @@ public struct ProtectedSettingsDecryptor: Sendable {
                 arguments: [tool, "-decrypt", "-inform", "DER", "-in", temp, "-recip", certificate, "-inkey", key],
                 environment: ["PATH": "/usr/bin:/bin"], timeout: .seconds(30))
             spec.tailLimit = 8 << 20
+            // It reads the VM's private key as root: only a checked openssl, executed by descriptor.
+            spec.pathRule = PathSecurity()
             guard let outcome = try? await launcher.run(spec) else {
                 lastError = "cannot run \(openssl)"
                 continue
