@@ -161,6 +161,36 @@ struct HandlerLifecycleTests {
         }
     }
 
+    @Test func anUpgradeDuringABackupGetsTheResultInTheNewVersionsStatusFolder() async throws {
+        let tree = TestTree("hlc")
+        defer { tree.cleanup() }
+        writeConfig(tree, gated: true)
+        let handler = try await HandlerFixture(tree: tree)
+        try await settings(handler, sequence: 3, task: "task-up")
+        try await enable(handler, sequence: 3)
+        try await waitFor("the pre step") { tree.read("order.log") == "pre\n" }
+        // The guest agent's upgrade: copy status/* to the new version, delete the old directory.
+        let newStatus = tree.path("Microsoft.Azure.RecoveryServices.VMSnapshotLinux-9.9.9/status")
+        try FileManager.default.createDirectory(atPath: newStatus, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: handler.statusDir) {
+            try FileManager.default.copyItem(atPath: handler.statusDir + "/" + name, toPath: newStatus + "/" + name)
+        }
+        try handler.uninstall()
+        tree.write("release", "")
+        var body: [String: Any]?
+        try await waitFor("the result in the new version's folder") {
+            guard let data = FileManager.default.contents(atPath: newStatus + "/3.status"),
+                let doc = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
+                let status = doc.first?["status"] as? [String: Any], status["code"] as? String != "4"
+            else { return false }
+            body = status
+            return true
+        }
+        #expect(body?["code"] as? String == "1", "\(body ?? [:])")
+        try await waitFor("the daemon's end") { tree.read("order.log")?.hasSuffix("post\npost\n") == true }
+        #expect(!FileManager.default.fileExists(atPath: handler.extDir), "the old extension directory came back")
+    }
+
     @Test func pluginsPrintingTwiceSixtyKiBKeepTheStatusFileUnder128KiB() async throws {
         let tree = TestTree("hlc")
         defer { tree.cleanup() }
