@@ -15,7 +15,9 @@ struct CurlHTTPClientTests {
     }
 
     func put(_ server: BlobEmulator, _ path: String = "/acct/vhds/d0.vhd?comp=snapshot&sig=CurlSecret") -> HTTPRequest {
-        HTTPRequest(method: "PUT", url: URL(string: "http://127.0.0.1:\(server.port)\(path)")!, headers: ["x-ms-version": "2021-08-06"])
+        HTTPRequest(
+            method: "PUT", url: URL(string: "http://127.0.0.1:\(server.port)\(path)")!,
+            headers: ["x-ms-version": "2021-08-06"])
     }
 
     @Test func anEndpointThatNeverAnswersTimesOutAtTheDeadline() async throws {

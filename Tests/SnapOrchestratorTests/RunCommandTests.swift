@@ -76,7 +76,8 @@ struct RunCommandTests {
     @Test func concurrentRunsAreRefusedQuicklyNamingTheHolder() async throws {
         // The holder stays in its pre step until the test says go: the others can only be refused,
         // never wait for the lock, whatever the load of the machine.
-        let (tree, _) = setup(pre: "echo $PPID > $(dirname $0)/pid; while [ ! -e $(dirname $0)/go ]; do sleep 0.05; done")
+        let (tree, _) = setup(
+            pre: "echo $PPID > $(dirname $0)/pid; while [ ! -e $(dirname $0)/go ]; do sleep 0.05; done")
         defer { tree.cleanup() }
         let holder = Task { try await runCLI(["run", "--no-freeze", "--no-snapshot"], env: tree.environment) }
         let holderPid = try await waitForPid(in: tree.path("etc/azure/prepost/pid"))
