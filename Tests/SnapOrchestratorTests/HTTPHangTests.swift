@@ -106,7 +106,9 @@ struct HTTPHangTests {
         let uploaded = try JSONDecoder().decode(RunReport.self, from: data)
         #expect(uploaded.runId == report.runId)
         let local = tree.read("var/lib/snaporch/last-report.json") ?? ""
-        let places = ["stdout": r.stdout, "stderr": r.stderr, "report": local, "status": String(decoding: data, as: UTF8.self)]
+        let places = [
+            "stdout": r.stdout, "stderr": r.stderr, "report": local, "status": String(decoding: data, as: UTF8.self),
+        ]
         for (place, text) in places.sorted(by: { $0.key < $1.key }) {
             let leaked = ["HangSecret", "TopSecret1", "hunter22", "pw3cret"].filter { text.contains($0) }
             #expect(leaked.isEmpty, "cycle \(index) (\(provider)): \(leaked) leaked into the \(place)")

@@ -56,7 +56,8 @@ struct SnapshotCommandReportTests {
             let (report, _) = try await run(fx, command: "echo 'lvcreate: volume group vg0 not found' >&2\nexit 5")
             #expect(!report.snapshot.taken)
             #expect(report.snapshot.errorCode == ErrorCode.generic.rawValue)
-            #expect(!report.errors.contains { $0.code == ErrorCode.snapshotFailedNoNetwork.rawValue }, "\(report.errors)")
+            #expect(
+                !report.errors.contains { $0.code == ErrorCode.snapshotFailedNoNetwork.rawValue }, "\(report.errors)")
             #expect(report.errors.contains { $0.message.contains("vg0 not found") })
         }
     }

@@ -1,7 +1,6 @@
 import Foundation
 import Glibc
 
-
 /// `snaporch run`: load, plan, then a locked `RunSession`; summary and exit code.
 struct RunCommand {
     let console: Console

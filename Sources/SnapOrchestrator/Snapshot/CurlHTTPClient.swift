@@ -19,7 +19,8 @@ public struct CurlHTTPClient: HTTPClient {
     public init(bodyCap: Int = 1 << 20) { self.bodyCap = max(bodyCap, 0) }
 
     public func send(_ request: HTTPRequest, timeout: Duration) async -> HTTPResult {
-        let millis = max(1, Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let millis = max(
+            1, Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
         let once = ResumeOnce<HTTPResult>()
         let cap = bodyCap
         let backstop = Task {

@@ -62,7 +62,8 @@ final class CurlTransfer {
                 _ = snaporch_curl_set_string(easy, CURLOPT_COPYPOSTFIELDS, "")
             } else {
                 request.body.withUnsafeBytes { raw in
-                    _ = snaporch_curl_set_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress))
+                    _ = snaporch_curl_set_pointer(
+                        easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress))
                 }
             }
         }
