@@ -19,8 +19,19 @@ public struct BlobWriter: Sendable {
     }
 
     /// Writes `body`; returns nil on success, or an error naming the blob (without its SAS).
+    ///
+    /// Returns within `budget` (plus a short grace) whatever the HTTP layer does: a write still
+    /// running then is abandoned, so that the report and the status file are never held up.
     public func write(_ body: Data, to uri: BlobURI, contentType: String = "application/json") async -> String? {
         let end = Sys.monotonicNanos() + UInt64(budget.milliseconds) * 1_000_000
+        let writer = self
+        return await awaitBounded(
+            until: end + 500_000_000,
+            fallback: { "upload to \(uri.display) did not finish within \(writer.budget); abandoned" },
+            { await writer.write(body, to: uri, contentType: contentType, until: end) })
+    }
+
+    private func write(_ body: Data, to uri: BlobURI, contentType: String, until end: UInt64) async -> String? {
         let probe = HTTPRequest(method: "HEAD", url: URL(string: uri.full)!, headers: headers())
         let properties = await send(probe, until: end, accept: [200, 404])
         if case .response(200, let h, _) = properties, h["x-ms-blob-type"] == "PageBlob" {

@@ -38,16 +38,18 @@ public struct CommandSnapshotProvider: SnapshotProvider {
             report.provider = "command"
             let now = Sys.monotonicNanos()
             let left = deadlineNanos > now ? Int((deadlineNanos - now) / 1_000_000) : 0
-            // The kill (TERM, grace, KILL) must end before the deadline too, so that snaporch thaws
-            // on time itself instead of leaving the thaw to the guard.
-            let grace = min(500, left / 4)
-            let byDeadline = left - grace < provider.timeout.milliseconds
-            let timeout = max(1, min(provider.timeout.milliseconds, left - grace))
+            // The kill (TERM, grace, KILL, reap, a short drain) must end before the deadline too, so
+            // that snaporch thaws on time itself instead of leaving the thaw to the guard.
+            let grace = min(500, left / 5)
+            let drain = min(100, grace / 2)
+            let reserve = grace + drain + min(200, left / 10)
+            let byDeadline = left - reserve < provider.timeout.milliseconds
+            let timeout = max(1, min(provider.timeout.milliseconds, left - reserve))
             var spec = ProcessSpec(
                 executable: provider.argv[0], arguments: Array(provider.argv.dropFirst()),
                 environment: provider.environment, timeout: .milliseconds(timeout))
             spec.killGrace = .milliseconds(max(grace, 1))
-            spec.drainAfterExit = .milliseconds(max(1, min(200, grace)))
+            spec.drainAfterExit = .milliseconds(max(1, drain))
             // Checked again at the spawn, and the checked file itself is executed (a few syscalls, no write).
             spec.pathRule = PathSecurity()
             let start = Sys.monotonicNanos()
