@@ -24,7 +24,8 @@ extension DatabasePluginTests {
         let tree = TestTree("db")
         defer { tree.cleanup() }
         let socket = tree.path("run/no-such.sock")
-        let cnf = tree.write("my.cnf", "[client]\nuser=snaporch\npassword=NOT-SHOWN-PW\nsocket=\(socket)\n", mode: 0o600)
+        let cnf = tree.write(
+            "my.cnf", "[client]\nuser=snaporch\npassword=NOT-SHOWN-PW\nsocket=\(socket)\n", mode: 0o600)
         let config = tree.write(
             "c.yaml",
             """
@@ -50,9 +51,11 @@ extension DatabasePluginTests {
                 "\(config):7:5: error: plugin 'db': the MySQL/MariaDB server of \(cnf): cannot connect: ERROR 2002 (HY000): Can't connect to local server through socket '\(socket)'"
             ), "\(first)")
         #expect(
-            first.contains("plugin 'pg': the PostgreSQL server at \(tree.path("run")):5439: cannot connect: psql: error:")
+            first.contains(
+                "plugin 'pg': the PostgreSQL server at \(tree.path("run")):5439: cannot connect: psql: error:")
                 && first.contains("\(tree.path("run"))/.s.PGSQL.5439"), "\(first)")
-        #expect(!first.contains("Broken pipe") && !first.contains("the client exited") && !first.contains("NOT-SHOWN-PW"))
+        #expect(
+            !first.contains("Broken pipe") && !first.contains("the client exited") && !first.contains("NOT-SHOWN-PW"))
     }
 
     @Test func validateShowsTheServersAuthenticationMessageEveryTime() async throws {
@@ -60,7 +63,8 @@ extension DatabasePluginTests {
         defer { tree.cleanup() }
         try await withDatabase("mariadb", in: tree) { server in
             let cnf = tree.write(
-                "bad.cnf", "[client]\nuser=snaporch\npassword=WRONG-SECRET-PW\nsocket=\(server["SOCKET"])\n", mode: 0o600)
+                "bad.cnf", "[client]\nuser=snaporch\npassword=WRONG-SECRET-PW\nsocket=\(server["SOCKET"])\n",
+                mode: 0o600)
             let config = tree.write(
                 "c.yaml",
                 """
@@ -78,7 +82,8 @@ extension DatabasePluginTests {
             #expect(Set(errors).count == 1, "the message varies between runs: \(Set(errors))")
             #expect(
                 errors.first?.contains(
-                    "cannot connect: ERROR 1045 (28000): Access denied for user 'snaporch'@'localhost' (using password: YES)")
+                    "cannot connect: ERROR 1045 (28000): Access denied for user 'snaporch'@'localhost' (using password: YES)"
+                )
                     == true, "\(errors.first ?? "")")
             #expect(errors.first?.contains("WRONG-SECRET-PW") == false)
         }

@@ -57,7 +57,8 @@ extension DatabasePluginTests {
                 #expect(report.consistency == .filesystem, "\(report.reasons)")
                 let error = report.plugins[0].pre?.error ?? ""
                 #expect(
-                    error.contains("innodb_log_group_home_dir \(redo) is on \(other.mountPoint) (ext4), which is not frozen"),
+                    error.contains(
+                        "innodb_log_group_home_dir \(redo) is on \(other.mountPoint) (ext4), which is not frozen"),
                     "\(error)")
                 #expect(!error.contains("datadir"), "the datadir is frozen: \(error)")
                 // The lock was released at once, not held through the window.
@@ -112,7 +113,8 @@ extension DatabasePluginTests {
                 #expect(report.consistency == .filesystem, "\(report.reasons)")
                 #expect(
                     report.plugins[0].pre?.error?.contains(
-                        "tablespace ts_other \(location) is on \(other.mountPoint) (ext4), which is not frozen") == true,
+                        "tablespace ts_other \(location) is on \(other.mountPoint) (ext4), which is not frozen")
+                        == true,
                     "\(report.plugins[0].pre?.error ?? "")")
                 let checkpoint = """
                       - name: pg
@@ -159,7 +161,8 @@ extension DatabasePluginTests {
                         defaults_file: \(server["DEFAULTS_FILE"])
                     """
                 let config = coverageConfig(tree, mounts: [disk.mountPoint], plugin: plugin, snapshot: kill)
-                let r = try await runCLI(["run", "--config", config, "--json"], env: freezeEnv(tree, [disk]), timeout: 120)
+                let r = try await runCLI(
+                    ["run", "--config", config, "--json"], env: freezeEnv(tree, [disk]), timeout: 120)
                 #expect(r.code == 3, "\(r.stderr)")
                 let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
                 #expect(report.consistency == .filesystem, "\(report.reasons)")

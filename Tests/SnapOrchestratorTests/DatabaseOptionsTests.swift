@@ -123,7 +123,8 @@ struct DatabaseOptionsTests {
         let mysql = try DatabaseOptions.decoded(
             .mysql,
             ["defaults_file": "/etc/my.cnf", "mode": "backup-stage", "lock_wait_timeout": "20s", "replica": "true"])
-        #expect(mysql.effectiveLockMode == .backupStage && mysql.effectiveLockWaitTimeout == 20 && mysql.replica == true)
+        #expect(
+            mysql.effectiveLockMode == .backupStage && mysql.effectiveLockWaitTimeout == 20 && mysql.replica == true)
         let pg = try DatabaseOptions.decoded(
             .postgres, ["mode": "backup", "label_dir": "/var/lib/labels", "port": "5433", "os_user": "postgres"])
         #expect(pg.effectivePostgresMode == .backup && pg.port == 5433 && pg.labelDir == "/var/lib/labels")

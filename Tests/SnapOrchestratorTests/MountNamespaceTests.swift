@@ -84,7 +84,8 @@ struct MountNamespaceTests {
         #expect(bytes > 256 * 1024, "the namespace's mountinfo is only \(bytes) bytes")
 
         for name in ["dry-explicit", "dry-auto"] {
-            #expect(tree.read("out/\(name).rc")?.trimmingSpaces == "0", "\(name): \(tree.read("out/\(name).txt") ?? "")")
+            #expect(
+                tree.read("out/\(name).rc")?.trimmingSpaces == "0", "\(name): \(tree.read("out/\(name).txt") ?? "")")
             let plan = tree.read("out/\(name).txt") ?? ""
             let freezeLine = plan.split(separator: "\n").first { $0.contains("mount(s) through the guard") } ?? ""
             #expect(
@@ -92,7 +93,8 @@ struct MountNamespaceTests {
                 "\(name) does not select \(mountPoint): \(plan.prefix(1500))")
         }
         for name in ["run-explicit", "run-auto"] {
-            #expect(tree.read("out/\(name).rc")?.trimmingSpaces == "0", "\(name): \(tree.read("out/\(name).json") ?? "")")
+            #expect(
+                tree.read("out/\(name).rc")?.trimmingSpaces == "0", "\(name): \(tree.read("out/\(name).json") ?? "")")
             let json = Data((tree.read("out/\(name).json") ?? "").utf8)
             let report = try JSONDecoder().decode(RunReport.self, from: json)
             #expect(report.freeze.mounts.map(\.mountPoint) == [mountPoint], "\(name): \(report.reasons)")

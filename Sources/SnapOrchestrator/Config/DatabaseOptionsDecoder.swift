@@ -46,8 +46,9 @@ struct DatabaseOptionsDecoder {
         if let n = map["replica"] { options.replica = reader.bool(n, key: key("replica")) }
     }
 
-    private func decodePostgres(_ map: [String: YAMLNode], into options: inout DatabaseOptions, reader: inout NodeReader)
-    {
+    private func decodePostgres(
+        _ map: [String: YAMLNode], into options: inout DatabaseOptions, reader: inout NodeReader
+    ) {
         if let n = map["mode"] {
             options.postgresMode = reader.choice(n, key: key("mode"), as: DatabaseOptions.PostgresMode.self)
         }
@@ -79,7 +80,8 @@ struct DatabaseOptionsDecoder {
                     + "(a restore cannot start without it)", at: n)
         }
         if options.effectivePostgresMode == .checkpoint, let n = map["label_dir"] {
-            reader.warning("'\(key("label_dir"))' is only used with 'mode: backup'; checkpoint mode writes no label", at: n)
+            reader.warning(
+                "'\(key("label_dir"))' is only used with 'mode: backup'; checkpoint mode writes no label", at: n)
         }
     }
 

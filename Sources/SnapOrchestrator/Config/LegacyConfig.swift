@@ -260,7 +260,9 @@ public struct LegacyConfig: Sendable {
             guard DatabaseOptionsDecoder.isUnixUserName(osUser) else {
                 out.append(
                     Diagnostic(
-                        .error, "linux_user = \(osUser) is not a Unix user name (like postgres): the workload is not quiesced",
+                        .error,
+                        "linux_user = \(osUser) is not a Unix user name (like postgres): "
+                            + "the workload is not quiesced",
                         file: file, at: mark))
                 return
             }

@@ -100,7 +100,8 @@ public final class MySQLPlugin: Plugin, @unchecked Sendable {
             details["lockMode"] = lockMode.rawValue
             if lockMode == .backupStage && !modern {
                 throw DatabaseFailure(
-                    "mode: backup-stage needs MariaDB 10.4 or later; this server is \(version) (use mode: ftwrl or auto)")
+                    "mode: backup-stage needs MariaDB 10.4 or later; this server is \(version) (use mode: ftwrl or auto)"
+                )
             }
             // wait_timeout doubles as a server-side dead-man switch for an idle, forgotten session.
             _ = try session.execute(

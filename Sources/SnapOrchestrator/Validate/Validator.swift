@@ -100,7 +100,8 @@ public struct Validator: Sendable {
                 } else if probeDatabases {
                     for finding in DatabaseProbe.check(plugin, frozen: frozen) {
                         out.append(
-                            Diagnostic(finding.severity, "plugin '\(plugin.name)': \(finding.message)", file: file, at: mark))
+                            Diagnostic(
+                                finding.severity, "plugin '\(plugin.name)': \(finding.message)", file: file, at: mark))
                     }
                 }
             }
@@ -135,7 +136,8 @@ public struct Validator: Sendable {
     /// a listed mount that is not one is an error at its position in the config.
     func freezeSelection(_ config: Config, file: String, into out: inout [Diagnostic]) -> [String]? {
         let entries = MountInfoParser.parse(mountInfo()).entries
-        let selector = MountSelector(explicit: config.freeze.mounts, exclude: config.freeze.exclude, allowList: allowList)
+        let selector = MountSelector(
+            explicit: config.freeze.mounts, exclude: config.freeze.exclude, allowList: allowList)
         let (chosen, skipped, errors) = selector.select(from: entries)
         for error in errors {
             let severity: Diagnostic.Severity = config.freeze.mounts.isEmpty ? .note : .error

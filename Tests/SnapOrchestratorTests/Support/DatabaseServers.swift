@@ -28,7 +28,8 @@ struct DatabaseServer: Sendable {
         let port = try await freePort()
         let extra = extraArgs.isEmpty ? "" : "MARIADB_EXTRA_ARGS=\(ShellQuote.quote(extraArgs)) "
         let r = try await sh(
-            "\(extra)\(scripts)/\(kind)-start.sh \(directory) \(port) 2>\(directory)/../\(kind)-start.err", timeout: 300)
+            "\(extra)\(scripts)/\(kind)-start.sh \(directory) \(port) 2>\(directory)/../\(kind)-start.err", timeout: 300
+        )
         guard r.code == 0 else {
             let err = (try? String(contentsOfFile: "\(directory)/../\(kind)-start.err", encoding: .utf8)) ?? ""
             throw TestFailure("\(kind)-start.sh failed: \(r.output)\n\(err.suffix(2000))")
