@@ -275,7 +275,8 @@ public struct LegacyConfig: Sendable {
                 out.append(
                     Diagnostic(
                         .error,
-                        "linux_user = \(osUser) is not a Unix user name (like postgres): the workload is not quiesced",
+                        "linux_user = \(osUser) is not a Unix user name (like postgres): "
+                            + "the workload is not quiesced",
                         file: file, at: mark))
                 return
             }
