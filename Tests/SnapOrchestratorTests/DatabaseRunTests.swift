@@ -117,7 +117,8 @@ extension DatabasePluginTests {
                         for i in 0..<2 {
                             let uri = try await emulator.sas("vhds", "d\(i).vhd")
                             try await emulator.createBlob(uri, pageBlobSize: 4096)
-                            args += ["--disk", uri]
+                            // Through a root-only file: no SAS in any argv (another suite scans them).
+                            args += ["--disk", "@" + tree.write("d\(i).sas", uri + "\n", mode: 0o600)]
                         }
                         var env = tree.environment
                         env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
