@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct CurlHTTPClientTests {
     func withStallServer(_ mode: String, _ body: (BlobEmulator) async throws -> Void) async throws {
-        let server = try BlobEmulator(script: "stall_server.py", arguments: ["--mode", mode])
+        let server = try await BlobEmulator.start(script: "stall_server.py", arguments: ["--mode", mode])
         defer { server.stop() }
         try await body(server)
     }

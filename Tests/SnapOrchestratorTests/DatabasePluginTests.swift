@@ -54,6 +54,42 @@ struct DatabasePluginTests {
         }
     }
 
+    /// Taking the lock is bounded by `lock_wait_timeout`: while another session holds a table
+    /// write lock, the pre step fails after about that long with the server's own lock-wait error
+    /// instead of waiting out its whole step budget (30 s here) with writers queued behind it.
+    @Test func mysqlLockWaitIsBoundedByLockWaitTimeout() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { server in
+            let blocker = Task {
+                try await server.mariadb("LOCK TABLES snaporch_test.t WRITE; SELECT SLEEP(12) /* snaporch-blocker */;")
+            }
+            defer { blocker.cancel() }
+            let probe =
+                "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE '%SLEEP(12) /* snaporch-b%';"
+            for _ in 0..<200 {
+                let holding = try await server.mariadb(probe).output.trimmingCharacters(in: .whitespacesAndNewlines)
+                if holding != "0" { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            var spec = PluginSpec(name: "db", kind: .mysql)
+            spec.database = try .decoded(
+                .mysql, ["defaults_file": server["DEFAULTS_FILE"], "mode": "ftwrl", "lock_wait_timeout": "2"])
+            let start = Date()
+            let pre = await MySQLPlugin(spec: spec).pre(context(.pre))
+            let elapsed = Date().timeIntervalSince(start)
+            #expect(pre.status == .failed, "the lock was taken while another session held a write lock")
+            #expect(elapsed < 10, "the lock wait took \(elapsed) s with lock_wait_timeout = 2")
+            #expect(pre.error?.contains("Lock wait timeout") == true, "\(pre.error ?? "")")
+            let ids = try await server.mariadb(
+                "SELECT id FROM information_schema.processlist WHERE info LIKE '%snaporch-blocker%' AND id <> CONNECTION_ID();"
+            ).output.split(whereSeparator: \.isNewline)
+            for id in ids { _ = try await server.mariadb("KILL \(id);") }
+            _ = try? await blocker.value
+            #expect(try await appInsert(server).code == 0, "writers must go through once the blocker is gone")
+        }
+    }
+
     @Test func mysqlBadCredentialsAndUnsafeDefaultsFileAreClearErrors() async throws {
         let tree = TestTree("db")
         defer { tree.cleanup() }

@@ -124,7 +124,7 @@ struct HTTPHangTests {
         try await withFreezeFixture { fx in
             let m = try await fx.loop()
             try await withBlobEmulator { status in
-                let server = try BlobEmulator(script: "stall_server.py", arguments: ["--mode", mode])
+                let server = try await BlobEmulator.start(script: "stall_server.py", arguments: ["--mode", mode])
                 defer { server.stop() }
                 for i in 0..<cycles {
                     for provider in Provider.allCases {

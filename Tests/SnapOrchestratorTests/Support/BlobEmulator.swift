@@ -93,9 +93,20 @@ final class BlobEmulator: @unchecked Sendable {
     }
 }
 
+extension BlobEmulator {
+    /// Starts a server off the cooperative thread pool: waiting for it to listen blocks a thread,
+    /// and a blocked pool thread (two on this machine) stalls every other test of the process.
+    static func start(script: String = "blob_emulator.py", arguments: [String] = []) async throws -> BlobEmulator {
+        let result = await offload { () -> Result<BlobEmulator, any Error> in
+            Result { try BlobEmulator(script: script, arguments: arguments) }
+        }
+        return try result.get()
+    }
+}
+
 /// Runs `body` with the fake wire server (host snapshot endpoint) and always stops it.
 func withWireServer(_ body: (BlobEmulator) async throws -> Void) async throws {
-    let server = try BlobEmulator(script: "wireserver_fake.py")
+    let server = try await BlobEmulator.start(script: "wireserver_fake.py")
     do {
         try await body(server)
     } catch {
@@ -107,7 +118,7 @@ func withWireServer(_ body: (BlobEmulator) async throws -> Void) async throws {
 
 /// Runs `body` with a started emulator and always stops it.
 func withBlobEmulator(_ body: (BlobEmulator) async throws -> Void) async throws {
-    let emulator = try BlobEmulator()
+    let emulator = try await BlobEmulator.start()
     do {
         try await body(emulator)
     } catch {
