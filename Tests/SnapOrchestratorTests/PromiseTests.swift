@@ -132,6 +132,9 @@ struct PromiseTests {
             let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
             #expect(report.freeze.deadlineHit == true)
             #expect(report.errors.contains { $0.code == ErrorCode.fsFreezeTimeout.rawValue })
+            // The guard itself thawed (the watchdog and snaporch's own fds are only the fallbacks).
+            #expect(
+                report.freeze.error?.contains("thawed by the guard") == true, "\(report.freeze.error ?? "no error")")
             #expect(report.freeze.mounts.allSatisfy { !$0.frozen || $0.thawed })
         }
     }
@@ -257,7 +260,11 @@ struct RehearsalPromiseTests {
         defer { tree.cleanup() }
         let secret = "S3cr3tSig\(UInt32.random(in: 0...UInt32.max))"
         let uri = "https://acct.blob.core.windows.net/vhds/d0.vhd?sv=2021-08-06&sr=b&sp=rw&sig=\(secret)"
-        let pre = tree.script("s/pre.sh", "echo 'copying \(uri)'; echo 'retry \(uri)' >&2")
+        // A second SAS that is no disk of this run: masked by its shape, not by a known literal.
+        let other = "Other\(UInt32.random(in: 0...UInt32.max))Sig"
+        let foreign = "https://acct.blob.core.windows.net/logs/x.log?sv=2021-08-06&sp=w&sig=\(other)"
+        let pre = tree.script(
+            "s/pre.sh", "echo 'copying \(uri)'; echo 'retry \(uri)' >&2; echo 'log to \(foreign)'")
         let config = tree.write(
             "c.yaml",
             """
@@ -282,6 +289,9 @@ struct RehearsalPromiseTests {
             if let text = try? String(contentsOfFile: state + "/" + file, encoding: .utf8) { texts.append(text) }
         }
         #expect(texts.count > 4, "no stored report was found")
-        for text in texts { #expect(!text.contains(secret), "the SAS signature leaked: \(text.prefix(300))") }
+        for text in texts {
+            #expect(!text.contains(secret), "the SAS signature leaked: \(text.prefix(300))")
+            #expect(!text.contains(other), "a foreign SAS signature leaked: \(text.prefix(300))")
+        }
     }
 }
