@@ -26,7 +26,10 @@ struct CurlHTTPClientTests {
             let result = await CurlHTTPClient().send(put(server), timeout: .milliseconds(700))
             let ms = Int((Sys.monotonicNanos() - start) / 1_000_000)
             guard case .timedOut = result else { Issue.record("\(result)"); return }
-            #expect(ms >= 650 && ms < 2000, "returned after \(ms) ms")
+            // The lower bound is the deadline. The upper bound is loose on purpose: this is measured
+            // inside the test process, which the parallel suite can stall for seconds (11 s seen);
+            // the tight bound (snapshot step ≤ deadline) is asserted through the binary in HTTPHangTests.
+            #expect(ms >= 650 && ms < 20_000, "returned after \(ms) ms")
         }
     }
 
