@@ -18,7 +18,9 @@ extension HandlerDaemon {
         }
     }
 
-    /// Writes the terminal status of `record`'s sequence (blob, then file) and records it as done.
+    /// Records `record`'s sequence as done with its terminal status, then writes that status (blob,
+    /// then file). The record comes first: a daemon that dies in between leaves a result that the
+    /// next enable re-reports, never a "running" record that would later be declared dead.
     ///
     /// When the extension directory was removed during the run, nothing is created: the file goes to
     /// the status folder that now holds this daemon's record (an upgrade copied it to the new
@@ -30,6 +32,12 @@ extension HandlerDaemon {
         let folder = liveStatusFolder(environment, sequence: record.sequence)
         let writer = StatusWriter(statusFolder: folder, blobClient: CurlHTTPClient())
         let status = withFacts(status)
+        record.phase = "done"
+        if record.terminal == nil || original {
+            record.terminal = HandlerState.Terminal(status)
+            record.isOriginalResult = original
+        }
+        record.save(statusFolder: folder)
         let problems = await writer.write(status, sequence: record.sequence, blobURI: blob)
         log.write(
             "seq \(record.sequence): \(status.status) code \(status.code): \(Redactor().redact(status.message))")
@@ -42,12 +50,6 @@ extension HandlerDaemon {
         } else if status.code == HandlerCode.success.rawValue || !problems.isEmpty {
             events.write(.warning, ["seq \(record.sequence): code \(status.code): \(status.message)"] + problems)
         }
-        record.phase = "done"
-        if record.terminal == nil || original {
-            record.terminal = HandlerState.Terminal(status)
-            record.isOriginalResult = original
-        }
-        record.save(statusFolder: folder)
     }
 
     /// The VM facts the original reports, for this extension directory.
