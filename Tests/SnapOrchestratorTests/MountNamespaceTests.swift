@@ -7,8 +7,8 @@ import Testing
 /// A mount table far larger than one 4 KiB read: ≥ 2000 tmpfs mounts in a private mount namespace
 /// (`unshare -m --propagation private`, so nothing leaks into the host's namespace), then a loop
 /// mount made last. The binary runs inside that namespace and must see the loop mount, both when it
-/// is named with `--mount` and by automatic selection (bounded by `SNAPORCH_FREEZE_ALLOW` to that one
-/// loop mount), in a dry run and in a real freeze.
+/// is named with `--mount` (dry run and real freeze) and by automatic selection (dry run only: a
+/// test never lets automatic selection freeze anything; `SNAPORCH_FREEZE_ALLOW` bounds it anyway).
 @Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: TestEnv.rootTests, TestEnv.rootReason))
 struct MountNamespaceTests {
     /// Mounts `count` tmpfs under `base` from one process (fast: no fork per mount).
@@ -72,8 +72,6 @@ struct MountNamespaceTests {
             echo $? > \(out)/dry-auto.rc
             env \(env) \(bin) run --config \(config) --mount \(mountPoint) --json > \(out)/run-explicit.json
             echo $? > \(out)/run-explicit.rc
-            env \(env) \(bin) run --config \(config) --json > \(out)/run-auto.json
-            echo $? > \(out)/run-auto.rc
             """)
         let r = try await sh("unshare -m --propagation private /bin/sh \(script)", timeout: 240)
         _ = try? await sh("for d in $(losetup -j \(image) -O NAME -n); do losetup -d $d; done; true")
@@ -92,7 +90,7 @@ struct MountNamespaceTests {
                 freezeLine.hasSuffix(": \(mountPoint) (ext4)") && freezeLine.contains("freeze 1 mount(s)"),
                 "\(name) does not select \(mountPoint): \(plan.prefix(1500))")
         }
-        for name in ["run-explicit", "run-auto"] {
+        for name in ["run-explicit"] {
             #expect(
                 tree.read("out/\(name).rc")?.trimmingSpaces == "0", "\(name): \(tree.read("out/\(name).json") ?? "")")
             let json = Data((tree.read("out/\(name).json") ?? "").utf8)
@@ -101,6 +99,6 @@ struct MountNamespaceTests {
             #expect(report.freeze.mounts.allSatisfy { $0.frozen && $0.thawed }, "\(name)")
             #expect(report.consistency == .application, "\(name): \(report.reasons)")
         }
-        #expect(tree.read("order.log") == "pre\npost\npre\npost\n")
+        #expect(tree.read("order.log") == "pre\npost\n")
     }
 }
