@@ -1,7 +1,7 @@
 # SnapOrchestrator — one command each for the demo, the tests, installing, packaging, measuring.
 PREFIX ?= /usr/local
 DESTDIR ?=
-VERSION := $(shell sed -n 's/.*current = "\(.*\)".*/\1/p' Sources/SnapOrchestrator/CLI/Version.swift)
+VERSION := $(shell sed -n 's/.*current = "\(.*\)".*/\1/p' Sources/SnapSystem/Model/Version.swift)
 
 .PHONY: demo test build release install uninstall package bench mutants clean
 

@@ -1,39 +1,32 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// Three layers, each a target, so the compiler keeps the dependency order (README "Layout"):
+//   SnapSystem        Model/ System/ Process/ YAML/ — value types, every call into C (CLinux, CYaml, CCurl)
+//   SnapCore          Config/ Freeze/ Report/ → Plugins/ Snapshot/ → Run/ Validate/
+//   SnapOrchestrator  Handler/ → CLI/ (the library the `snaporch` executable calls)
+// The folder order inside a target is checked by `scripts/layers` (run by `scripts/test`).
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
 let package = Package(
     name: "SnapOrchestrator",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "snaporch", targets: ["snaporch"]),
-        .library(name: "SnapOrchestrator", targets: ["SnapOrchestrator"]),
+        .executable(name: "snaporch", targets: ["snaporch"])
     ],
     targets: [
-        .systemLibrary(
-            name: "CYaml",
-            pkgConfig: "yaml-0.1",
-            providers: [.apt(["libyaml-dev"])]
-        ),
-        .systemLibrary(
-            name: "CCurl",
-            pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
-        ),
-        .target(
-            name: "SnapOrchestrator",
-            dependencies: ["CYaml", "CCurl"],
-            swiftSettings: [.swiftLanguageMode(.v6)]
-        ),
-        .executableTarget(
-            name: "snaporch",
-            dependencies: ["SnapOrchestrator"],
-            swiftSettings: [.swiftLanguageMode(.v6)]
-        ),
+        .systemLibrary(name: "CLinux"),
+        .systemLibrary(name: "CYaml", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .target(name: "SnapSystem", dependencies: ["CLinux", "CYaml", "CCurl"], swiftSettings: swift6),
+        .target(name: "SnapCore", dependencies: ["SnapSystem"], swiftSettings: swift6),
+        .target(name: "SnapOrchestrator", dependencies: ["SnapCore", "SnapSystem"], swiftSettings: swift6),
+        .executableTarget(name: "snaporch", dependencies: ["SnapOrchestrator"], swiftSettings: swift6),
         .testTarget(
             name: "SnapOrchestratorTests",
-            dependencies: ["SnapOrchestrator", "snaporch"],
+            dependencies: ["SnapOrchestrator", "SnapCore", "SnapSystem", "snaporch"],
             exclude: ["Fixtures"],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            swiftSettings: swift6
         ),
     ]
 )

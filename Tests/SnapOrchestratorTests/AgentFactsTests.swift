@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// What the original reports about the VM (telemetry, `uniqueMachineId`), the extension events it
 /// forwards to the guest agent, and the wire server address the agent gives its extensions.

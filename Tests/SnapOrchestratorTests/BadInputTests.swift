@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Bad config files get a clear, positioned error and never a crash.
 @Suite struct BadInputTests {

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// One declaration per CLI option (issue 12, item 8): `--help`, the bash completion and the
 /// README's CLI table follow `Commands`, and a test fails on any drift.

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The built `snaporch` binary, run as a subprocess the way an admin runs it.
 @Suite(.timeLimit(.minutes(2)))

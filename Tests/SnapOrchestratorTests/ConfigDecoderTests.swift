@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 @Suite struct ConfigDecoderTests {
     func decode(_ text: String) -> (Config?, [Diagnostic]) {

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The libcurl client against real misbehaving listeners (`Tests/Support/stall_server.py`): every
 /// call returns by its deadline, bodies are capped, redirects are never followed, and parallel

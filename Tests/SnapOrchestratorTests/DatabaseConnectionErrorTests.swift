@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// (Part of the serialized database suite.)
 /// `validate` shows the client's own connection error — the socket path it tried, the server's

@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// (Part of the serialized database suite: one private server set at a time.)
 /// A database plugin claims application consistency only for what the snapshot holds: every

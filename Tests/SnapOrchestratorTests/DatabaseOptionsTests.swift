@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Database plugin options and the frozen set are checked by `validate` (and refused by `run`)
 /// through the binary: every bad value gives the exact error at its line and column.

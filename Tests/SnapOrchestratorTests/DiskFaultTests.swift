@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The report/state directory full or read-only: a clear error and a non-zero exit, while the
 /// filesystems are thawed and the post steps run.

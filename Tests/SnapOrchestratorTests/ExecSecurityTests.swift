@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Only root's checked code runs as root: the interpreter chain of a script, every component of
 /// its path (symlinks and the directories holding them), and the file finally executed — through

@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// kill -9 of the orchestrator at every boundary of a run (loop mount + snapshot command): after
 /// each, no mount stays frozen, no plugin process is left, and `snaporch recover` runs the post

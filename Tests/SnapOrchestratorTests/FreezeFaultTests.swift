@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Faults of the freeze window that hit more than one process or the kernel itself (issue 13: a
 /// slow FIFREEZE, a cgroup-wide kill, a guard stopped in its RCU instant, a stopped guard; issue 14:

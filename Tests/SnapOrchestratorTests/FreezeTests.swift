@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The freeze window against real loop-mounted ext4 images that the tests create themselves.
 /// Nothing else is ever frozen: every test names its loop mounts explicitly and sets the allow-list.

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 @Suite struct FreezeWavesTests {
     func mount(_ id: Int, _ path: String, _ source: String) -> MountEntry {

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Seeded, reproducible mutation fuzzing of every parser that reads outside input. A crash fails
 /// the whole test run; each rejection must come with a non-empty, positioned-where-possible error.

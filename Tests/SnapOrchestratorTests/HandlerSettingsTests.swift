@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// HandlerEnvironment forms, settings selection, ownership codes, and recovery of a dead daemon.
 @Suite(.timeLimit(.minutes(2)))

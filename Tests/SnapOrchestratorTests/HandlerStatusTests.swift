@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Golden status file and status blob documents (reference §5.1–§5.2) for the main outcomes.
 @Suite struct HandlerStatusTests {

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The host snapshot path and the method selection, against a fake wire server on 127.0.0.1.
 @Suite(.serialized, .timeLimit(.minutes(2)))

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The original's legacy files, read with their documented meaning, and the single-plugin matrix
 /// of reference §3.5 reproduced through the real pipeline (real scripts; fake freeze and snapshot).

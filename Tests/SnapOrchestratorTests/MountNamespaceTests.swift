@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// A mount table far larger than one 4 KiB read: ≥ 2000 tmpfs mounts in a private mount namespace
 /// (`unshare -m --propagation private`, so nothing leaks into the host's namespace), then a loop

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 @Suite struct MountSelectorTests {
     static let table = """

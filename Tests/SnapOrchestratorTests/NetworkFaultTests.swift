@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Network faults on the blob path: resets mid-response, 5xx storms, slow bodies; retries stay
 /// bounded in count and time, and the classification is right.

@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The pipeline with real scripts, freeze and snapshot off (rehearsal) or faked.
 @Suite(.timeLimit(.minutes(3)))

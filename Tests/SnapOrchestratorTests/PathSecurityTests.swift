@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The ownership/permission rule on real files with real chmod/chown (chown needs root).
 @Suite(.enabled(if: TestEnv.isRoot || TestEnv.isCI, "chown to another user needs root"))

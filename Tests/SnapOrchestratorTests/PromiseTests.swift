@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Promises of the README checked as properties through the `snaporch` binary against real loop
 /// mounts, each independently of the other suites: the mutation review found bugs that no test

@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// `snaporch recover` runs exactly the post step the interrupted run owed: its argv (a legacy
 /// `/bin/sh SCRIPT postScriptParams…`), its environment with the outcome the run knew, its

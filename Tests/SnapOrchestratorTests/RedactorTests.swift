@@ -1,6 +1,8 @@
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Every shape of secret the redactor must mask, each with the text that must survive around it.
 @Suite struct RedactorTests {

@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// (Part of the serialized database suite: one private server set at a time.)
 /// A backup-mode snapshot restored with nothing but what the run recorded (issue 12, item 5).

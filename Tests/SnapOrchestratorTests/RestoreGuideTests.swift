@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// `snaporch report --restore` from stored reports, and the restore records in the handler
 /// status, bounded (issue 12, item 5).

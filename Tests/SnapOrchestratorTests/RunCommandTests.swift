@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// `snaporch run` end to end as a subprocess: lock, journal, recovery, report, exit codes.
 @Suite(.timeLimit(.minutes(3)))

@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The files a run depends on: the journal (full `/run`, unreadable journal), the `--report` file
 /// (planted symlinks, mode, temp files left by a kill), the RCU lock file.

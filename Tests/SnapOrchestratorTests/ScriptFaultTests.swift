@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Scripts that misbehave: a gigabyte of output, deleting themselves, dying by a signal, a process tree.
 @Suite(.timeLimit(.minutes(3)))

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// What a run reports about a `snapshot.command` that fails, times out or describes its disks:
 /// the real cause, through the built binary, inside a real freeze window on a loop mount.

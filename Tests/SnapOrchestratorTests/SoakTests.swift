@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// 200 consecutive full cycles in one process (script plugin + real guard and FIFREEZE on a loop
 /// mount + blob snapshots on the emulator): no growth in open fds, child processes or memory.

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The status documents stay within the guest agent's 128 KiB whatever the plugins print, and keep
 /// the shape the agent can truncate (never a null `formattedMessage`).

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// What the admin reads after `snaporch run` is the whole truth: details are wrapped, never cut,
 /// and a run that really snapshots is called a run (issue 12, item 4).

@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// What the pipeline does with each freeze outcome (fake freezer and snapshot; the real ones are
 /// tested against the kernel in FreezeTests): order of calls, consistency, outcome, codes.

@@ -1,6 +1,8 @@
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 @Suite struct YAMLParserTests {
     func parse(_ text: String) throws(YAMLError) -> YAMLNode? { try YAMLParser().parse(Array(text.utf8)) }

@@ -1,46 +1,50 @@
+import Foundation
+import SnapCore
+import SnapSystem
+
 /// Parsed command-line arguments of one subcommand: flags, options (possibly repeated) and operands.
-public struct Arguments: Sendable {
+package struct Arguments: Sendable {
     /// Flags that were given (`--json`).
-    public var flags: Set<String> = []
+    package var flags: Set<String> = []
     /// Option values in order (`--mount A --mount B`).
-    public var options: [String: [String]] = [:]
+    package var options: [String: [String]] = [:]
     /// Positional operands.
-    public var operands: [String] = []
+    package var operands: [String] = []
 
     /// The last value of an option.
-    public func value(_ name: String) -> String? { options[name]?.last }
+    package func value(_ name: String) -> String? { options[name]?.last }
 
     /// Whether a flag was given.
-    public func has(_ flag: String) -> Bool { flags.contains(flag) }
+    package func has(_ flag: String) -> Bool { flags.contains(flag) }
 }
 
 /// A usage error: unknown flag, missing value, wrong operand count. Exit code 2.
-public struct UsageError: Error, Sendable, CustomStringConvertible {
+package struct UsageError: Error, Sendable, CustomStringConvertible {
     /// What is wrong.
-    public var message: String
+    package var message: String
     /// Creates a usage error.
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 /// The accepted spelling of one subcommand.
-public struct CommandSpec: Sendable {
+package struct CommandSpec: Sendable {
     /// Flags without a value.
-    public var flags: [String]
+    package var flags: [String]
     /// Options taking a value.
-    public var options: [String]
+    package var options: [String]
     /// Range of positional operands.
-    public var operands: ClosedRange<Int>
+    package var operands: ClosedRange<Int>
 
     /// Creates a spec.
-    public init(flags: [String] = [], options: [String] = [], operands: ClosedRange<Int> = 0...0) {
+    package init(flags: [String] = [], options: [String] = [], operands: ClosedRange<Int> = 0...0) {
         self.flags = flags
         self.options = options
         self.operands = operands
     }
 
     /// Parses `argv` (after the subcommand name).
-    public func parse(_ argv: [String]) throws(UsageError) -> Arguments {
+    package func parse(_ argv: [String]) throws(UsageError) -> Arguments {
         var result = Arguments()
         var index = 0
         var onlyOperands = false

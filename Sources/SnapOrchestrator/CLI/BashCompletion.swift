@@ -1,8 +1,12 @@
+import Foundation
+import SnapCore
+import SnapSystem
+
 /// The bash completion script, generated from the command declarations (`snaporch __completion
 /// bash`); `etc/bash_completion.d/snaporch` is this text, and a test keeps it so.
-public enum BashCompletion {
+package enum BashCompletion {
     /// The whole script.
-    public static var script: String {
+    package static var script: String {
         let commands = Commands.all.map(\.name).joined(separator: " ")
         var out = """
             # bash completion for snaporch

@@ -1,30 +1,34 @@
+import Foundation
+import SnapCore
+import SnapSystem
+
 /// How the shell completes a value: nothing, a file name, a mount point, fixed words, a command.
-public enum CompletionKind: Sendable, Hashable {
+package enum CompletionKind: Sendable, Hashable {
     case none, file, mount, commands
     case words([String])
 }
 
 /// One option of a command, declared once: the parser, `--help`, the bash completion and the
 /// README's CLI table are all derived from it.
-public struct OptionDeclaration: Sendable, Hashable {
+package struct OptionDeclaration: Sendable, Hashable {
     /// `--name`.
-    public var name: String
+    package var name: String
     /// The value's placeholder (`FILE`), nil for a flag.
-    public var value: String?
+    package var value: String?
     /// True when the option may be given more than once.
-    public var repeatable: Bool
+    package var repeatable: Bool
     /// One line of help (may continue on further lines).
-    public var help: String
+    package var help: String
     /// How its value completes.
-    public var completion: CompletionKind
+    package var completion: CompletionKind
 
     /// A flag (no value).
-    public static func flag(_ name: String, _ help: String) -> OptionDeclaration {
+    package static func flag(_ name: String, _ help: String) -> OptionDeclaration {
         OptionDeclaration(name: name, value: nil, repeatable: false, help: help, completion: .none)
     }
 
     /// An option taking a value.
-    public static func option(
+    package static func option(
         _ name: String, _ value: String, _ help: String, repeatable: Bool = false, completion: CompletionKind = .none
     ) -> OptionDeclaration {
         OptionDeclaration(name: name, value: value, repeatable: repeatable, help: help, completion: completion)
@@ -37,41 +41,41 @@ public struct OptionDeclaration: Sendable, Hashable {
 }
 
 /// One subcommand, declared once: options, operands, help text and completion.
-public struct CommandDeclaration: Sendable {
+package struct CommandDeclaration: Sendable {
     /// The subcommand's name.
-    public var name: String
+    package var name: String
     /// The one-line summary of the overview.
-    public var summary: String
+    package var summary: String
     /// The operands as the usage line shows them (`[FILE]`, `install|enable|…`).
-    public var operandSynopsis: String = ""
+    package var operandSynopsis: String = ""
     /// How many operands are accepted.
-    public var operands: ClosedRange<Int> = 0...0
+    package var operands: ClosedRange<Int> = 0...0
     /// How operands complete.
-    public var operandCompletion: CompletionKind = .none
+    package var operandCompletion: CompletionKind = .none
     /// The options.
-    public var options: [OptionDeclaration] = []
+    package var options: [OptionDeclaration] = []
     /// What the command does (a paragraph after the usage line).
-    public var description: String = ""
+    package var description: String = ""
     /// Exit codes and examples, after the option list.
-    public var footer: String = ""
+    package var footer: String = ""
     /// Hidden commands (internal entry points) are left out of help, completion and README.
-    public var hidden = false
+    package var hidden = false
 
     /// The parser of this command's arguments.
-    public var spec: CommandSpec {
+    package var spec: CommandSpec {
         CommandSpec(
             flags: options.filter { $0.value == nil }.map(\.name),
             options: options.filter { $0.value != nil }.map(\.name), operands: operands)
     }
 
     /// `snaporch NAME [--opt X]... OPERANDS`, the same text in `--help` and the README table.
-    public var usage: String {
+    package var usage: String {
         (["snaporch", name] + options.map(\.synopsis) + (operandSynopsis.isEmpty ? [] : [operandSynopsis]))
             .joined(separator: " ")
     }
 
     /// The `--help` text.
-    public var helpText: String {
+    package var helpText: String {
         var out = "Usage: " + wrappedUsage + "\n"
         if !description.isEmpty { out += "\n" + description + "\n" }
         if !options.isEmpty {

@@ -1,16 +1,18 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// The `snaporch` command line: dispatches a subcommand and returns the process exit code.
-public struct CommandLineTool: Sendable {
+package struct CommandLineTool: Sendable {
     let console = Console()
     let paths: Paths
 
     /// Creates the tool for this process's environment.
-    public init(paths: Paths = Paths()) { self.paths = paths }
+    package init(paths: Paths = Paths()) { self.paths = paths }
 
     /// Runs `argv` (without the program name) and returns the exit code.
-    public func main(_ argv: [String]) async -> Int32 {
+    package func main(_ argv: [String]) async -> Int32 {
         guard let command = argv.first else {
             console.err(HelpText.overview + "\n")
             return ExitCode.usage
@@ -80,13 +82,13 @@ public struct CommandLineTool: Sendable {
 }
 
 /// Process exit codes of the CLI (see the README).
-public enum ExitCode {
+package enum ExitCode {
     /// Success (or: valid).
-    public static let ok: Int32 = 0
+    package static let ok: Int32 = 0
     /// Failed, no snapshot (or: invalid config for `validate`).
-    public static let failed: Int32 = 1
+    package static let failed: Int32 = 1
     /// Usage or configuration error.
-    public static let usage: Int32 = 2
+    package static let usage: Int32 = 2
     /// Snapshot taken, consistency degraded.
-    public static let degraded: Int32 = 3
+    package static let degraded: Int32 = 3
 }

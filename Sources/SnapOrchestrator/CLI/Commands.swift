@@ -1,22 +1,26 @@
+import Foundation
+import SnapCore
+import SnapSystem
+
 /// Every subcommand of `snaporch` with its options: the single declaration that the parser,
 /// `--help`, `snaporch __completion bash` and the README's CLI table follow.
-public enum Commands {
+package enum Commands {
     static let config = OptionDeclaration.option(
         "--config", "FILE", "config file (default /etc/azure/prepost/prepost.yaml)", completion: .file)
     static let json = OptionDeclaration.flag("--json", "print the result as JSON on stdout")
 
     /// The declarations, in the order of the overview.
-    public static let all: [CommandDeclaration] = [
+    package static let all: [CommandDeclaration] = [
         validate, run, thaw, recover, report, history, handler, version, help,
     ]
 
     /// The declaration named `name` (hidden ones included).
-    public static func named(_ name: String) -> CommandDeclaration? {
+    package static func named(_ name: String) -> CommandDeclaration? {
         (all + hidden).first { $0.name == name }
     }
 
     /// Internal entry points: never shown, never completed.
-    public static let hidden: [CommandDeclaration] = [
+    package static let hidden: [CommandDeclaration] = [
         CommandDeclaration(
             name: "__completion", summary: "print the shell completion script", operandSynopsis: "bash",
             operands: 1...1, hidden: true),

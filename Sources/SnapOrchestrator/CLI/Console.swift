@@ -1,19 +1,21 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// Where the CLI writes: stdout, stderr, and whether each is a terminal (for colour).
-public struct Console: Sendable {
+package struct Console: Sendable {
     /// Creates the console of this process.
-    public init() {}
+    package init() {}
 
     /// Writes `text` to standard output.
-    public func out(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+    package func out(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
 
     /// Writes `text` to standard error.
-    public func err(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+    package func err(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
 
     /// True when standard error is a terminal and `NO_COLOR` is unset.
-    public var colorOnStderr: Bool {
+    package var colorOnStderr: Bool {
         isatty(2) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// `snaporch handler install|enable|disable|uninstall|update|daemon`: the entry points that
 /// `HandlerManifest.json` names. They run with the extension directory as working directory.

@@ -1,7 +1,11 @@
+import Foundation
+import SnapCore
+import SnapSystem
+
 /// Usage texts, derived from the command declarations (`Commands`).
-public enum HelpText {
+package enum HelpText {
     /// The overview printed by `snaporch help` and on usage errors.
-    public static var overview: String {
+    package static var overview: String {
         let width = (Commands.all.map(\.name.count).max() ?? 0) + 3
         let list = Commands.all.map { "  " + $0.name.rightPadded(width) + $0.summary }.joined(separator: "\n")
         return """
@@ -17,7 +21,7 @@ public enum HelpText {
     }
 
     /// Per-command help (nil for an unknown or hidden command).
-    public static func forCommand(_ name: String) -> String? {
+    package static func forCommand(_ name: String) -> String? {
         guard let command = Commands.all.first(where: { $0.name == name }) else { return nil }
         return command.helpText
     }

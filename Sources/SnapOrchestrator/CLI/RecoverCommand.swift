@@ -1,3 +1,7 @@
+import Foundation
+import SnapCore
+import SnapSystem
+
 /// `snaporch recover [--config F] [--json]`: finish the duties of an interrupted run, with the kill
 /// grace of `F` (else of the default config).
 struct RecoverCommand {

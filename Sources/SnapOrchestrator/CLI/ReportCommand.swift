@@ -1,4 +1,6 @@
 import Foundation
+import SnapCore
+import SnapSystem
 
 /// `snaporch report [FILE|RUN] [--svg OUT] [--restore] [--json]` and `snaporch history [--json]`.
 struct ReportCommand {

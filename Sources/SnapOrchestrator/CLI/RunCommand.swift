@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// `snaporch run`: load, plan, then a locked `RunSession`; summary and exit code.
 struct RunCommand {

@@ -1,4 +1,6 @@
 import Foundation
+import SnapCore
+import SnapSystem
 
 /// `snaporch run --settings F`: an Azure handler settings file with the protected settings in
 /// clear (for a run by hand or by a test), as the source of the task id, the disks, the status

@@ -1,3 +1,7 @@
+import Foundation
+import SnapCore
+import SnapSystem
+
 /// `snaporch thaw [--all] [MOUNT…]`.
 struct ThawCommand {
     let console: Console

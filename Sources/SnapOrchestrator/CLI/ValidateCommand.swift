@@ -1,4 +1,6 @@
 import Foundation
+import SnapCore
+import SnapSystem
 
 /// `snaporch validate [--config F] [--json] [--emit-yaml]`.
 struct ValidateCommand {
@@ -48,17 +50,5 @@ struct ValidateCommand {
             }
         }
         return report.valid ? ExitCode.ok : ExitCode.failed
-    }
-}
-
-/// Stable, pretty JSON for everything the CLI prints or stores.
-public enum JSONOutput {
-    /// Encodes `value` with sorted keys and no escaped slashes.
-    public static func encode<T: Encodable>(_ value: T, pretty: Bool = true) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting =
-            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(value) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -1,22 +1,24 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// Facts about the VM that the original reports in the status (telemetry and `uniqueMachineId`),
 /// computed as it computes them (reference azure-vmsnapshot §2.4, §5.2).
-public struct AgentFacts: Sendable {
+package struct AgentFacts: Sendable {
     let paths: Paths
     let environment: [String: String]
     /// The extension directory (the handler's working directory).
     let directory: String
 
-    public init(paths: Paths, environment: [String: String], directory: String) {
+    package init(paths: Paths, environment: [String: String], directory: String) {
         self.paths = paths
         self.environment = environment
         self.directory = directory
     }
 
     /// `status` with what the original adds to every report: the machine id and the VM facts.
-    public func annotate(_ status: HandlerStatus) -> HandlerStatus {
+    package func annotate(_ status: HandlerStatus) -> HandlerStatus {
         var status = status
         status.uniqueMachineId = uniqueMachineId()
         status.telemetry += [
@@ -27,14 +29,14 @@ public struct AgentFacts: Sendable {
     }
 
     /// The file that keeps the reported machine id across runs, as the original names it.
-    public var machineIdFile: String {
+    package var machineIdFile: String {
         paths.resolve("/etc/azure/machine_identity_FD76C85E-406F-4CFA-8EB0-CF18B123358B")
     }
 
     /// `uniqueMachineId`: the first line of the machine-id file; when there is none, the `Role guid`
     /// of the agent's `HostingEnvironmentConfig.xml` without its first and last characters (the
     /// braces), saved to that file. Empty when neither exists.
-    public func uniqueMachineId() -> String {
+    package func uniqueMachineId() -> String {
         if let text = try? String(contentsOfFile: machineIdFile, encoding: .utf8) {
             let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
             if !line.isEmpty { return line }
@@ -59,7 +61,7 @@ public struct AgentFacts: Sendable {
 
     /// `guestAgentVersion`: the last "Azure Linux Agent Version" line of `/var/log/waagent.log`, the
     /// part after its last `:` and last `-` (as the original reads it); "Unknown" without one.
-    public func guestAgentVersion() -> String {
+    package func guestAgentVersion() -> String {
         let log = paths.resolve("/var/log/waagent.log")
         guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return "Unknown" }
         var version = ""
@@ -72,14 +74,14 @@ public struct AgentFacts: Sendable {
 
     /// `extensionVersion`: what the agent says (`AZURE_GUEST_AGENT_EXTENSION_VERSION`), else the part
     /// of the extension directory's name after its last `-` (as the original derives it).
-    public func extensionVersion() -> String {
+    package func extensionVersion() -> String {
         if let v = environment["AZURE_GUEST_AGENT_EXTENSION_VERSION"], !v.isEmpty { return v }
         let name = (directory as NSString).lastPathComponent
         return name.split(separator: "-").last.map(String.init) ?? "Unknown"
     }
 
     /// `osVersion`: `NAME-VERSION` of os-release (e.g. `Ubuntu-22.04.4 LTS (Jammy Jellyfish)`).
-    public func osVersion() -> String {
+    package func osVersion() -> String {
         var fields: [String: String] = [:]
         for file in [paths.resolve("/etc/os-release"), "/etc/os-release", "/usr/lib/os-release"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
@@ -98,7 +100,7 @@ public struct AgentFacts: Sendable {
     static let workloadNames = ["mysqld", "mariadbd", "postgres", "oracle"]
 
     /// `workloads`: the database servers running, as the original prints a Python list (`['mysqld']`).
-    public func workloads() -> String {
+    package func workloads() -> String {
         var found = Set<String>()
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(entry) != nil {
             guard let comm = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8) else { continue }

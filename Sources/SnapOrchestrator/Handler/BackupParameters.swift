@@ -1,40 +1,42 @@
 import Foundation
+import SnapCore
+import SnapSystem
 
 /// The parameters of one backup command, from the public and protected settings (reference §2).
-public struct BackupParameters: Sendable, Hashable {
-    public var taskId: String = ""
-    public var commandToExecute: String = ""
+package struct BackupParameters: Sendable, Hashable {
+    package var taskId: String = ""
+    package var commandToExecute: String = ""
     /// .NET ticks (100 ns since 0001-01-01) of the command's start.
-    public var commandStartTimeUTCTicks: Int64?
-    public var locale: String?
-    public var vmType: String?
+    package var commandStartTimeUTCTicks: Int64?
+    package var locale: String?
+    package var vmType: String?
     /// `backupMetadata` pairs: x-ms-meta headers (guest) / snapshotMetadata (host).
-    public var backupMetadata: [(key: String, value: String)] = []
+    package var backupMetadata: [(key: String, value: String)] = []
     /// Per-disk blob SAS URIs (protected objectStr `blobSASUri`).
-    public var blobSASUris: [String] = []
+    package var blobSASUris: [String] = []
     /// LUNs to snapshot on the host path (-1: OS disk).
-    public var diskIds: [Int] = []
-    public var snapshotTaskToken: String = ""
-    public var statusBlobUri: String?
-    public var logsBlobUri: String?
+    package var diskIds: [Int] = []
+    package var snapshotTaskToken: String = ""
+    package var statusBlobUri: String?
+    package var logsBlobUri: String?
     /// `customSettings.takeSnapshotFrom`, already validated.
-    public var snapshotMethod: SnapshotMethod = .firstHostThenGuest
+    package var snapshotMethod: SnapshotMethod = .firstHostThenGuest
     /// `customSettings.backupTaskId` (host calls) when given.
-    public var backupTaskId: String?
+    package var backupTaskId: String?
     /// Well-known dynamic flags from `dynamicConfigsFromCRP`.
-    public var dynamicFlags: [String: Bool] = [:]
-    public var instantAccessDurationMinutes: Int?
+    package var dynamicFlags: [String: Bool] = [:]
+    package var instantAccessDurationMinutes: Int?
     /// Findings that did not stop parsing (an unknown takeSnapshotFrom, a bad customSettings).
-    public var warnings: [String] = []
+    package var warnings: [String] = []
 
-    public static func == (lhs: BackupParameters, rhs: BackupParameters) -> Bool {
+    package static func == (lhs: BackupParameters, rhs: BackupParameters) -> Bool {
         lhs.taskId == rhs.taskId && lhs.commandToExecute == rhs.commandToExecute && lhs.blobSASUris == rhs.blobSASUris
             && lhs.diskIds == rhs.diskIds && lhs.backupMetadata.map(\.key) == rhs.backupMetadata.map(\.key)
     }
 
-    public func hash(into hasher: inout Hasher) { hasher.combine(taskId) }
+    package func hash(into hasher: inout Hasher) { hasher.combine(taskId) }
 
-    public init() {}
+    package init() {}
 
     static let wellKnownFlags = [
         "isSnapshotTtlEnabled", "useMccfToFetchDsasForAllDisks", "useMccfForLad",
@@ -42,7 +44,7 @@ public struct BackupParameters: Sendable, Hashable {
     ]
 
     /// Parses settings JSON; throws a code-11 error naming the field for anything unusable.
-    public static func parse(publicJSON: Data, protectedJSON: Data) throws(HandlerError) -> BackupParameters {
+    package static func parse(publicJSON: Data, protectedJSON: Data) throws(HandlerError) -> BackupParameters {
         let pub = (try? JSONSerialization.jsonObject(with: publicJSON)) as? [String: Any] ?? [:]
         let prot = (try? JSONSerialization.jsonObject(with: protectedJSON)) as? [String: Any] ?? [:]
         if pub.isEmpty && prot.isEmpty {
@@ -111,7 +113,7 @@ public struct BackupParameters: Sendable, Hashable {
     }
 
     /// What the host snapshot path needs from these parameters.
-    public var hostRequest: HostSnapshotRequest {
+    package var hostRequest: HostSnapshotRequest {
         HostSnapshotRequest(
             taskId: backupTaskId ?? taskId, snapshotTaskToken: snapshotTaskToken,
             diskIds: diskIds.isEmpty ? [-1] : diskIds,
@@ -121,7 +123,7 @@ public struct BackupParameters: Sendable, Hashable {
     }
 
     /// taskId, ticks and vmType from the public settings alone (what `enable` needs).
-    public static func publicSummary(_ publicJSON: Data) -> (taskId: String, ticks: String?, vmType: String?) {
+    package static func publicSummary(_ publicJSON: Data) -> (taskId: String, ticks: String?, vmType: String?) {
         let pub = (try? JSONSerialization.jsonObject(with: publicJSON)) as? [String: Any] ?? [:]
         return (string(pub["taskId"]) ?? "", string(pub["commandStartTimeUTCTicks"]), string(pub["vmType"]))
     }
@@ -164,7 +166,7 @@ public struct BackupParameters: Sendable, Hashable {
     }
 
     /// The command's age in seconds, from .NET ticks, against `now`.
-    public func commandAge(now: Date = Date()) -> TimeInterval? {
+    package func commandAge(now: Date = Date()) -> TimeInterval? {
         guard let ticks = commandStartTimeUTCTicks else { return nil }
         // 621355968000000000 ticks = 1970-01-01T00:00:00Z.
         let unixSeconds = (Double(ticks) - 621_355_968_000_000_000) / 10_000_000

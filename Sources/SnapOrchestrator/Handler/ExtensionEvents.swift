@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// Extension events for the guest agent (reference azure-protocols §B.7, azure-vmsnapshot §5.5): the
 /// original forwards messages of level Warning and above, as a JSON array of its event objects, to
@@ -8,9 +10,9 @@ import Glibc
 /// Each file is written under a dot-prefixed temporary name and renamed, so the agent never reads a
 /// partial file. The folder is never created (it is the agent's); without one, nothing is written.
 /// Never called inside a freeze window (the handler reports before and after a run only).
-public struct ExtensionEvents: Sendable {
+package struct ExtensionEvents: Sendable {
     /// The event levels the original uses (`LogSeverity.json`); Warning (2) and above are forwarded.
-    public enum Level: Int, Sendable, Comparable {
+    package enum Level: Int, Sendable, Comparable {
         case verbose = 0, info, warning, error
 
         var name: String {
@@ -22,7 +24,7 @@ public struct ExtensionEvents: Sendable {
             }
         }
 
-        public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+        package static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
     /// Messages longer than this are cut (the agent trims to 3072 and drops events over ~6 KiB).
@@ -38,7 +40,7 @@ public struct ExtensionEvents: Sendable {
     ///   - folder: `eventsFolder` of HandlerEnvironment.json (nil: events are off).
     ///   - version: the extension version (`Version` of the event).
     ///   - operationId: the task id (the zero GUID when there is none), as the original sets it.
-    public init(folder: String?, version: String, operationId: String) {
+    package init(folder: String?, version: String, operationId: String) {
         self.folder = folder
         self.version = version
         self.operationId = operationId.isEmpty ? "00000000-0000-0000-0000-000000000000" : operationId
@@ -46,7 +48,7 @@ public struct ExtensionEvents: Sendable {
 
     /// Writes one event file holding `messages` of `level` (nothing below Warning); returns its path.
     @discardableResult
-    public func write(_ level: Level, _ messages: [String], taskName: String = "Enable") -> String? {
+    package func write(_ level: Level, _ messages: [String], taskName: String = "Enable") -> String? {
         guard level >= Self.threshold, !messages.isEmpty, let folder else { return nil }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {

@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// Reporting of the daemon: terminal statuses (with the VM facts and extension events), the
 /// status folder to write to, and the recovery of daemons that died.

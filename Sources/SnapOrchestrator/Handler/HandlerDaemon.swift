@@ -1,24 +1,26 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// The backup flow of `snaporch handler daemon`: settings → parameters → de-duplication under the
 /// run lock → transitioning status → the run pipeline → terminal status file and blob → log blob.
 ///
 /// Every path ends with a terminal status for the sequence number — malformed input, decryption
 /// failure, a stale command, a duplicate, or a previous daemon that died.
-public struct HandlerDaemon: Sendable {
-    public let directory: String
-    public let paths: Paths
-    public let environment: [String: String]
-    public let executable: String
+package struct HandlerDaemon: Sendable {
+    package let directory: String
+    package let paths: Paths
+    package let environment: [String: String]
+    package let executable: String
     let launcher: any ProcessLauncher = PosixProcessLauncher()
     /// Commands older than this are refused (402), as the original does.
-    public static let staleAfter: TimeInterval = 140 * 60
+    package static let staleAfter: TimeInterval = 140 * 60
     /// Commands dated further ahead than this are refused (11): a clock this far off, or a forged
     /// date, would otherwise defeat the stale check.
-    public static let futureTolerance: TimeInterval = 10 * 60
+    package static let futureTolerance: TimeInterval = 10 * 60
 
-    public init(directory: String, paths: Paths, environment: [String: String], executable: String) {
+    package init(directory: String, paths: Paths, environment: [String: String], executable: String) {
         self.directory = directory
         self.paths = paths
         self.environment = environment
@@ -27,7 +29,7 @@ public struct HandlerDaemon: Sendable {
 
     /// Runs the daemon; returns the terminal status written (nil when there was no settings file).
     @discardableResult
-    public func run() async -> HandlerStatus? {
+    package func run() async -> HandlerStatus? {
         let handlerEnvironment: HandlerEnvironment
         do {
             handlerEnvironment = try HandlerEnvironment.load(from: directory)

@@ -1,19 +1,21 @@
 import Foundation
+import SnapCore
+import SnapSystem
 
 /// `HandlerEnvironment.json`, read from the extension's directory (the working directory of
 /// the handler commands). Both the array form and the single-object form are accepted.
-public struct HandlerEnvironment: Sendable, Hashable {
-    public var name: String
-    public var version: String
-    public var logFolder: String
-    public var configFolder: String
-    public var statusFolder: String
-    public var heartbeatFile: String?
+package struct HandlerEnvironment: Sendable, Hashable {
+    package var name: String
+    package var version: String
+    package var logFolder: String
+    package var configFolder: String
+    package var statusFolder: String
+    package var heartbeatFile: String?
     /// Where extension events go (`eventsFolder`; absent with agents that do not collect them).
-    public var eventsFolder: String?
+    package var eventsFolder: String?
 
     /// Parses the file's bytes; the error names the file and the missing field.
-    public static func parse(_ data: Data, file: String) throws(HandlerError) -> HandlerEnvironment {
+    package static func parse(_ data: Data, file: String) throws(HandlerError) -> HandlerEnvironment {
         guard let json = try? JSONSerialization.jsonObject(with: data) else {
             throw HandlerError(code: .parameterError, "\(file): not valid JSON")
         }
@@ -41,7 +43,7 @@ public struct HandlerEnvironment: Sendable, Hashable {
     }
 
     /// Reads `HandlerEnvironment.json` from `directory`.
-    public static func load(from directory: String) throws(HandlerError) -> HandlerEnvironment {
+    package static func load(from directory: String) throws(HandlerError) -> HandlerEnvironment {
         let path = directory + "/HandlerEnvironment.json"
         guard let data = FileManager.default.contents(atPath: path) else {
             throw HandlerError(
@@ -52,20 +54,20 @@ public struct HandlerEnvironment: Sendable, Hashable {
 }
 
 /// A handler-level failure with the Azure code it maps to.
-public struct HandlerError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var code: HandlerCode
-    public var message: String
+package struct HandlerError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var code: HandlerCode
+    package var message: String
 
-    public init(code: HandlerCode, _ message: String) {
+    package init(code: HandlerCode, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// The status codes of the handler protocol that are not run errors (reference §7).
-public enum HandlerCode: Int, Sendable, Hashable {
+package enum HandlerCode: Int, Sendable, Hashable {
     case successAppConsistent = 0
     case success = 1
     case error = 2

@@ -1,15 +1,17 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// Appends lines to `<logFolder>/extension.log` (never inside a freeze window: the handler logs
 /// before and after a run only).
-public struct HandlerLog: Sendable {
+package struct HandlerLog: Sendable {
     let file: String
 
-    public init(folder: String) { file = folder + "/extension.log" }
-    public init(paths: Paths) { file = paths.logDir + "/handler.log" }
+    package init(folder: String) { file = folder + "/extension.log" }
+    package init(paths: Paths) { file = paths.logDir + "/handler.log" }
 
-    public func write(_ line: String) {
+    package func write(_ line: String) {
         let directory = (file as NSString).deletingLastPathComponent
         try? FileSystem.makeDirectory(directory)
         let stamp = ISO8601DateFormatter().string(from: Date())

@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// What the handler remembers about one sequence number: its task, whether a daemon is running it
 /// (and which), and its terminal status once written — for de-duplication, re-reporting and for
@@ -10,19 +12,19 @@ import Glibc
 /// and deletes it with the extension on uninstall (a re-install that restarts at sequence 0 then
 /// starts clean). One file per sequence: concurrent daemons of different sequences never overwrite
 /// each other's record. The folder is never created here (`save` skips a removed extension).
-public struct HandlerState: Sendable, Codable, Hashable {
+package struct HandlerState: Sendable, Codable, Hashable {
     /// The terminal result of a sequence, enough to write its status again or to answer a duplicate.
-    public struct Terminal: Sendable, Codable, Hashable {
-        public var status: String
-        public var code: Int
-        public var message: String
-        public var snapshotConsistency: Int
-        public var extErrorCode: Int
-        public var reportJSON: String?
-        public var commandStartTimeUTCTicks: String?
-        public var isV2: Bool
+    package struct Terminal: Sendable, Codable, Hashable {
+        package var status: String
+        package var code: Int
+        package var message: String
+        package var snapshotConsistency: Int
+        package var extErrorCode: Int
+        package var reportJSON: String?
+        package var commandStartTimeUTCTicks: String?
+        package var isV2: Bool
 
-        public init(_ s: HandlerStatus) {
+        package init(_ s: HandlerStatus) {
             status = s.status
             code = s.code
             message = s.message
@@ -34,7 +36,7 @@ public struct HandlerState: Sendable, Codable, Hashable {
         }
 
         /// The status document again, for `taskId`.
-        public func status(taskId: String) -> HandlerStatus {
+        package func status(taskId: String) -> HandlerStatus {
             var s = HandlerStatus(
                 status: status, code: code, message: message, taskId: taskId,
                 snapshotConsistency: snapshotConsistency, extErrorCode: extErrorCode)
@@ -45,37 +47,37 @@ public struct HandlerState: Sendable, Codable, Hashable {
         }
     }
 
-    public var sequence: Int
-    public var taskId: String = ""
+    package var sequence: Int
+    package var taskId: String = ""
     /// `running` while a daemon owns the sequence, `done` after its terminal status was written.
-    public var phase: String = "running"
-    public var pid: Int32?
+    package var phase: String = "running"
+    package var pid: Int32?
     /// Start time of `pid`, so that a reused pid is not taken for the daemon.
-    public var pidStartTime: UInt64?
+    package var pidStartTime: UInt64?
     /// The terminal status, once written.
-    public var terminal: Terminal?
+    package var terminal: Terminal?
     /// True when `terminal` is this sequence's own result (a duplicate task is answered with it);
     /// not for a duplicate's borrowed result nor for a daemon that died (its task must run again).
-    public var isOriginalResult: Bool?
+    package var isOriginalResult: Bool?
 
-    public init(sequence: Int) { self.sequence = sequence }
+    package init(sequence: Int) { self.sequence = sequence }
 
     static let suffix = ".snaporch.json"
 
     /// The record file of `sequence`.
-    public static func path(statusFolder: String, sequence: Int) -> String {
+    package static func path(statusFolder: String, sequence: Int) -> String {
         "\(statusFolder)/\(sequence)\(suffix)"
     }
 
     /// The record of `sequence`, if there is one.
-    public static func load(statusFolder: String, sequence: Int) -> HandlerState? {
+    package static func load(statusFolder: String, sequence: Int) -> HandlerState? {
         guard let data = FileManager.default.contents(atPath: path(statusFolder: statusFolder, sequence: sequence))
         else { return nil }
         return try? JSONDecoder().decode(HandlerState.self, from: data)
     }
 
     /// Every record of the folder, by sequence number.
-    public static func all(statusFolder: String) -> [HandlerState] {
+    package static func all(statusFolder: String) -> [HandlerState] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: statusFolder)) ?? []
         return names.compactMap { name -> HandlerState? in
             guard name.hasSuffix(suffix), let n = Int(name.dropLast(suffix.count)) else { return nil }
@@ -85,7 +87,7 @@ public struct HandlerState: Sendable, Codable, Hashable {
 
     /// Writes the record atomically; returns false (and writes nothing) when the folder is gone.
     @discardableResult
-    public func save(statusFolder: String) -> Bool {
+    package func save(statusFolder: String) -> Bool {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: statusFolder, isDirectory: &isDirectory), isDirectory.boolValue,
             let data = try? JSONEncoder().encode(self)
@@ -96,18 +98,18 @@ public struct HandlerState: Sendable, Codable, Hashable {
     }
 
     /// Marks the record as owned by the process `pid`.
-    public mutating func own(by pid: Int32) {
+    package mutating func own(by pid: Int32) {
         phase = "running"
         self.pid = pid
         pidStartTime = ProcessLiveness.startTime(pid)
     }
 
     /// True while the daemon that owns the sequence is alive.
-    public var daemonAlive: Bool {
+    package var daemonAlive: Bool {
         guard phase == "running", let pid else { return false }
         return ProcessLiveness.isAlive(pid, startTime: pidStartTime)
     }
 
     /// True when the daemon that owned the run is gone without finishing.
-    public var daemonDied: Bool { phase == "running" && !daemonAlive }
+    package var daemonDied: Bool { phase == "running" && !daemonAlive }
 }

@@ -1,46 +1,48 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// The status documents of the extension protocol (reference §5.1–§5.2): the status blob (the
 /// result the backup service reads) and the status file (what the guest agent reads).
-public struct HandlerStatus: Sendable {
-    public static let extensionName = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
+package struct HandlerStatus: Sendable {
+    package static let extensionName = "Microsoft.Azure.RecoveryServices.VMSnapshotLinux"
 
     /// One disk of `snapshotInfo`.
-    public struct DiskInfo: Sendable, Hashable {
-        public var isSuccessful: Bool
-        public var snapshotUri: String?
-        public var errorMessage: String
-        public var blobUri: String
+    package struct DiskInfo: Sendable, Hashable {
+        package var isSuccessful: Bool
+        package var snapshotUri: String?
+        package var errorMessage: String
+        package var blobUri: String
         /// The host path reports `isSuccessful` as a string, the guest path as a bool.
-        public var successAsString: Bool
+        package var successAsString: Bool
     }
 
     /// `success`, `error` or `transitioning`.
-    public var status: String
-    public var code: Int
-    public var message: String
-    public var taskId: String
+    package var status: String
+    package var code: Int
+    package var message: String
+    package var taskId: String
     /// 0 none, 1 filesystem, 2 application, 3 crash.
-    public var snapshotConsistency: Int
+    package var snapshotConsistency: Int
     /// The first error code of the run (or the status code), for `vmHealthInfo` and telemetry.
-    public var extErrorCode: Int
-    public var commandStartTimeUTCTicks: String?
-    public var telemetry: [(String, String)] = []
-    public var snapshotInfo: [DiskInfo]?
-    public var partitionCount = 0
-    public var totalUsedSizeInBytes: Int64 = 0
-    public var uniqueMachineId = ""
+    package var extErrorCode: Int
+    package var commandStartTimeUTCTicks: String?
+    package var telemetry: [(String, String)] = []
+    package var snapshotInfo: [DiskInfo]?
+    package var partitionCount = 0
+    package var totalUsedSizeInBytes: Int64 = 0
+    package var uniqueMachineId = ""
     /// Our run report, carried in `substatus` so that the service gets per-plugin/mount/disk detail.
-    public var reportJSON: String?
+    package var reportJSON: String?
     /// The restore records of the run (bounded, see `RestoreInfo.bounded()`), carried in their own
     /// `substatus` entry so that they reach the service even when the report has to be shortened.
-    public var restoreJSON: String?
+    package var restoreJSON: String?
     /// V2 VMs get `success` as the file-level status of any terminal result (as the original does).
-    public var isV2 = true
-    public var timestamp = Date()
+    package var isV2 = true
+    package var timestamp = Date()
 
-    public init(
+    package init(
         status: String, code: Int, message: String, taskId: String, snapshotConsistency: Int = 0,
         extErrorCode: Int? = nil
     ) {
@@ -57,7 +59,7 @@ public struct HandlerStatus: Sendable {
     /// as terminal, so the platform's extension operation (and every extension ordered after this
     /// one) is not held for the length of a backup; the backup service reads the real result from
     /// the status blob, where code 4 means "still running".
-    public static func transitioning(taskId: String, ticks: String?) -> HandlerStatus {
+    package static func transitioning(taskId: String, ticks: String?) -> HandlerStatus {
         var s = HandlerStatus(
             status: "success", code: HandlerCode.transitioning.rawValue,
             message: "Transitioning state in extension", taskId: taskId)
@@ -66,7 +68,7 @@ public struct HandlerStatus: Sendable {
     }
 
     /// Health of a code: 0 green, 128 yellow, 256 red (reference §7).
-    public static func health(_ code: Int) -> Int {
+    package static func health(_ code: Int) -> Int {
         switch code {
         case 0, 1, 2, 3, 4, 12, 13, 14, 17, 173: return 0
         case 15, 76, 85, 402, 556, 761: return 256
@@ -103,7 +105,7 @@ public struct HandlerStatus: Sendable {
     }
 
     /// The status blob: one line, an array of one element, keys in the original's order.
-    public func blobDocument() -> String {
+    package func blobDocument() -> String {
         let info: OrderedJSON =
             snapshotInfo.map { disks in
                 .array(
@@ -141,7 +143,7 @@ public struct HandlerStatus: Sendable {
     }
 
     /// True for a result the guest agent and the service take as final (`success` or `error`).
-    public var isTerminal: Bool { status == "success" || status == "error" }
+    package var isTerminal: Bool { status == "success" || status == "error" }
 
     /// The status file: the blob document as `substatus[0].name`, telemetry and disks left out.
     ///
@@ -150,7 +152,7 @@ public struct HandlerStatus: Sendable {
     /// blob document carry the error. Unlike the original, `substatus[0].formattedMessage` is never
     /// null (the guest agent fails on a null one when it has to truncate), and the run report is
     /// carried once (inside the blob document), so that `StatusBudget` can keep the file ≤ 128 KiB.
-    public func fileDocument() -> String {
+    package func fileDocument() -> String {
         let v2Terminal = isV2 && isTerminal
         let fileStatus = v2Terminal ? "success" : status
         let formatter = ISO8601DateFormatter()

@@ -1,8 +1,10 @@
 import Foundation
+import SnapCore
+import SnapSystem
 
 /// A JSON value that keeps the key order it was built with, and can emit .NET's
 /// `"\/Date(ms)\/"` dates literally: the status documents of the extension protocol need both.
-public indirect enum OrderedJSON: Sendable, Hashable {
+package indirect enum OrderedJSON: Sendable, Hashable {
     case string(String)
     case int(Int64)
     case bool(Bool)
@@ -12,14 +14,14 @@ public indirect enum OrderedJSON: Sendable, Hashable {
     /// Serialized as `"\/Date(<ms>)\/"`.
     case dotNetDate(Int64)
 
-    public static func == (lhs: OrderedJSON, rhs: OrderedJSON) -> Bool { lhs.serialized() == rhs.serialized() }
-    public func hash(into hasher: inout Hasher) { hasher.combine(serialized()) }
+    package static func == (lhs: OrderedJSON, rhs: OrderedJSON) -> Bool { lhs.serialized() == rhs.serialized() }
+    package func hash(into hasher: inout Hasher) { hasher.combine(serialized()) }
 
     /// A string value, or null.
-    public static func optional(_ text: String?) -> OrderedJSON { text.map { .string($0) } ?? .null }
+    package static func optional(_ text: String?) -> OrderedJSON { text.map { .string($0) } ?? .null }
 
     /// Compact JSON text (`", "` and `": "` separators, as Python's json.dumps writes them).
-    public func serialized() -> String {
+    package func serialized() -> String {
         var out = ""
         write(into: &out)
         return out

@@ -1,25 +1,27 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// Decrypts `protectedSettings` (base64 DER CMS) with the waagent certificate:
 /// `openssl cms -decrypt -inform DER`, falling back to `openssl smime`. Arguments go as argv (no
 /// shell); the ciphertext goes through a private temp file that is removed at once.
-public struct ProtectedSettingsDecryptor: Sendable {
+package struct ProtectedSettingsDecryptor: Sendable {
     /// `/var/lib/waagent`, resolved under SNAPORCH_ROOT.
-    public var waagentDirectory: String
+    package var waagentDirectory: String
     /// Where the temp file is written (0700, not a snapshotted disk).
-    public var scratchDirectory: String
-    public var openssl = "/usr/bin/openssl"
+    package var scratchDirectory: String
+    package var openssl = "/usr/bin/openssl"
     let launcher: any ProcessLauncher
 
-    public init(waagentDirectory: String, scratchDirectory: String, launcher: any ProcessLauncher) {
+    package init(waagentDirectory: String, scratchDirectory: String, launcher: any ProcessLauncher) {
         self.waagentDirectory = waagentDirectory
         self.scratchDirectory = scratchDirectory
         self.launcher = launcher
     }
 
     /// The clear JSON of the protected settings.
-    public func decrypt(base64: String, thumbprint: String) async -> Result<Data, HandlerError> {
+    package func decrypt(base64: String, thumbprint: String) async -> Result<Data, HandlerError> {
         guard thumbprint.allSatisfy({ $0.isHexDigit }) else {
             return .failure(HandlerError(code: .certificateNotFound, "the certificate thumbprint is not hexadecimal"))
         }

@@ -1,21 +1,23 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// `config/<seq>.settings`: which file, what it holds, and the protected settings in clear.
-public struct SettingsFile: Sendable {
+package struct SettingsFile: Sendable {
     /// The sequence number.
-    public var sequence: Int
+    package var sequence: Int
     /// The file.
-    public var path: String
+    package var path: String
     /// `publicSettings`, as JSON.
-    public var publicSettings: Data
+    package var publicSettings: Data
     /// Decrypted `protectedSettings` as JSON (`{}` when absent or undecryptable).
-    public var protectedSettings: Data
+    package var protectedSettings: Data
     /// Why the protected settings could not be read, if they could not.
-    public var protectedError: String?
+    package var protectedError: String?
 
     /// The sequence number to use: `ConfigSequenceNumber` when set, else the newest `*.settings`.
-    public static func sequence(configFolder: String, environment: [String: String]) -> Int? {
+    package static func sequence(configFolder: String, environment: [String: String]) -> Int? {
         if let text = environment["ConfigSequenceNumber"], let n = Int(text), n >= 0 { return n }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: configFolder)) ?? []
         var newest: (Int, Date)?
@@ -31,7 +33,7 @@ public struct SettingsFile: Sendable {
     /// Reads `<configFolder>/<seq>.settings`. With a decryptor it decrypts the protected settings and
     /// rewrites the file without them, so that no secret stays on disk (as the original does);
     /// without one (enable) it reads the public settings only and leaves the file alone.
-    public static func load(configFolder: String, sequence: Int, decryptor: ProtectedSettingsDecryptor?)
+    package static func load(configFolder: String, sequence: Int, decryptor: ProtectedSettingsDecryptor?)
         async throws(HandlerError)
         -> SettingsFile
     {

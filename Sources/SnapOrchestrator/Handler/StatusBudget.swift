@@ -1,4 +1,6 @@
 import Foundation
+import SnapCore
+import SnapSystem
 
 /// Keeps the status documents within the size the guest agent accepts, whatever the plugins print.
 ///
@@ -13,14 +15,14 @@ import Foundation
 /// details (timeline, skipped mounts, per-step facts; error and reason sentences cut to 512 characters),
 /// then the report itself and long messages. A trimmed report says so in `statusTrimmed`, with where
 /// the full report is.
-public enum StatusBudget {
+package enum StatusBudget {
     /// The bound kept for the status file (and so for the blob): 120 KiB, leaving room under the
     /// agent's 128 KiB for the `statusBlobUploadError` entry that is added after an upload failure.
-    public static let fileLimit = 120 * 1024
+    package static let fileLimit = 120 * 1024
     /// The guest agent's own limit (characters of the file; a byte count is never smaller).
-    public static let agentLimit = 128 * 1024
+    package static let agentLimit = 128 * 1024
     /// The marker put in a trimmed report.
-    public static let marker =
+    package static let marker =
         "trimmed to fit the 128 KiB status file (output tails first, then details); the full report is in the "
         + "log blob (logsBlobUri) and on the VM in /var/lib/snaporch/last-report.json (`snaporch report`)"
 
@@ -28,7 +30,7 @@ public enum StatusBudget {
     static let tailCaps = [16 * 1024, 4 * 1024, 1024, 256, 0]
 
     /// `status` as is when its file document fits `limit` bytes, else trimmed until it does.
-    public static func fit(_ status: HandlerStatus, limit: Int = fileLimit) -> HandlerStatus {
+    package static func fit(_ status: HandlerStatus, limit: Int = fileLimit) -> HandlerStatus {
         if size(status) <= limit { return status }
         var status = status
         let original = status.reportJSON.flatMap { text in
@@ -55,7 +57,7 @@ public enum StatusBudget {
     }
 
     /// The byte size of the status file document.
-    public static func size(_ status: HandlerStatus) -> Int { status.fileDocument().utf8.count }
+    package static func size(_ status: HandlerStatus) -> Int { status.fileDocument().utf8.count }
 
     static func trimTails(_ report: RunReport, to cap: Int) -> RunReport {
         var report = report

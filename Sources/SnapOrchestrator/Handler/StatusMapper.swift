@@ -1,11 +1,13 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// Turns a run report into the handler status of the extension protocol, with the codes the
 /// original means to raise (reference §3.5, §7) and the consistency computed correctly.
-public enum StatusMapper {
+package enum StatusMapper {
     /// `snapshotConsistency`: 0 none, 1 filesystem, 2 application, 3 crash.
-    public static func consistencyNumber(_ c: RunReport.Consistency) -> Int {
+    package static func consistencyNumber(_ c: RunReport.Consistency) -> Int {
         switch c {
         case .none: return 0
         case .filesystem: return 1
@@ -16,7 +18,7 @@ public enum StatusMapper {
 
     /// The terminal status of a run.
     /// - Parameter storage: partition count and used bytes (default: measured on this machine).
-    public static func status(
+    package static func status(
         for report: RunReport, parameters: BackupParameters, storage: (partitions: Int, usedBytes: Int64)? = nil
     ) -> HandlerStatus {
         let firstError = report.errors.first
@@ -56,13 +58,13 @@ public enum StatusMapper {
     }
 
     /// The bounded restore records of `report` as one-line JSON, nil when it has none.
-    public static func restoreJSON(for report: RunReport) -> String? {
+    package static func restoreJSON(for report: RunReport) -> String? {
         let restore = report.restorePoints.map { $0.bounded() }
         return restore.isEmpty ? nil : JSONOutput.encode(restore, pretty: false)
     }
 
     /// The same, from a stored report's JSON (the status of a duplicate task repeats it).
-    public static func restoreJSON(reportJSON: String) -> String? {
+    package static func restoreJSON(reportJSON: String) -> String? {
         (try? JSONDecoder().decode(RunReport.self, from: Data(reportJSON.utf8))).flatMap { restoreJSON(for: $0) }
     }
 
@@ -78,7 +80,7 @@ public enum StatusMapper {
     }
 
     /// Missing vmType is treated as V2 (Azure Resource Manager), the only kind still deployed.
-    public static func isV2(_ vmType: String?) -> Bool {
+    package static func isV2(_ vmType: String?) -> Bool {
         guard let vmType else { return true }
         return vmType.lowercased() != "microsoft.classiccompute/virtualmachines"
     }

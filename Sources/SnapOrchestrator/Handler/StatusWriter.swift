@@ -1,5 +1,7 @@
 import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// Writes a handler status: the status blob, then the status file atomically (temp file + rename).
 ///
@@ -7,27 +9,27 @@ import Glibc
 /// The status folder is never created: it belongs to the guest agent, and when it is gone the
 /// extension directory was removed (uninstall or upgrade during a run) — the file is then skipped,
 /// while the blob is still uploaded.
-public struct StatusWriter: Sendable {
+package struct StatusWriter: Sendable {
     let statusFolder: String
     let blobClient: any HTTPClient
 
-    public init(statusFolder: String, blobClient: any HTTPClient) {
+    package init(statusFolder: String, blobClient: any HTTPClient) {
         self.statusFolder = statusFolder
         self.blobClient = blobClient
     }
 
     /// The status file of a sequence number.
-    public func path(_ sequence: Int) -> String { "\(statusFolder)/\(sequence).status" }
+    package func path(_ sequence: Int) -> String { "\(statusFolder)/\(sequence).status" }
 
     /// True when the status folder exists (the extension directory was not removed).
-    public var folderExists: Bool {
+    package var folderExists: Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: statusFolder, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
     /// Uploads the blob (when a URI is given), then writes the file; returns the problems met.
     @discardableResult
-    public func write(_ status: HandlerStatus, sequence: Int, blobURI: String?) async -> [String] {
+    package func write(_ status: HandlerStatus, sequence: Int, blobURI: String?) async -> [String] {
         var status = StatusBudget.fit(status)
         var problems: [String] = []
         if let blobURI {

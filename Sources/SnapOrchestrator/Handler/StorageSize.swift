@@ -1,10 +1,13 @@
+import Foundation
 import Glibc
+import SnapCore
+import SnapSystem
 
 /// `storageDetails` of the status: how many local block-backed filesystems there are and how many
 /// bytes they use (what the backup service bills and sizes), from `statvfs`, never from `df`.
-public enum StorageSize {
+package enum StorageSize {
     /// (partition count, used bytes) over the machine's local block-backed filesystems.
-    public static func measure(entries: [MountEntry] = MountTable.entries()) -> (partitions: Int, usedBytes: Int64) {
+    package static func measure(entries: [MountEntry] = MountTable.entries()) -> (partitions: Int, usedBytes: Int64) {
         var seen = Set<String>()
         var used: Int64 = 0
         for entry in entries

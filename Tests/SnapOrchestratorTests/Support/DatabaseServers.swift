@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// Private MariaDB and PostgreSQL servers started by `Tests/Support/db/*-start.sh` in a test tree,
 /// on a free loopback port; always stopped afterwards.

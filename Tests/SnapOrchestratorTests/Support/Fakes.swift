@@ -1,6 +1,8 @@
 import Foundation
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// A freezer that records what it was asked and freezes nothing: for ordering and policy tests.
 final class FakeFreezer: Freezer, @unchecked Sendable {

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// An extension directory laid out as the Azure guest agent does, with a throwaway certificate
 /// in the tree's `/var/lib/waagent` and settings encrypted with it by `openssl cms`.

@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// A loop-mounted ext4 image made by the test itself: the only kind of filesystem a test may freeze.
 ///

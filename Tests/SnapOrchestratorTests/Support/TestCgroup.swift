@@ -1,7 +1,9 @@
 import Foundation
 import Glibc
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// A cgroup made by a test in some cgroup v1 hierarchies (e.g. `freezer`, `pids`, `blkio`), to run
 /// `snaporch` inside it and then stop, throttle or kill everything in it at once.

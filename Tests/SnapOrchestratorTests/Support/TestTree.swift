@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// A private directory tree for one test (a fake `SNAPORCH_ROOT`), removed on `cleanup()`.
 final class TestTree: @unchecked Sendable {

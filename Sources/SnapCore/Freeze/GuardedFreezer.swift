@@ -1,0 +1,133 @@
+import Foundation
+import Glibc
+import SnapSystem
+
+/// The real `Freezer`: a guard process holds the freeze, and this process keeps its own fds to
+/// every mount so that either of the two alone can thaw; a third process, the watchdog, outside
+/// the run's process group and cgroups, thaws if both are killed at once.
+package struct GuardedFreezer: Freezer {
+    /// The `snaporch` binary that runs the guard: `/proc/self/exe` in the CLI, which still works
+    /// when an upgrade or an uninstall deletes the file during the run.
+    package var executable: String
+    /// Switch RCU grace periods to expedited mode for the instant of the freeze.
+    package var expediteRCU: Bool
+    /// How long after the deadline the watchdog strikes if nobody else thawed.
+    package var watchdogGrace: TimeSpan = .milliseconds(1000)
+
+    /// Creates a freezer that starts `executable __guard` and `executable __watchdog`.
+    package init(executable: String, expediteRCU: Bool = true) {
+        self.executable = executable
+        self.expediteRCU = expediteRCU
+    }
+
+    package func prepare(_ mounts: [MountEntry], timeout: TimeSpan) throws(FreezeError) -> any FreezeSession {
+        var own: [Int32] = []
+        for mount in mounts {
+            let (fd, err) = FreezeIoctl.openMount(mount.mountPoint)
+            if fd < 0 {
+                own.forEach { close($0) }
+                throw FreezeError(
+                    code: ErrorCode.unableToOpenMount.rawValue,
+                    "cannot open \(mount.mountPoint): \(String(cString: strerror(err)))")
+            }
+            own.append(fd)
+        }
+        // Flush dirty data now, outside the window, so FIFREEZE does not wait on writeback.
+        for fd in own { _ = FreezeIoctl.syncFilesystem(fd) }
+        var environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
+        if let stop = FaultPoint.target { environment["SNAPORCH_FAULT_STOP_AT"] = stop }
+        let waves = FreezeWaves.waves(for: mounts)
+        let child: SpawnedChild
+        do {
+            child = try PosixSpawn.spawn(
+                executable: executable,
+                arguments: [
+                    "__guard", "--timeout-ms", String(timeout.milliseconds),
+                    "--waves", waves.map(String.init).joined(separator: ","),
+                ] + (expediteRCU ? ["--expedite-rcu"] : []) + ["--"] + mounts.map(\.mountPoint),
+                environment: environment, workingDirectory: "/", stdinPipe: true)
+        } catch {
+            own.forEach { close($0) }
+            throw FreezeError(code: ErrorCode.fsFreezeFailed.rawValue, "cannot start the freeze guard: \(error)")
+        }
+        close(child.stderrFD)
+        let session = GuardSession(child: child, mounts: mounts, ownFDs: own, timeout: timeout, waves: waves)
+        var channel = LineChannel(fd: child.stdoutFD)
+        var openErrors: [String] = []
+        while let line = channel.readLine(timeoutMs: 5000) {
+            if line == "READY" {
+                session.channel = channel
+                if openErrors.isEmpty {
+                    // Best effort: without the watchdog the guard and this process still thaw.
+                    session.watchdog = WatchdogLink.start(
+                        executable: executable, mounts: mounts,
+                        after: .milliseconds(timeout.milliseconds + watchdogGrace.milliseconds),
+                        environment: environment)
+                    session.startWatcher()
+                    return session
+                }
+                break
+            }
+            let parts = line.split(separator: " ")
+            if parts.count == 3, parts[0] == "OPEN", let i = Int(parts[1]), let e = Int32(parts[2]), i < mounts.count {
+                openErrors.append("guard cannot open \(mounts[i].mountPoint): \(String(cString: strerror(e)))")
+            }
+        }
+        session.cancel()
+        throw FreezeError(
+            code: ErrorCode.unableToOpenMount.rawValue,
+            openErrors.isEmpty ? "the freeze guard did not start" : openErrors.joined(separator: "; "))
+    }
+}
+
+/// The orchestrator's end of a `ThawWatchdogMain` process.
+final class WatchdogLink: @unchecked Sendable {
+    let child: SpawnedChild
+    private var closed = false
+
+    private init(child: SpawnedChild) { self.child = child }
+
+    /// Starts the watchdog and waits (bounded) for its `READY`; nil when it could not start.
+    static func start(executable: String, mounts: [MountEntry], after: TimeSpan, environment: [String: String])
+        -> WatchdogLink?
+    {
+        guard
+            let child = try? PosixSpawn.spawn(
+                executable: executable,
+                arguments: ["__watchdog", "--after-ms", String(after.milliseconds), "--"] + mounts.map(\.mountPoint),
+                environment: environment, workingDirectory: "/", stdinPipe: true, newSession: true)
+        else { return nil }
+        Glibc.close(child.stderrFD)
+        let link = WatchdogLink(child: child)
+        var channel = LineChannel(fd: child.stdoutFD)
+        while let line = channel.readLine(timeoutMs: 5000) {
+            if line == "READY" { return link }
+        }
+        link.send("D\n")
+        link.close()
+        return nil
+    }
+
+    /// Sends a command line; never blocks for long (a pipe write of a few bytes).
+    func send(_ text: String) {
+        guard !closed, let fd = child.stdinFD else { return }
+        _ = try? Sys.writeAll(fd, Array(text.utf8))
+    }
+
+    /// Closes the pipes and reaps the watchdog (it exits at once after `D`; bounded wait).
+    func close() {
+        guard !closed else { return }
+        closed = true
+        if let fd = child.stdinFD { Glibc.close(fd) }
+        Glibc.close(child.stdoutFD)
+        var status: Int32 = 0
+        let end = Sys.monotonicNanos() + 1_000_000_000
+        while waitpid(child.pid, &status, WNOHANG) == 0 {
+            if Sys.monotonicNanos() > end {
+                kill(child.pid, SIGKILL)
+                break
+            }
+            usleep(1000)
+        }
+    }
+}

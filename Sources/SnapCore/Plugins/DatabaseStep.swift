@@ -1,0 +1,65 @@
+import Foundation
+import Glibc
+import SnapSystem
+
+/// Shared pieces of the database plugins: credential-file checks, client lookup, step reports.
+package enum DatabaseStep {
+    /// A credential file must be a regular file owned by root (or the running user), not readable
+    /// by group or others, along a safe path — the client programs do not check this themselves.
+    package static func credentialProblem(_ path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { return "\(path) is not a regular file" }
+        if st.st_uid != 0 && st.st_uid != geteuid() { return "\(path) is owned by uid \(st.st_uid), not by root" }
+        if st.st_mode & 0o077 != 0 {
+            return "\(path) has mode \(PathSecurity.octal(st.st_mode)): credentials must be 0600"
+        }
+        return PathSecurity().problems(for: path).first
+    }
+
+    /// The first of `names` found on the standard PATH.
+    static func client(_ names: [String]) -> String? {
+        for dir in ["/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin"] {
+            for name in names where access("\(dir)/\(name)", X_OK) == 0 { return "\(dir)/\(name)" }
+        }
+        return nil
+    }
+
+    static func failed(_ message: String, started: UInt64, details: [String: String] = [:]) -> StepReport {
+        var report = StepReport(status: .failed)
+        report.error = message
+        report.attempts = 1
+        report.durationMs = Int((Sys.monotonicNanos() - started) / 1_000_000)
+        report.details = details.isEmpty ? nil : details
+        return report
+    }
+
+    static func succeeded(started: UInt64, details: [String: String]) -> StepReport {
+        var report = StepReport(status: .succeeded)
+        report.attempts = 1
+        report.exitCode = 0
+        report.durationMs = Int((Sys.monotonicNanos() - started) / 1_000_000)
+        report.details = details.isEmpty ? nil : details
+        return report
+    }
+
+    /// A post step with nothing to release (pre failed before holding anything).
+    static func skipped(started: UInt64, note: String) -> StepReport {
+        var report = succeeded(started: started, details: ["note": note])
+        report.status = .skipped
+        return report
+    }
+
+    /// Succeeded when `problems` is empty, else failed with all of them, naming the server.
+    static func result(_ problems: [String], server: String, started: UInt64, details: [String: String]) -> StepReport {
+        problems.isEmpty
+            ? succeeded(started: started, details: details)
+            : failed("\(server): " + problems.joined(separator: "; "), started: started, details: details)
+    }
+
+    /// A marker that cannot appear in real rows.
+    static func marker(_ context: StepContext) -> String {
+        "snaporch-" + context.runId.filter { $0.isLetter || $0.isNumber } + "-"
+            + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    }
+}

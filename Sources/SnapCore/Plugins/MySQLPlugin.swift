@@ -1,0 +1,242 @@
+import Foundation
+import Glibc
+import SnapSystem
+
+/// `type: mysql` — MySQL and MariaDB. Pre opens one live client session and quiesces through it
+/// (MariaDB ≥ 10.4: `BACKUP STAGE START` + `BLOCK_COMMIT`; otherwise `FLUSH LOCAL TABLES WITH READ
+/// LOCK` under a bounded `lock_wait_timeout`), records the binary-log position under the lock, and
+/// keeps the session open through freeze and snapshot. Post releases, restarts the replica SQL
+/// thread if pre stopped it, closes the session and checks from a new one that it is gone.
+///
+/// Safety contract: no global state (such as `read_only`) is ever changed, so if snaporch dies the
+/// client sees EOF, the server ends the session and every lock with it, within milliseconds.
+/// Credentials come only from the root-owned 0600 `defaults_file`, never from argv.
+package final class MySQLPlugin: Plugin, @unchecked Sendable {
+    package let spec: PluginSpec
+    private let lock = NSLock()
+    private var session: SQLSession?
+    private var held: (mode: DatabaseOptions.MySQLLockMode, connectionId: String, readOnly: String)?
+    private var stoppedReplica = false
+
+    package init(spec: PluginSpec) { self.spec = spec }
+
+    var defaultsFile: String { spec.database.defaultsFile ?? "" }
+    var lockWaitTimeout: Int { spec.database.effectiveLockWaitTimeout }
+    var mode: DatabaseOptions.MySQLLockMode { spec.database.effectiveLockMode }
+    var replica: Bool { spec.database.replica ?? false }
+    var server: String { "the MySQL/MariaDB server of \(defaultsFile)" }
+
+    package func describe(_ phase: Phase) -> String? {
+        phase == .pre
+            ? "\(spec.name): open a client session (\(defaultsFile)), quiesce (\(mode.rawValue)), hold through the window"
+            : "\(spec.name): release the quiesce, close the session, verify it is gone"
+    }
+
+    func clientArguments() -> [String] {
+        var args = ["--defaults-extra-file=\(defaultsFile)"]  // must come first
+        if let socket = spec.database.socket { args.append("--socket=\(socket)") }
+        return args + ["--batch", "--unbuffered", "--skip-column-names", "--force", "--connect-timeout=10"]
+    }
+
+    func openSession(_ context: StepContext) throws(DatabaseFailure) -> SQLSession {
+        if let problem = DatabaseStep.credentialProblem(defaultsFile) {
+            throw DatabaseFailure("defaults_file refused: \(problem)")
+        }
+        guard let client = DatabaseStep.client(["mariadb", "mysql"]) else {
+            throw DatabaseFailure("neither the mariadb nor the mysql client is installed")
+        }
+        do {
+            return try SQLSession.start(
+                executable: client, arguments: clientArguments(),
+                environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
+                marker: DatabaseStep.marker(context), separator: "\t",
+                errorPattern: { $0.hasPrefix("ERROR ") })
+        } catch {
+            throw DatabaseFailure("cannot start the client: \(error)")
+        }
+    }
+
+    package func pre(_ context: StepContext) async -> StepReport {
+        await offload { [self] in preBlocking(context) }
+    }
+
+    package func post(_ context: StepContext) async -> StepReport {
+        await offload { [self] in postBlocking(context) }
+    }
+
+    package func verifyHeld() async -> String? {
+        await offload { [self] () -> String? in
+            lock.withLock {
+                session.flatMap { held == nil ? nil : $0 }.stillHolding(
+                    what: "database session",
+                    consequence:
+                        "the lock was released early; the application resumed during the window; filesystem-consistent"
+                )
+            }
+        }
+    }
+
+    private func preBlocking(_ context: StepContext) -> StepReport {
+        let started = Sys.monotonicNanos()
+        var details: [String: String] = [:]
+        lock.lock()
+        defer { lock.unlock() }
+        let budget = TimeSpan(milliseconds: max(1000, context.budget.milliseconds))
+        do throws(DatabaseFailure) {
+            let session = try openSession(context)
+            self.session = session
+            let info = try session.execute(
+                "SELECT CONNECTION_ID(), VERSION(), @@version_comment, @@global.read_only;", timeout: budget
+            ).rows("connecting")
+            guard let row = info.first, row.count >= 4 else {
+                throw DatabaseFailure("unexpected answer to the version query")
+            }
+            let (connectionId, version, readOnly) = (row[0], row[1], row[3])
+            let isMariaDB = version.contains("MariaDB")
+            let numbers = version.split(separator: "-").first?.split(separator: ".").compactMap { Int($0) } ?? []
+            let modern = isMariaDB && (numbers.first ?? 0, numbers.count > 1 ? numbers[1] : 0) >= (10, 4)
+            let lockMode: DatabaseOptions.MySQLLockMode = mode == .auto ? (modern ? .backupStage : .ftwrl) : mode
+            details["server"] = "\(isMariaDB ? "MariaDB" : "MySQL") \(version)"
+            details["connectionId"] = connectionId
+            details["lockMode"] = lockMode.rawValue
+            if lockMode == .backupStage && !modern {
+                throw DatabaseFailure(
+                    "mode: backup-stage needs MariaDB 10.4 or later; this server is \(version) (use mode: ftwrl or auto)"
+                )
+            }
+            // wait_timeout doubles as a server-side dead-man switch for an idle, forgotten session.
+            _ = try session.execute(
+                "SET SESSION wait_timeout = 1800, lock_wait_timeout = \(lockWaitTimeout);", timeout: budget
+            ).rows("setting timeouts")
+            if replica {
+                let status = try session.execute("SHOW REPLICA STATUS;", timeout: budget).rows(
+                    "reading the replica status")
+                if let r = status.first, r.count > 11, r[11] == "Yes" {
+                    _ = try session.execute("STOP REPLICA SQL_THREAD;", timeout: budget).rows(
+                        "stopping the replica SQL thread")
+                    stoppedReplica = true
+                    details["replica"] = "SQL thread stopped"
+                }
+            }
+            let lockTimeout = TimeSpan(milliseconds: max(budget.milliseconds, (lockWaitTimeout + 5) * 1000))
+            do throws(DatabaseFailure) {
+                if lockMode == .backupStage {
+                    _ = try session.execute("BACKUP STAGE START;", timeout: lockTimeout).rows("BACKUP STAGE START")
+                    _ = try session.execute("BACKUP STAGE BLOCK_COMMIT;", timeout: lockTimeout).rows(
+                        "BACKUP STAGE BLOCK_COMMIT")
+                } else {
+                    _ = try session.execute("FLUSH LOCAL TABLES;", timeout: lockTimeout).rows("FLUSH LOCAL TABLES")
+                    _ = try session.execute("FLUSH LOCAL TABLES WITH READ LOCK;", timeout: lockTimeout).rows(
+                        "FLUSH TABLES WITH READ LOCK")
+                }
+            } catch {
+                _ = session.execute(
+                    lockMode == .backupStage ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(5))
+                throw error
+            }
+            held = (lockMode, connectionId, readOnly)
+            // Under the lock: every directory of durable state must be in the frozen set.
+            if !context.frozenMounts.isEmpty {
+                let directories = try durableDirectories(session, timeout: budget)
+                let gaps = FrozenCoverage(frozen: context.frozenMounts).gaps(directories)
+                if !gaps.isEmpty {
+                    _ = session.execute(
+                        lockMode == .backupStage ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(5))
+                    held = nil
+                    throw DatabaseFailure(
+                        "not on a frozen filesystem: \(FrozenCoverage.describe(gaps)) — the snapshot would hold no "
+                            + "consistent image of the server (freeze those filesystems too)")
+                }
+                details["directoriesChecked"] = String(directories.count)
+            }
+            // Coordinates read under the lock: they do not move until the release.
+            if let master = try? session.execute("SHOW MASTER STATUS;", timeout: budget).rows(""),
+                let m = master.first, m.count >= 2
+            {
+                details["binlogFile"] = m[0]
+                details["binlogPosition"] = m[1]
+            }
+            if let gtid = try? session.execute(
+                "SELECT @@global.gtid_binlog_pos, @@global.gtid_slave_pos;", timeout: budget
+            ).rows(""),
+                let g = gtid.first
+            {
+                details["gtidBinlogPos"] = g.first ?? ""
+                if g.count > 1 { details["gtidSlavePos"] = g[1] }
+            } else if let gtid = try? session.execute("SELECT @@global.gtid_executed;", timeout: budget).rows(""),
+                let g = gtid.first
+            {
+                details["gtidExecuted"] = g.first ?? ""
+            }
+            var report = DatabaseStep.succeeded(started: started, details: details)
+            report.restore = RestoreInfo.mysql(plugin: spec.name, lockMode: lockMode.rawValue, details: details)
+            return report
+        } catch {
+            // Never leave a replica stopped because the quiesce failed after stopping it.
+            if stoppedReplica, let session {
+                if case .rows = session.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
+                    details["replica"] = "SQL thread restarted after the failure"
+                }
+            }
+            closeLocked()
+            return DatabaseStep.failed("\(server): \(error.message)", started: started, details: details)
+        }
+    }
+
+    private func postBlocking(_ context: StepContext) -> StepReport {
+        let started = Sys.monotonicNanos()
+        lock.lock()
+        defer { lock.unlock() }
+        guard let session, let held else {
+            closeLocked()
+            return DatabaseStep.skipped(started: started, note: "no lock was held")
+        }
+        var details = ["connectionId": held.connectionId]
+        var problems: [String] = []
+        switch session.execute(
+            held.mode == .backupStage ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(10))
+        {
+        case .rows: details["released"] = "yes"
+        case .error(let e): problems.append("release failed: \(e)")
+        case .lost(let e):
+            // Not a failed resume: the server ended the session and its lock when it was lost, so
+            // the application resumed then (the window's verdict already says so).
+            details["released"] = "early: the session was gone before post (\(e)); the server released the lock with it"
+        case .timedOut: problems.append("the release did not answer in 10 s")
+        }
+        if stoppedReplica {
+            if case .error(let e) = session.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
+                problems.append("could not restart the replica SQL thread: \(e)")
+            } else {
+                details["replica"] = "SQL thread restarted"
+            }
+        }
+        closeLocked()
+        // Check from a new session that the holder is gone and nothing global changed.
+        if let checker = try? openSession(context) {
+            let answer = checker.execute(
+                "SELECT COUNT(*), @@global.read_only FROM information_schema.PROCESSLIST WHERE ID = \(held.connectionId);",
+                timeout: .seconds(10))
+            if case .rows(let r) = answer, let row = r.first, row.count >= 2 {
+                if row[0] != "0" { problems.append("the holding session \(held.connectionId) is still on the server") }
+                if row[1] != held.readOnly { problems.append("read_only changed from \(held.readOnly) to \(row[1])") }
+                details["verified"] = row[0] == "0" ? "session gone" : "session still present"
+            }
+            checker.close()
+        }
+        return DatabaseStep.result(problems, server: server, started: started, details: details)
+    }
+
+    private func closeLocked() {
+        session?.close()
+        session = nil
+        held = nil
+        stoppedReplica = false
+    }
+}
+
+/// A database step that failed, with the reason.
+struct DatabaseFailure: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}

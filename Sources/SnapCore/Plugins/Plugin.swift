@@ -1,0 +1,94 @@
+import Foundation
+import SnapSystem
+
+/// An application-consistency plugin: a pre step (quiesce) and a post step (resume).
+///
+/// Implementations may keep state between `pre` and `post` (a database plugin keeps its client
+/// session open across the freeze window), so the pipeline calls both on the same instance.
+package protocol Plugin: Sendable {
+    /// The configuration entry this plugin was built from.
+    var spec: PluginSpec { get }
+
+    /// Quiesces the application. Must return within `context.budget` plus the kill grace.
+    func pre(_ context: StepContext) async -> StepReport
+
+    /// Resumes the application. Called for every plugin whose pre started, whatever happened.
+    func post(_ context: StepContext) async -> StepReport
+
+    /// The command lines the steps would run, for `--dry-run` and the journal.
+    func describe(_ phase: Phase) -> String?
+
+    /// Called right after the thaw for a plugin whose pre succeeded: nil when its quiesce held
+    /// through the window, else why it did not (a database session that died, say).
+    func verifyHeld() async -> String?
+}
+
+extension Plugin {
+    package func verifyHeld() async -> String? { nil }
+}
+
+/// What a step knows about the run it belongs to.
+package struct StepContext: Sendable {
+    /// The phase.
+    package var phase: Phase
+    /// Run identifier.
+    package var runId: String
+    /// Backup task identifier (from the handler settings, or the run id).
+    package var taskId: String
+    /// The time left for this step (the plugin timeout capped by the phase budget).
+    package var budget: TimeSpan
+    /// Epoch seconds by which the step must be done (exported as SNAPORCH_DEADLINE).
+    package var deadlineEpoch: Int64
+    /// True for a dry run (scripts are told, nothing is run).
+    package var dryRun: Bool
+    /// For post: `snapshot-taken` or `no-snapshot`.
+    package var outcome: String?
+    /// For post: the consistency reached.
+    package var consistency: String?
+    /// Grace between SIGTERM and SIGKILL.
+    package var killGrace: TimeSpan
+    /// Masks secrets in captured output.
+    package var redactor: Redactor
+    /// The mount points the run freezes (empty when it does not freeze).
+    package var frozenMounts: [String] = []
+
+    /// Creates a context.
+    package init(
+        phase: Phase, runId: String, taskId: String, budget: TimeSpan, deadlineEpoch: Int64, dryRun: Bool = false,
+        outcome: String? = nil, consistency: String? = nil, killGrace: TimeSpan = .seconds(5),
+        redactor: Redactor = Redactor(), frozenMounts: [String] = []
+    ) {
+        self.frozenMounts = frozenMounts
+        self.phase = phase
+        self.runId = runId
+        self.taskId = taskId
+        self.budget = budget
+        self.deadlineEpoch = deadlineEpoch
+        self.dryRun = dryRun
+        self.outcome = outcome
+        self.consistency = consistency
+        self.killGrace = killGrace
+        self.redactor = redactor
+    }
+
+    /// The `PATH` every step gets (where an `env` interpreter line looks).
+    package static let scriptSearchPath = Paths.scriptSearchPath
+
+    /// The environment contract of the design, on top of a minimal safe base.
+    package func environment(plugin: String) -> [String: String] {
+        var env: [String: String] = [
+            "PATH": Self.scriptSearchPath,
+            "LANG": "C.UTF-8",
+            "HOME": "/root",
+            "SNAPORCH_PHASE": phase.rawValue,
+            "SNAPORCH_PLUGIN": plugin,
+            "SNAPORCH_TASK_ID": taskId,
+            "SNAPORCH_RUN_ID": runId,
+            "SNAPORCH_DEADLINE": String(deadlineEpoch),
+            "SNAPORCH_DRY_RUN": dryRun ? "1" : "0",
+        ]
+        if let outcome { env["SNAPORCH_OUTCOME"] = outcome }
+        if let consistency { env["SNAPORCH_CONSISTENCY"] = consistency }
+        return env
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Glibc
+import SnapSystem
+
+/// Finishes the duties of a run that was killed: kills its leftover plugin processes, thaws what
+/// it may have left frozen, and runs the post steps it owed, in reverse order.
+package struct Recovery: Sendable {
+    let launcher: any ProcessLauncher
+    let killGrace: TimeSpan
+
+    /// Creates a recovery using `launcher` for the owed post steps.
+    package init(launcher: any ProcessLauncher, killGrace: TimeSpan) {
+        self.launcher = launcher
+        self.killGrace = killGrace
+    }
+
+    /// Recovers from `state`; returns the post steps it ran and the mounts it thawed.
+    package func recover(_ state: JournalState) async -> (steps: [RecoveredStep], thawed: [EmergencyThaw.Result]) {
+        let runId = state.runId
+        await offload { Self.stopProcesses(ofRun: runId) }
+        var thawed: [EmergencyThaw.Result] = []
+        if state.rcuExpedited != nil || state.unreadable != nil { RCUExpedite.heal() }
+        for mount in state.mayBeFrozen.reversed() {
+            let result = await offload { EmergencyThaw.thaw(mount) }
+            thawed.append(result)
+        }
+        var steps: [RecoveredStep] = []
+        for owed in state.owed.reversed() {
+            let result = await runPost(owed, state)
+            steps.append(RecoveredStep(runId: state.runId, plugin: owed.plugin, result: result))
+        }
+        return (steps, thawed)
+    }
+
+    /// Runs one owed post step: the journalled invocation exactly, told the outcome the run knew
+    /// (`no-snapshot`/`none` when it died before knowing).
+    func runPost(_ owed: JournalState.OwedPost, _ state: JournalState) async -> StepReport {
+        let outcome = state.outcome ?? "no-snapshot"
+        let consistency = state.consistency ?? "none"
+        guard var invocation = owed.invocation else {
+            // A journal of an older version: only the script, its arguments and timeout are known.
+            guard let executable = owed.executable else { return StepReport(status: .skipped) }
+            var spec = PluginSpec(name: owed.plugin)
+            spec.post = executable
+            spec.args = owed.arguments
+            spec.timeout = .milliseconds(owed.timeoutMs)
+            let context = StepContext(
+                phase: .post, runId: state.runId, taskId: state.taskId, budget: spec.timeout,
+                deadlineEpoch: Sys.epochMillis() / 1000 + Int64(owed.timeoutMs / 1000 + 1), outcome: outcome,
+                consistency: consistency, killGrace: killGrace)
+            return await ScriptPlugin(spec: spec, launcher: launcher).post(context)
+        }
+        let budget = invocation.budget
+        invocation.environment["SNAPORCH_DEADLINE"] = String(
+            (Sys.epochMillis() + Int64(budget.milliseconds) + 999) / 1000)
+        invocation.environment["SNAPORCH_OUTCOME"] = outcome
+        invocation.environment["SNAPORCH_CONSISTENCY"] = consistency
+        return await ScriptPlugin.execute(
+            invocation, budget: budget, killGrace: killGrace, redactor: Redactor(), launcher: launcher)
+    }
+
+    /// Stops the processes the interrupted run left behind: those whose environment carries
+    /// `SNAPORCH_RUN_ID=runId` and that belong to a pre step or a snapshot command. Processes
+    /// started by a post step (an application it restarted) are left alone. SIGTERM, then SIGKILL.
+    static func stopProcesses(ofRun runId: String) {
+        let marker = Array("SNAPORCH_RUN_ID=\(runId)".utf8)
+        let phases = ["SNAPORCH_PHASE=pre", "SNAPORCH_PHASE=snapshot"].map { Array($0.utf8) }
+        var pids: [Int32] = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(name), pid != getpid(),
+                let data = ProcFile.bytes("/proc/\(name)/environ")
+            else { continue }
+            let entries = Array(data).split(separator: 0).map(Array.init)
+            if entries.contains(marker) && entries.contains(where: { phases.contains($0) }) { pids.append(pid) }
+        }
+        guard !pids.isEmpty else { return }
+        for pid in pids { kill(pid, SIGTERM) }
+        let end = Sys.monotonicNanos() + 1_000_000_000
+        while Sys.monotonicNanos() < end && pids.contains(where: { ProcessLiveness.isAlive($0) }) { usleep(20_000) }
+        for pid in pids where ProcessLiveness.isAlive(pid) { kill(pid, SIGKILL) }
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import Glibc
+import SnapSystem
+
+/// Names for a run and the binary running it.
+package enum RunIdentity {
+    /// A sortable, unique run id: `20261126T150102123Z-1a2b3c` (UTC, milliseconds).
+    package static func newRunId() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmssSSS'Z'"
+        return formatter.string(from: Date()) + "-" + String(UInt32.random(in: 0...0xFFFFFF), radix: 16)
+    }
+
+    /// The running binary's own file, as the kernel holds it open: the freeze guard and the
+    /// watchdog are started from here, which keeps working when an upgrade or an uninstall deletes
+    /// or replaces the binary while a backup runs (`exec` follows the link to the deleted file).
+    package static let selfExecutable = "/proc/self/exe"
+
+    /// The path of the running binary (the handler daemon is started from it).
+    package static func executable() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        return n > 0
+            ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import SnapSystem
+
+/// Takes the disk snapshots inside the freeze window; the seam between the pipeline and the
+/// snapshot mechanism (Blob REST, the host endpoint, a local command).
+package protocol SnapshotProvider: Sendable {
+    /// The provider's name for the report.
+    var name: String { get }
+
+    /// Everything that can be done before the window (requests built, connections ready).
+    /// - Throws: `SnapshotError` when the provider cannot run at all.
+    func prepare() async throws(SnapshotError) -> any PreparedSnapshot
+}
+
+/// A snapshot ready to fire.
+package protocol PreparedSnapshot: Sendable {
+    /// Takes every disk's snapshot in parallel; each call is bounded by `deadlineNanos`
+    /// (monotonic) and by the provider's own timeout. Never writes to a local disk.
+    func take(deadlineNanos: UInt64) async -> SnapshotReport
+}
+
+/// A provider that could not be prepared.
+package struct SnapshotError: Error, Sendable, Hashable, CustomStringConvertible {
+    package var code: Int
+    package var message: String
+
+    package init(code: Int, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    package var description: String { message }
+}
