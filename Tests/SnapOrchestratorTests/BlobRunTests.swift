@@ -18,19 +18,9 @@ struct BlobRunTests {
         let pre = tree.script("s/pre.sh", "echo pre >> \(log)")
         let post = tree.script("s/post.sh", "echo post $SNAPORCH_OUTCOME $SNAPORCH_CONSISTENCY >> \(log)")
         return tree.write(
-            "c.yaml",
-            """
-            version: 1
-            freeze:
-              timeout: 5s
-            snapshot:
-              provider: blob
-              timeout: 4s
-            plugins:
-              - name: app
-                pre: \(pre)
-                post: \(post)
-            """)
+            TestConfig(
+                freeze: .on(timeout: "5s"), snapshot: .blob(timeout: "4s"),
+                plugins: [.script("app", pre: pre, post: post)]))
     }
 
     @Test func applicationConsistentRunWithStatusBlob() async throws {
@@ -39,17 +29,14 @@ struct BlobRunTests {
                 let m = try await fx.loop()
                 var args = ["run", "--config", config(fx.tree), "--mount", m.mountPoint, "--json"]
                 for i in 0..<2 {
-                    let uri = try await emulator.sas("vhds", "d\(i).vhd")
-                    try await emulator.createBlob(uri, pageBlobSize: 4096)
+                    let uri = try await emulator.disk("d\(i).vhd")
                     args += ["--disk", uri]
                 }
                 let status = try await emulator.sas("status", "run.status")
                 args += ["--status-blob", status]
-                var env = fx.tree.environment
-                env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
-                let r = try await runCLI(args, env: env)
+                let r = try await RunFixture(fx.tree, freezing: [m]).snaporch(args)
                 #expect(r.code == 0, "\(r.stderr)")
-                let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+                let report = try r.report()
                 #expect(report.consistency == .application)
                 #expect(report.snapshot.disks.count == 2 && report.snapshot.disks.allSatisfy(\.ok))
                 #expect(fx.tree.read("order.log") == "pre\npost snapshot-taken application\n")
@@ -81,20 +68,14 @@ struct BlobRunTests {
         try await withFreezeFixture { fx in
             try await withBlobEmulator { emulator in
                 let m = try await fx.loop()
-                let disk = try await emulator.sas("vhds", "d0.vhd")
-                try await emulator.createBlob(disk, pageBlobSize: 4096)
+                let disk = try await emulator.disk("d0.vhd")
                 _ = try await emulator.control("POST", "faults", json: ["match": "/status/", "status": 503])
                 let status = try await emulator.sas("status", "run.status")
-                var env = fx.tree.environment
-                env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
-                let r = try await runCLI(
-                    [
-                        "run", "--config", config(fx.tree), "--mount", m.mountPoint, "--disk", disk, "--status-blob",
-                        status,
-                    ], env: env)
+                let fixture = RunFixture(fx.tree, freezing: [m])
+                let r = try await fixture.run(
+                    config(fx.tree), ["--mount", m.mountPoint, "--disk", disk, "--status-blob", status])
                 #expect(r.code == 0)
-                let local = try ReportStore(paths: Paths(root: fx.tree.root)).load(
-                    fx.tree.path("var/lib/snaporch/last-report.json"))
+                let local = try fixture.storedReport()
                 #expect(
                     local.errors.contains {
                         $0.message.contains("status blob: upload to") && $0.message.contains("HTTP 503")
@@ -111,25 +92,14 @@ struct BlobRunTests {
                 let log = fx.tree.path("order.log")
                 let pre = fx.tree.script("s/pre.sh", "echo pre >> \(log)")
                 let config = fx.tree.write(
-                    "h.yaml",
-                    """
-                    version: 1
-                    freeze:
-                      timeout: 5s
-                    snapshot:
-                      provider: host
-                      timeout: 4s
-                    plugins:
-                      - name: app
-                        pre: \(pre)
-                    """)
-                var env = fx.tree.environment
-                env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
-                env["SNAPORCH_WIRESERVER"] = "127.0.0.1:\(server.port)"
-                let r = try await runCLI(
-                    ["run", "--config", config, "--mount", m.mountPoint, "--task-id", "T-1", "--json"], env: env)
+                    TestConfig(
+                        freeze: .on(timeout: "5s"), snapshot: .host(timeout: "4s"), plugins: [.script("app", pre: pre)]),
+                    at: "h.yaml")
+                let r = try await RunFixture(fx.tree, freezing: [m]).run(
+                    config, ["--mount", m.mountPoint, "--task-id", "T-1", "--json"],
+                    env: ["SNAPORCH_WIRESERVER": "127.0.0.1:\(server.port)"])
                 #expect(r.code == 0, "\(r.stderr)")
-                let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+                let report = try r.report()
                 #expect(report.snapshot.provider == "host" && report.consistency == .application)
                 let requests = try await server.control("GET", "requests") as? [[String: Any]] ?? []
                 #expect((requests.last?["body"] as? [String: Any])?["taskId"] as? String == "T-1")
@@ -142,33 +112,19 @@ struct BlobRunTests {
             try await withBlobEmulator { emulator in
                 let tree = fx.tree
                 let m = try await fx.loop()
-                let disk = try await emulator.sas("vhds", "d0.vhd")
-                try await emulator.createBlob(disk, pageBlobSize: 4096)
+                let disk = try await emulator.disk("d0.vhd")
                 let status = try await emulator.sas("status", "s.json")
                 let disksFile = tree.write("disks.txt", "# disks\n\(disk)\n", mode: 0o600)
                 let statusFile = tree.write("status.txt", status + "\n", mode: 0o600)
                 let marker = tree.path("in-pre")
                 let pre = tree.script("s/pre.sh", "touch \(marker); sleep 1")
                 let config = tree.write(
-                    "c.yaml",
-                    """
-                    version: 1
-                    freeze:
-                      timeout: 10s
-                      mounts: [\(m.mountPoint)]
-                    snapshot:
-                      provider: blob
-                      timeout: 5s
-                    plugins:
-                      - name: app
-                        pre: \(pre)
-                    """)
-                var env = tree.environment
-                env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
+                    TestConfig(
+                        freeze: .on(timeout: "10s", mounts: [m.mountPoint]), snapshot: .blob(timeout: "5s"),
+                        plugins: [.script("app", pre: pre)]))
                 let run = Task {
-                    try await runCLI(
-                        ["run", "--config", config, "--disk", "@\(disksFile)", "--status-blob", "@\(statusFile)"],
-                        env: env)
+                    try await RunFixture(tree, freezing: [m]).run(
+                        config, ["--disk", "@\(disksFile)", "--status-blob", "@\(statusFile)"])
                 }
                 var scanned = 0
                 var leaks: [String] = []
@@ -203,8 +159,7 @@ extension BlobRunTests {
             try await withBlobEmulator { emulator in
                 let tree = fx.tree
                 let m = try await fx.loop()
-                let disk = try await emulator.sas("vhds", "d0.vhd")
-                try await emulator.createBlob(disk, pageBlobSize: 4096)
+                let disk = try await emulator.disk("d0.vhd")
                 let status = try await emulator.sas("status", "by-hand.json")
                 var pub = HandlerFixture.publicSettings(taskId: "task-by-hand", statusBlob: status)
                 pub["customSettings"] = "{\"takeSnapshotFrom\": \"onlyGuest\"}"
@@ -221,19 +176,17 @@ extension BlobRunTests {
                 let file = tree.path("settings.json")
                 try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: file))
                 chmod(file, 0o600)
-                var env = tree.environment
-                env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
-                let r = try await runCLI(
-                    ["run", "--config", config(tree), "--mount", m.mountPoint, "--settings", file, "--json"], env: env)
+                let fixture = RunFixture(tree, freezing: [m])
+                let r = try await fixture.run(config(tree), ["--mount", m.mountPoint, "--settings", file, "--json"])
                 #expect(r.code == 0, "\(r.stderr)")
-                let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+                let report = try r.report()
                 #expect(
                     report.taskId == "task-by-hand" && report.snapshot.disks.count == 1
                         && report.consistency == .application)
                 let (data, _) = try await URLSession.shared.data(from: URL(string: status)!)
                 #expect((try? JSONDecoder().decode(RunReport.self, from: data))?.taskId == "task-by-hand")
                 chmod(file, 0o644)
-                let refused = try await runCLI(["run", "--config", config(tree), "--settings", file], env: env)
+                let refused = try await fixture.run(config(tree), ["--settings", file])
                 #expect(refused.code == 2 && refused.stderr.contains("credentials must be 0600"))
             }
         }

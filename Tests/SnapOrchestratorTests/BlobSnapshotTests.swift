@@ -22,8 +22,7 @@ struct BlobSnapshotTests {
     func disks(_ emulator: BlobEmulator, count: Int) async throws -> [String] {
         var uris: [String] = []
         for i in 0..<count {
-            let uri = try await emulator.sas("vhds", "disk\(i).vhd")
-            try await emulator.createBlob(uri, pageBlobSize: 1024)
+            let uri = try await emulator.disk("disk\(i).vhd", size: 1024)
             uris.append(uri)
         }
         return uris

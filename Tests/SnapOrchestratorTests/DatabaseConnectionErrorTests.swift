@@ -15,7 +15,7 @@ extension DatabasePluginTests {
     func validateErrors(_ config: String, _ tree: TestTree, runs: Int = 6) async throws -> [String] {
         var out: [String] = []
         for _ in 0..<runs {
-            let r = try await runCLI(["validate", "--config", config], env: tree.environment, timeout: 60)
+            let r = try await RunFixture(tree).validate(config)
             #expect(r.code == 1, "\(r.stderr)")
             out.append(r.stderr.split(separator: "\n").filter { $0.contains(": error: ") }.joined(separator: "\n"))
         }
@@ -29,22 +29,7 @@ extension DatabasePluginTests {
         let cnf = tree.write(
             "my.cnf", "[client]\nuser=snaporch\npassword=NOT-SHOWN-PW\nsocket=\(socket)\n", mode: 0o600)
         let config = tree.write(
-            "c.yaml",
-            """
-            version: 1
-            freeze:
-              enabled: false
-            snapshot:
-              provider: none
-            plugins:
-              - name: db
-                type: mysql
-                defaults_file: \(cnf)
-              - name: pg
-                type: postgres
-                host: \(tree.path("run"))
-                port: 5439
-            """)
+            TestConfig(plugins: [.mysql(defaultsFile: cnf), .postgres(host: tree.path("run"), port: "5439")]))
         let errors = try await validateErrors(config, tree)
         #expect(Set(errors).count == 1, "the message varies between runs: \(Set(errors))")
         let first = errors.first ?? ""
@@ -67,19 +52,7 @@ extension DatabasePluginTests {
             let cnf = tree.write(
                 "bad.cnf", "[client]\nuser=snaporch\npassword=WRONG-SECRET-PW\nsocket=\(server["SOCKET"])\n",
                 mode: 0o600)
-            let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  enabled: false
-                snapshot:
-                  provider: none
-                plugins:
-                  - name: db
-                    type: mysql
-                    defaults_file: \(cnf)
-                """)
+            let config = tree.write(TestConfig(plugins: [.mysql(defaultsFile: cnf)]))
             let errors = try await validateErrors(config, tree)
             #expect(Set(errors).count == 1, "the message varies between runs: \(Set(errors))")
             #expect(

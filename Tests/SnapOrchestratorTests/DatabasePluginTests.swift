@@ -117,17 +117,17 @@ struct DatabasePluginTests {
         let tree = TestTree("db")
         defer { tree.cleanup() }
         try await withDatabase("mariadb", in: tree) { server in
+            let fixture = RunFixture(tree)
             let good = tree.write(
-                "good.yaml",
-                "version: 1\nplugins:\n  - name: db\n    type: mysql\n    defaults_file: \(server["DEFAULTS_FILE"])\n")
-            let ok = try await runCLI(["validate", "--config", good], env: tree.environment)
+                TestConfig(freeze: .absent, snapshot: .absent, plugins: [.mysql(on: server)]), at: "good.yaml")
+            let ok = try await fixture.validate(good)
             #expect(ok.code == 0, "\(ok.stderr)")
             #expect(ok.stderr.contains("connected to 10."))
             let weak = tree.write(
-                "weak.yaml",
-                "version: 1\nplugins:\n  - name: db\n    type: mysql\n    defaults_file: \(server["APP_DEFAULTS_FILE"])\n"
-            )
-            let r = try await runCLI(["validate", "--config", weak], env: tree.environment)
+                TestConfig(
+                    freeze: .absent, snapshot: .absent, plugins: [.mysql(defaultsFile: server["APP_DEFAULTS_FILE"])]),
+                at: "weak.yaml")
+            let r = try await fixture.validate(weak)
             #expect(r.code == 1 && r.stderr.contains("lacks RELOAD"), "\(r.stderr)")
         }
     }
@@ -138,22 +138,8 @@ struct DatabasePluginTests {
         try await withDatabase("mariadb", in: tree) { server in
             let marker = tree.path("marker")
             let hold = tree.script("s/hold.sh", "echo $PPID > \(marker); sleep 60")
-            let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  enabled: false
-                snapshot:
-                  provider: none
-                plugins:
-                  - name: db
-                    type: mysql
-                    defaults_file: \(server["DEFAULTS_FILE"])
-                  - name: hold
-                    pre: \(hold)
-                """)
-            let run = Task { try await runCLI(["run", "--config", config], env: tree.environment) }
+            let config = tree.write(TestConfig(plugins: [.mysql(on: server), .script("hold", pre: hold)]))
+            let run = Task { try await RunFixture(tree).run(config) }
             let orchestrator = try await waitForPid(in: tree.path("marker"))
             #expect(try await appInsert(server).output.contains("1205"), "the lock was not held while pre ran")
             kill(orchestrator, SIGKILL)
@@ -226,26 +212,9 @@ struct DatabasePluginTests {
             let marker = tree.path("marker")
             let hold = tree.script("s/hold.sh", "echo $PPID > \(marker); sleep 60")
             let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  enabled: false
-                snapshot:
-                  provider: none
-                plugins:
-                  - name: pg
-                    type: postgres
-                    mode: backup
-                    host: \(server["SOCKET_DIR"])
-                    port: \(server["PORT"])
-                    user: snaporch
-                    password_file: \(server["PGPASSFILE"])
-                    label_dir: \(tree.path("labels"))
-                  - name: hold
-                    pre: \(hold)
-                """)
-            let run = Task { try await runCLI(["run", "--config", config], env: tree.environment) }
+                TestConfig(
+                    plugins: [.postgresBackup(on: server, labelDir: tree.path("labels")), .script("hold", pre: hold)]))
+            let run = Task { try await RunFixture(tree).run(config) }
             kill(try await waitForPid(in: tree.path("marker")), SIGKILL)
             _ = try await run.value
             try await Task.sleep(for: .milliseconds(300))

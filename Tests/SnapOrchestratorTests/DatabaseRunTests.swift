@@ -18,37 +18,19 @@ extension DatabasePluginTests {
         try await withFreezeFixture { fx in
             let tree = fx.tree
             let disk = try await fx.loop("pgdisk", sizeMB: 256)
-            let server = try await DatabaseServer.start("postgres", in: disk.mountPoint + "/pg")
-            do {
+            try await withDatabase("postgres", at: disk.mountPoint + "/pg") { server in
                 _ = try await server.psql("INSERT INTO t (v) SELECT 'before-' || g FROM generate_series(1, 200) g;")
                 let committed = try await server.psql("SELECT count(*) FROM t;").output.trimmingCharacters(
                     in: .whitespacesAndNewlines)
                 let copy = tree.path("copy")
                 let snap = tree.script("s/snap.sh", "cp -a \(disk.mountPoint)/pg/data \(copy)")
                 let config = tree.write(
-                    "c.yaml",
-                    """
-                    version: 1
-                    freeze:
-                      timeout: 20s
-                      mounts: [\(disk.mountPoint)]
-                    snapshot:
-                      provider: command
-                      command: [\(snap)]
-                      timeout: 15s
-                    plugins:
-                      - name: pg
-                        type: postgres
-                        host: \(server["SOCKET_DIR"])
-                        port: \(server["PORT"])
-                        user: snaporch_peer
-                        os_user: postgres
-                    """)
-                var env = tree.environment
-                env["SNAPORCH_FREEZE_ALLOW"] = disk.mountPoint
-                let r = try await runCLI(["run", "--config", config, "--json"], env: env, timeout: 120)
+                    TestConfig(
+                        freeze: .on(timeout: "20s", mounts: [disk.mountPoint]),
+                        snapshot: .command([snap], timeout: "15s"), plugins: [.postgresPeer(on: server)]))
+                let r = try await RunFixture(tree, freezing: [disk]).run(config, ["--json"], timeout: 120)
                 #expect(r.code == 0, "\(r.stderr)")
-                let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+                let report = try r.report()
                 #expect(report.consistency == .application)
                 #expect(report.plugins[0].pre?.details?["checkpoint"] == "done")
                 // Start a server on the copy, as a restore would, and count the rows.
@@ -70,11 +52,7 @@ extension DatabasePluginTests {
                     "restored rows \(rows.output) vs \(committed)")
                 _ = try await sh(
                     "runuser -u postgres -- \(server["BIN_DIR"])/pg_ctl -D \(copy) -m immediate stop", timeout: 60)
-            } catch {
-                await server.stop()
-                throw error
             }
-            await server.stop()
         }
     }
 
@@ -90,43 +68,22 @@ extension DatabasePluginTests {
                         let log = tree.path("order.log")
                         let app = tree.script("s/app.sh", "echo $SNAPORCH_PHASE:app >> \(log)")
                         let config = tree.write(
-                            "c.yaml",
-                            """
-                            version: 1
-                            freeze:
-                              timeout: 10s
-                              mounts: [\(m.mountPoint)]
-                            snapshot:
-                              provider: blob
-                              timeout: 5s
-                            plugins:
-                              - name: mariadb
-                                type: mysql
-                                defaults_file: \(maria["DEFAULTS_FILE"])
-                              - name: postgres
-                                type: postgres
-                                mode: backup
-                                host: \(pg["SOCKET_DIR"])
-                                port: \(pg["PORT"])
-                                user: snaporch
-                                password_file: \(pg["PGPASSFILE"])
-                                label_dir: \(tree.path("labels"))
-                              - name: app
-                                pre: \(app)
-                                post: \(app)
-                            """)
-                        var args = ["run", "--config", config, "--json"]
+                            TestConfig(
+                                freeze: .on(timeout: "10s", mounts: [m.mountPoint]), snapshot: .blob(timeout: "5s"),
+                                plugins: [
+                                    .mysql("mariadb", on: maria),
+                                    .postgresBackup("postgres", on: pg, labelDir: tree.path("labels")),
+                                    .script("app", pre: app, post: app),
+                                ]))
+                        var args = ["--json"]
                         for i in 0..<2 {
-                            let uri = try await emulator.sas("vhds", "d\(i).vhd")
-                            try await emulator.createBlob(uri, pageBlobSize: 4096)
+                            let uri = try await emulator.disk("d\(i).vhd")
                             // Through a root-only file: no SAS in any argv (another suite scans them).
                             args += ["--disk", "@" + tree.write("d\(i).sas", uri + "\n", mode: 0o600)]
                         }
-                        var env = tree.environment
-                        env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
-                        let r = try await runCLI(args, env: env, timeout: 120)
+                        let r = try await RunFixture(tree, freezing: [m]).run(config, args, timeout: 120)
                         #expect(r.code == 0, "\(r.stderr)")
-                        let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+                        let report = try r.report()
                         #expect(report.consistency == .application && report.outcome == .success, "\(report.reasons)")
                         let posts = report.timeline.map(\.step).filter { $0.hasPrefix("post:") }
                         #expect(posts == ["post:app", "post:postgres", "post:mariadb"])

@@ -27,23 +27,10 @@ struct DiskFaultTests {
             let log = tree.path("order.log")
             let app = tree.script("s/app.sh", "echo $SNAPORCH_PHASE >> \(log)")
             let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  timeout: 5s
-                  mounts: [\(m.mountPoint)]
-                snapshot:
-                  provider: command
-                  command: [/bin/true]
-                plugins:
-                  - name: app
-                    pre: \(app)
-                    post: \(app)
-                """)
-            var env = tree.environment
-            env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
-            let r = try await runCLI(["run", "--config", config], env: env)
+                TestConfig(
+                    freeze: .on(timeout: "5s", mounts: [m.mountPoint]), snapshot: .command(["/bin/true"]),
+                    plugins: [.script("app", pre: app, post: app)]))
+            let r = try await RunFixture(tree, freezing: [m]).run(config)
             #expect(r.code == 1, "exit \(r.code): \(r.stderr)")
             #expect(r.stderr.contains("error: cannot write \(state)/last-report.json"), "\(r.stderr)")
             #expect(r.stderr.contains("SUCCESS"), "the summary is still printed")

@@ -17,19 +17,7 @@ struct ExecSecurityTests {
 
     /// A config with one script plugin, no freeze and no snapshot.
     func writeConfig(_ tree: TestTree, pre: String, post: String? = nil) {
-        tree.write(
-            "etc/azure/prepost/prepost.yaml",
-            """
-            version: 1
-            freeze:
-              enabled: false
-            snapshot:
-              provider: none
-            plugins:
-              - name: a
-                pre: \(pre)
-            \(post.map { "    post: \($0)" } ?? "")
-            """)
+        tree.write(TestConfig(plugins: [.script("a", pre: pre, post: post)]), at: TestConfig.defaultPath)
     }
 
     /// A user-owned "interpreter" (a venv's `python`, say): it marks that it ran, then hands over to /bin/sh.
@@ -149,9 +137,8 @@ struct ExecSecurityTests {
             tree.script("etc/azure/prepost/scripts.d/\(name)", "echo \(name) >> \(log)")
         }
         tree.write(
-            "etc/azure/prepost/prepost.yaml",
-            "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\nscripts_dir: /etc/azure/prepost/scripts.d\n"
-        )
+            TestConfig(options: ["scripts_dir": "/etc/azure/prepost/scripts.d"], plugins: []),
+            at: TestConfig.defaultPath)
         let validate = try await runCLI(["validate", "--json"], env: tree.environment)
         let report = try JSONDecoder().decode(ValidationReport.self, from: Data(validate.stdout.utf8))
         #expect(report.plugins == ["10-good"], "\(report.plugins)")

@@ -39,28 +39,12 @@ struct FaultMatrixTests {
             let snap = tree.script(
                 "s/snap.sh", point == "snapshot" ? "echo $$ > \(tree.path("busy.pid")); sleep 60" : "true")
             let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  timeout: 30s
-                  mounts: [\(m.mountPoint)]
-                snapshot:
-                  provider: command
-                  command: [\(snap)]
-                  timeout: 25s
-                plugins:
-                  - name: first
-                    pre: \(first)
-                    post: \(first)
-                  - name: slow
-                    pre: \(slow)
-                    post: \(slow)
-                """)
-            var env = tree.environment
-            env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
-            if !["pre", "snapshot"].contains(point) { env["SNAPORCH_FAULT_STOP_AT"] = point }
-            let run = Task { try await runCLI(["run", "--config", config], env: env) }
+                TestConfig(
+                    freeze: .on(timeout: "30s", mounts: [m.mountPoint]), snapshot: .command([snap], timeout: "25s"),
+                    plugins: [.script("first", pre: first, post: first), .script("slow", pre: slow, post: slow)]))
+            let fixture = RunFixture(tree, freezing: [m])
+            let stopAt = ["pre", "snapshot"].contains(point) ? [:] : ["SNAPORCH_FAULT_STOP_AT": point]
+            let run = Task { try await fixture.run(config, env: stopAt) }
             // Wait until the run is exactly where it should die.
             var pid: Int32?
             var busy: Int32?
@@ -84,7 +68,7 @@ struct FaultMatrixTests {
             for _ in 0..<200 where !findGuards(m.mountPoint).isEmpty { try await Task.sleep(for: .milliseconds(10)) }
             #expect(findGuards(m.mountPoint).isEmpty, "\(point): a guard outlived its orchestrator")
             // The next command finishes the interrupted run's duties.
-            let recover = try await runCLI(["recover"], env: tree.environment)
+            let recover = try await RunFixture(tree).recover()
             #expect(recover.code == 0, "\(recover.stdout)\(recover.stderr)")
             let lines = (tree.read("order.log") ?? "").split(separator: "\n").map(String.init)
             if point == "report" {
@@ -106,15 +90,14 @@ struct FaultMatrixTests {
             let tree = fx.tree
             let m = try await fx.loop()
             tree.write(
-                "etc/azure/prepost/prepost.yaml",
-                "version: 1\nfreeze:\n  timeout: 30s\n  mounts: [\(m.mountPoint)]\nsnapshot:\n  provider: command\n  command: [/bin/true]\n"
-            )
+                TestConfig(
+                    freeze: .on(timeout: "30s", mounts: [m.mountPoint]), snapshot: .command(["/bin/true"]), plugins: []),
+                at: TestConfig.defaultPath)
             let handler = try await HandlerFixture(tree: tree)
             try await handler.writeSettings(
                 sequence: 0, publicSettings: HandlerFixture.publicSettings(taskId: "task-a", statusBlob: nil),
                 protectedSettings: nil)
-            var env = tree.environment
-            env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
+            var env = RunFixture(tree, freezing: [m]).environment
             env["SNAPORCH_FAULT_STOP_AT"] = "window"
             env["ConfigSequenceNumber"] = "0"
             _ = try await runCLI(["handler", "enable"], env: env, cwd: handler.extDir)

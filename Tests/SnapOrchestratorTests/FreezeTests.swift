@@ -270,9 +270,7 @@ struct FreezeTests {
     }
 
     func env(_ tree: TestTree, _ mounts: [LoopMount]) -> [String: String] {
-        var e = tree.environment
-        e["SNAPORCH_FREEZE_ALLOW"] = mounts.map(\.mountPoint).joined(separator: ":")
-        return e
+        RunFixture(tree, freezing: mounts).environment
     }
 
     /// A config whose plugin logs pre/post (with the outcome) and whose snapshot command runs `snapshot`.
@@ -282,20 +280,9 @@ struct FreezeTests {
         let post = tree.script("s/post.sh", "echo post $SNAPORCH_OUTCOME $SNAPORCH_CONSISTENCY >> \(log)")
         let snap = tree.script("s/snap.sh", "echo snapshot >> \(log)\n\(snapshot)")
         return tree.write(
-            "c.yaml",
-            """
-            version: 1
-            freeze:
-              timeout: \(timeout)
-            snapshot:
-              provider: command
-              command: [\(snap)]
-              timeout: 20s
-            plugins:
-              - name: app
-                pre: \(pre)
-                post: \(post)
-            """)
+            TestConfig(
+                freeze: .on(timeout: timeout), snapshot: .command([snap], timeout: "20s"),
+                plugins: [.script("app", pre: pre, post: post)]))
     }
 
     func findGuard(for mount: String) -> Int32? {

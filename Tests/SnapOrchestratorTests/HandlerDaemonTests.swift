@@ -18,20 +18,10 @@ struct HandlerDaemonTests {
         tree.script("etc/azure/prepost/pre.sh", "echo pre >> \(log)")
         tree.script("etc/azure/prepost/post.sh", "echo post $SNAPORCH_OUTCOME $SNAPORCH_CONSISTENCY >> \(log)")
         tree.write(
-            "etc/azure/prepost/prepost.yaml",
-            """
-            version: 1
-            freeze:
-              timeout: 5s
-              mounts: [\(mount)]
-            snapshot:
-              provider: blob
-              timeout: 4s
-            plugins:
-              - name: app
-                pre: /etc/azure/prepost/pre.sh
-                post: /etc/azure/prepost/post.sh
-            """)
+            TestConfig(
+                freeze: .on(timeout: "5s", mounts: [mount]), snapshot: .blob(timeout: "4s"),
+                plugins: [.script("app", pre: "/etc/azure/prepost/pre.sh", post: "/etc/azure/prepost/post.sh")]),
+            at: TestConfig.defaultPath)
     }
 
     @Test func encryptedSettingsDriveAnApplicationConsistentBackup() async throws {
@@ -43,8 +33,7 @@ struct HandlerDaemonTests {
                 let handler = try await HandlerFixture(tree: tree)
                 var disks: [String] = []
                 for i in 0..<2 {
-                    let uri = try await emulator.sas("vhds", "d\(i).vhd")
-                    try await emulator.createBlob(uri, pageBlobSize: 4096)
+                    let uri = try await emulator.disk("d\(i).vhd")
                     disks.append(uri)
                 }
                 let statusBlob = try await emulator.sas("status", "run.status")
@@ -54,8 +43,7 @@ struct HandlerDaemonTests {
                     publicSettings: HandlerFixture.publicSettings(
                         taskId: "task-1", statusBlob: statusBlob, logsBlob: logsBlob),
                     protectedSettings: HandlerFixture.protectedSettings(disks: disks))
-                var env = tree.environment
-                env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
+                let env = RunFixture(tree, freezing: [m]).environment
                 let body = try await handler.enableAndWait(sequence: 0, env: env)
                 #expect(body["code"] as? String == "0", "\(body)")
                 #expect(HandlerFixture.message(body)["snapshotConsistency"] as? Int == 2)

@@ -28,22 +28,12 @@ struct HandlerLifecycleTests {
         tree.script("etc/azure/prepost/pre2.sh", print)
         tree.script("etc/azure/prepost/post.sh", "echo post >> \(log)\n\(print)")
         tree.write(
-            "etc/azure/prepost/prepost.yaml",
-            """
-            version: 1
-            freeze:
-              enabled: false
-            snapshot:
-              provider: command
-              command: [/bin/true]
-            plugins:
-              - name: app
-                pre: /etc/azure/prepost/pre.sh
-                post: /etc/azure/prepost/post.sh
-              - name: app2
-                pre: /etc/azure/prepost/pre2.sh
-                post: /etc/azure/prepost/post.sh
-            """)
+            TestConfig(
+                snapshot: .command(["/bin/true"]),
+                plugins: [
+                    .script("app", pre: "/etc/azure/prepost/pre.sh", post: "/etc/azure/prepost/post.sh"),
+                    .script("app2", pre: "/etc/azure/prepost/pre2.sh", post: "/etc/azure/prepost/post.sh"),
+                ]), at: TestConfig.defaultPath)
     }
 
     func settings(_ handler: HandlerFixture, sequence: Int, task: String, statusBlob: String? = nil) async throws {
@@ -53,9 +43,8 @@ struct HandlerLifecycleTests {
     }
 
     func enable(_ handler: HandlerFixture, sequence: Int) async throws {
-        var env = handler.tree.environment
-        env["ConfigSequenceNumber"] = String(sequence)
-        let r = try await runCLI(["handler", "enable"], env: env, cwd: handler.extDir)
+        let r = try await RunFixture(handler.tree).snaporch(
+            ["handler", "enable"], env: ["ConfigSequenceNumber": String(sequence)], cwd: handler.extDir)
         guard r.code == 0 else { throw TestFailure("enable exited \(r.code): \(r.stderr)") }
     }
 

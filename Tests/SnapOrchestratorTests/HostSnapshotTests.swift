@@ -65,8 +65,7 @@ struct HostSnapshotTests {
 
     @Test func firstHostThenGuestFallsBackToTheGuestWhenTheHostIsDown() async throws {
         try await withBlobEmulator { emulator in
-            let disk = try await emulator.sas("vhds", "d0.vhd")
-            try await emulator.createBlob(disk, pageBlobSize: 1024)
+            let disk = try await emulator.disk("d0.vhd", size: 1024)
             let client = CurlHTTPClient()
             let method = MethodSnapshotProvider(
                 method: .firstHostThenGuest,
@@ -82,8 +81,7 @@ struct HostSnapshotTests {
     @Test func firstGuestThenHostUsesTheHostWhenEveryGuestSnapshotFails() async throws {
         try await withWireServer { server in
             try await withBlobEmulator { emulator in
-                let disk = try await emulator.sas("vhds", "d0.vhd")
-                try await emulator.createBlob(disk, pageBlobSize: 1024)
+                let disk = try await emulator.disk("d0.vhd", size: 1024)
                 _ = try await emulator.control(
                     "POST", "faults", json: ["match": "d0", "comp": "snapshot", "status": 409])
                 let method = MethodSnapshotProvider(

@@ -24,27 +24,15 @@ struct PromiseTests {
             let badPost = tree.script("s/bad-post.sh", "echo post bad $SNAPORCH_CONSISTENCY >> \(log)")
             let snap = tree.script("s/snap.sh", "echo '{\"disk\": \"lv0\", \"snapshot\": \"s1\"}'")
             let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  timeout: 5s
-                snapshot:
-                  provider: command
-                  command: [\(snap)]
-                plugins:
-                  - name: good
-                    pre: \(good)
-                    post: \(good)
-                  - name: flaky
-                    pre: \(bad)
-                    post: \(badPost)
-                    on_failure: continue
-                """)
-            let r = try await runCLI(
-                ["run", "--config", config, "--mount", m.mountPoint, "--json"], env: freezeEnv(tree, m))
+                TestConfig(
+                    freeze: .on(timeout: "5s"), snapshot: .command([snap]),
+                    plugins: [
+                        .script("good", pre: good, post: good),
+                        .script("flaky", pre: bad, post: badPost, ["on_failure": "continue"]),
+                    ]))
+            let r = try await RunFixture(tree, freezing: [m]).run(config, ["--mount", m.mountPoint, "--json"])
             #expect(r.code == 3, "\(r.stderr)")
-            let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+            let report = try r.report()
             #expect(report.snapshot.taken)
             #expect(report.freeze.mounts.allSatisfy { $0.frozen && $0.thawed })
             #expect(report.consistency == .filesystem, "a failed pre must downgrade the verdict")
@@ -75,20 +63,11 @@ struct PromiseTests {
             let pidFile = tree.path("pid")
             let pre = tree.script("s/pre.sh", "echo $PPID > \(pidFile)")
             let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  timeout: 5s
-                snapshot:
-                  provider: none
-                plugins:
-                  - name: app
-                    pre: \(pre)
-                """)
-            var env = freezeEnv(tree, m)
-            env["SNAPORCH_FAULT_STOP_AT"] = "before-freeze"
-            let run = Task { try await runCLI(["run", "--config", config, "--mount", m.mountPoint], env: env) }
+                TestConfig(freeze: .on(timeout: "5s"), plugins: [.script("app", pre: pre)]))
+            let run = Task {
+                try await RunFixture(tree, freezing: [m]).run(
+                    config, ["--mount", m.mountPoint], env: ["SNAPORCH_FAULT_STOP_AT": "before-freeze"])
+            }
             let pid = try await waitForPid(in: pidFile)
             defer { kill(pid, SIGCONT) }
             try await waitUntilStopped(pid)
@@ -109,29 +88,17 @@ struct PromiseTests {
             let pidFile = tree.path("pid")
             let pre = tree.script("s/pre.sh", "echo $PPID > \(pidFile)")
             let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  timeout: 1s
-                snapshot:
-                  provider: none
-                plugins:
-                  - name: app
-                    pre: \(pre)
-                """)
-            var env = freezeEnv(tree, m)
-            env["SNAPORCH_FAULT_STOP_AT"] = "window"
+                TestConfig(freeze: .on(timeout: "1s"), plugins: [.script("app", pre: pre)]))
             let run = Task {
-                try await runCLI(["run", "--config", config, "--mount", m.mountPoint, "--json"], env: env)
+                try await RunFixture(tree, freezing: [m]).run(
+                    config, ["--mount", m.mountPoint, "--json"], env: ["SNAPORCH_FAULT_STOP_AT": "window"])
             }
             let pid = try await waitForPid(in: pidFile)
             defer { kill(pid, SIGCONT) }
             try await waitUntilStopped(pid)
             #expect(await writeCompletes(in: m.mountPoint, within: 3), "the guard did not thaw at its deadline")
             kill(pid, SIGCONT)
-            let r = try await run.value
-            let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+            let report = try await run.value.report()
             #expect(report.freeze.deadlineHit == true)
             #expect(report.errors.contains { $0.code == ErrorCode.fsFreezeTimeout.rawValue })
             // The guard itself thawed (the watchdog and snaporch's own fds are only the fallbacks).
@@ -149,36 +116,26 @@ struct PromiseTests {
         let log = tree.path("order.log")
         let pidFile = tree.path("pid")
         let pre = tree.script("s/pre.sh", "echo $PPID > \(pidFile); echo pre $SNAPORCH_RUN_ID >> \(log)")
-        let config = tree.write(
-            "c.yaml",
-            "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\nplugins:\n  - name: app\n    pre: \(pre)\n"
-        )
-        var env = tree.environment
-        env["SNAPORCH_FAULT_STOP_AT"] = "pre"
+        let config = tree.write(TestConfig(plugins: [.script("app", pre: pre)]))
+        let fixture = RunFixture(tree)
         // The fault point stops the first run before its first pre; the pid comes from a probe run.
-        let first = Task { try await runCLI(["run", "--config", config, "--no-snapshot"], env: env) }
+        let first = Task { try await fixture.run(config, ["--no-snapshot"], env: ["SNAPORCH_FAULT_STOP_AT": "pre"]) }
         let holder = try await waitForStoppedSnaporch(root: tree.root)
         defer { kill(holder, SIGCONT) }
-        let second = try await runCLI(["run", "--config", config, "--no-snapshot"], env: tree.environment)
+        let second = try await fixture.run(config, ["--no-snapshot"])
         #expect(second.code == 1)
         #expect(second.stderr.contains("holds the lock") && second.stderr.contains("\(holder)"))
-        let recover = try await runCLI(["recover"], env: tree.environment)
+        let recover = try await fixture.recover()
         #expect(recover.code != 0, "recover must not act under a live run's lock")
         #expect(tree.read("order.log") == nil, "a refused run executed a step")
         kill(holder, SIGCONT)
         #expect(try await first.value.code == 0)
-        let third = try await runCLI(["run", "--config", config, "--no-snapshot"], env: tree.environment)
+        let third = try await fixture.run(config, ["--no-snapshot"])
         #expect(third.code == 0, "\(third.stderr)")
         #expect(tree.read("order.log")?.split(separator: "\n").count == 2)
     }
 
     // MARK: helpers
-
-    func freezeEnv(_ tree: TestTree, _ mount: LoopMount) -> [String: String] {
-        var e = tree.environment
-        e["SNAPORCH_FREEZE_ALLOW"] = mount.mountPoint
-        return e
-    }
 
     /// Whether the raw image file (the loop device's backing store) holds `marker`.
     func imageContains(_ image: String, _ marker: String) -> Bool {
@@ -234,21 +191,8 @@ struct RehearsalPromiseTests {
         // Fails on its first two runs, succeeds on the third.
         let pre = tree.script(
             "s/pre.sh", "n=$(cat \(count) 2>/dev/null || echo 0); n=$((n+1)); echo $n > \(count); [ $n -ge 3 ]")
-        let config = tree.write(
-            "c.yaml",
-            """
-            version: 1
-            freeze:
-              enabled: false
-            snapshot:
-              provider: none
-            plugins:
-              - name: app
-                pre: \(pre)
-                retries: \(retries)
-            """)
-        let r = try await runCLI(["run", "--config", config, "--json"], env: tree.environment)
-        let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+        let config = tree.write(TestConfig(plugins: [.script("app", pre: pre, ["retries": "\(retries)"])]))
+        let report = try await RunFixture(tree).run(config, ["--json"]).report()
         let step = try #require(report.plugins.first?.pre)
         #expect(tree.read("count") == "\(retries + 1)\n", "the script ran \(tree.read("count") ?? "0") times")
         #expect(step.attempts == retries + 1)
@@ -267,23 +211,11 @@ struct RehearsalPromiseTests {
         let foreign = "https://acct.blob.core.windows.net/logs/x.log?sv=2021-08-06&sp=w&sig=\(other)"
         let pre = tree.script(
             "s/pre.sh", "echo 'copying \(uri)'; echo 'retry \(uri)' >&2; echo 'log to \(foreign)'")
-        let config = tree.write(
-            "c.yaml",
-            """
-            version: 1
-            freeze:
-              enabled: false
-            snapshot:
-              provider: blob
-            plugins:
-              - name: app
-                pre: \(pre)
-            """)
+        let config = tree.write(TestConfig(snapshot: .blob(), plugins: [.script("app", pre: pre)]))
         let diskFile = tree.write("disk.sas", uri + "\n", mode: 0o600)
-        let plan = try await runCLI(
-            ["run", "--config", config, "--dry-run", "--disk", "@" + diskFile], env: tree.environment)
-        let rehearsal = try await runCLI(
-            ["run", "--config", config, "--no-snapshot", "--disk", "@" + diskFile, "--json"], env: tree.environment)
+        let fixture = RunFixture(tree)
+        let plan = try await fixture.run(config, ["--dry-run", "--disk", "@" + diskFile])
+        let rehearsal = try await fixture.run(config, ["--no-snapshot", "--disk", "@" + diskFile, "--json"])
         #expect(rehearsal.stdout.contains("\"plugins\""), "\(rehearsal.stderr)")
         var texts = [plan.stdout, plan.stderr, rehearsal.stdout, rehearsal.stderr]
         let state = tree.path("var/lib/snaporch")

@@ -74,20 +74,9 @@ struct RecoveryTests {
             exit 0
             """)
         tree.write(
-            "etc/azure/prepost/prepost.yaml",
-            """
-            version: 1
-            freeze:
-              enabled: false
-            snapshot:
-              provider: command
-              command: [/bin/true]
-            plugins:
-              - name: app
-                pre: \(script)
-                post: \(script)
-                args: [x]
-            """)
+            TestConfig(
+                snapshot: .command(["/bin/true"]), plugins: [.script("app", pre: script, post: script, args: ["x"])]),
+            at: TestConfig.defaultPath)
         var env = tree.environment
         env["SNAPORCH_FAULT_STOP_AT"] = "post"
         try await runAndKill(["run"], env: env, pidFile: tree.path("orch.pid"), stopped: true)
@@ -102,7 +91,7 @@ struct RecoveryTests {
             "SNAPORCH_DRY_RUN",
         ]
         #expect(!keys.isEmpty && keys.isSubset(of: allowed), "\(keys)")
-        let recover = try await runCLI(["recover"], env: tree.environment)
+        let recover = try await RunFixture(tree).recover()
         #expect(recover.code == 0, "\(recover.stdout)\(recover.stderr)")
         #expect(tree.read("post.log") == "x snapshot-taken crash\n")
     }
@@ -114,27 +103,17 @@ struct RecoveryTests {
         // A post that ignores SIGTERM: only SIGKILL, after kill_grace, ends it.
         let post = tree.script("etc/app/post.sh", "trap '' TERM\necho started >> \(tree.path("post.log"))\nsleep 30")
         let config = tree.write(
-            "etc/app/c.yaml",
-            """
-            version: 1
-            kill_grace: 200ms
-            freeze:
-              enabled: false
-            snapshot:
-              provider: none
-            plugins:
-              - name: app
-                pre: \(pre)
-                post: \(post)
-                timeout: 1s
-            """)
+            TestConfig(
+                options: ["kill_grace": "200ms"], plugins: [.script("app", pre: pre, post: post, ["timeout": "1s"])]),
+            at: "etc/app/c.yaml")
         var env = tree.environment
         env["SNAPORCH_FAULT_STOP_AT"] = "post"
         try await runAndKill(
             ["run", "--config", config, "--no-freeze", "--no-snapshot"], env: env, pidFile: tree.path("orch.pid"),
             stopped: true)
         let start = Date()
-        let recover = try await runCLI(["recover", "--config", config], env: tree.environment)
+        let fixture = RunFixture(tree)
+        let recover = try await fixture.recover(config)
         let elapsed = Date().timeIntervalSince(start)
         #expect(recover.code == 1, "\(recover.stdout)\(recover.stderr)")
         #expect(recover.stdout.contains("post app: timed-out"), "\(recover.stdout)")
@@ -142,7 +121,7 @@ struct RecoveryTests {
         // 1 s timeout + 0.2 s grace; the built-in 5 s grace would take over 6 s.
         #expect(elapsed < 4, "recover took \(elapsed) s: --config's kill_grace was ignored")
 
-        let missing = try await runCLI(["recover", "--config", tree.path("nope.yaml")], env: tree.environment)
+        let missing = try await fixture.recover(tree.path("nope.yaml"))
         #expect(missing.code == 2 && missing.stderr.contains("nope.yaml"), "\(missing.stdout)\(missing.stderr)")
     }
 }

@@ -21,31 +21,14 @@ extension DatabasePluginTests {
                 let image = tree.path("snapshot.img")
                 let snap = tree.script("s/snap.sh", "cp --sparse=always \(disk.image) \(image)")
                 let config = tree.write(
-                    "c.yaml",
-                    """
-                    version: 1
-                    freeze:
-                      timeout: 20s
-                      mounts: [\(disk.mountPoint)]
-                    snapshot:
-                      provider: command
-                      command: [\(snap)]
-                      timeout: 15s
-                    plugins:
-                      - name: pg
-                        type: postgres
-                        mode: backup
-                        host: \(server["SOCKET_DIR"])
-                        port: \(server["PORT"])
-                        user: snaporch_peer
-                        os_user: postgres
-                        label_dir: \(tree.path("labels"))
-                    """)
-                var env = tree.environment
-                env["SNAPORCH_FREEZE_ALLOW"] = disk.mountPoint
-                let r = try await runCLI(["run", "--config", config, "--json"], env: env, timeout: 120)
+                    TestConfig(
+                        freeze: .on(timeout: "20s", mounts: [disk.mountPoint]),
+                        snapshot: .command([snap], timeout: "15s"),
+                        plugins: [.postgresPeer(on: server, ["mode": "backup", "label_dir": tree.path("labels")])]))
+                let fixture = RunFixture(tree, freezing: [disk])
+                let r = try await fixture.run(config, ["--json"], timeout: 120)
                 #expect(r.code == 0, "\(r.stderr)")
-                let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+                let report = try r.report()
                 #expect(report.consistency == .application, "\(report.reasons)")
                 let committed = try await server.psql("SELECT count(*) FROM t;").output.trimmingCharacters(
                     in: .whitespacesAndNewlines)
@@ -57,9 +40,9 @@ extension DatabasePluginTests {
                 #expect(r.stderr.contains("snaporch report --restore \(report.runId)"))
 
                 // Everything below comes from `report --restore` (text and JSON), nothing else.
-                let text = try await runCLI(["report", "--restore", report.runId], env: env)
+                let text = try await fixture.report(["--restore", report.runId])
                 #expect(text.code == 0, "\(text.stderr)")
-                let json = try await runCLI(["report", "--restore", report.runId, "--json"], env: env)
+                let json = try await fixture.report(["--restore", report.runId, "--json"])
                 let info = try #require(
                     try JSONDecoder().decode([RestoreInfo].self, from: Data(json.stdout.utf8)).first)
                 let label = try #require(info.backupLabel)

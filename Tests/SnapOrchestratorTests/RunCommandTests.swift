@@ -9,7 +9,7 @@ import Testing
 /// `snaporch run` end to end as a subprocess: lock, journal, recovery, report, exit codes.
 @Suite(.timeLimit(.minutes(3)))
 struct RunCommandTests {
-    func setup(pre: String = "true", extra: String = "") -> (TestTree, String) {
+    func setup(pre: String = "true") -> (TestTree, String) {
         let tree = TestTree("run")
         let log = tree.path("order.log")
         let a = tree.script("etc/azure/prepost/a.sh", "echo $SNAPORCH_PHASE:a >> \(log)")
@@ -17,22 +17,8 @@ struct RunCommandTests {
         let bPost = tree.script(
             "etc/azure/prepost/b-post.sh", "echo post:b:$SNAPORCH_OUTCOME:$SNAPORCH_RUN_ID >> \(log)")
         tree.write(
-            "etc/azure/prepost/prepost.yaml",
-            """
-            version: 1
-            freeze:
-              enabled: false
-            snapshot:
-              provider: none
-            plugins:
-              - name: a
-                pre: \(a)
-                post: \(a)
-              - name: b
-                pre: \(bPre)
-                post: \(bPost)
-            \(extra)
-            """)
+            TestConfig(plugins: [.script("a", pre: a, post: a), .script("b", pre: bPre, post: bPost)]),
+            at: TestConfig.defaultPath)
         return (tree, log)
     }
 

@@ -61,7 +61,7 @@ struct RunFilesTests {
                 (try? String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8))?
                     .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
         for pid in (last + 1)...(last + 3000) { symlink(victim, "\(out)/report.json.tmp.\(pid)") }
-        let config = tree.write("c.yaml", "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\n")
+        let config = tree.write(TestConfig(plugins: []))
         let r = try await runCLI(["run", "--config", config, "--report", out + "/report.json"], env: tree.environment)
         #expect(r.code == 0, "\(r.stderr)")
         #expect(tree.read("victim") == "root only\n", "the report was written through a planted symlink")
@@ -76,7 +76,7 @@ struct RunFilesTests {
         defer { tree.cleanup() }
         let out = tree.path("out")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let config = tree.write("c.yaml", "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\n")
+        let config = tree.write(TestConfig(plugins: []))
         var env = tree.environment
         env["SNAPORCH_FAULT_STOP_AT"] = "report-temp"
         let temps = {

@@ -17,22 +17,11 @@ struct SnapshotCommandReportTests {
         let m = try await fx.loop()
         let snap = tree.script("s/snap.sh", body)
         let config = tree.write(
-            "c.yaml",
-            """
-            version: 1
-            freeze:
-              timeout: \(freezeTimeout)
-            snapshot:
-              provider: command
-              command: [\(snap)]
-              timeout: 20s
-            """)
-        var env = tree.environment
-        env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
+            TestConfig(freeze: .on(timeout: freezeTimeout), snapshot: .command([snap], timeout: "20s"), plugins: []))
         let start = Date()
-        let r = try await runCLI(["run", "--config", config, "--mount", m.mountPoint, "--json"], env: env, timeout: 30)
+        let r = try await RunFixture(tree, freezing: [m]).run(config, ["--mount", m.mountPoint, "--json"], timeout: 30)
         let seconds = Date().timeIntervalSince(start)
-        let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
+        let report = try r.report()
         #expect(await writeCompletes(in: m.mountPoint, within: 2))
         return (report, seconds)
     }

@@ -40,8 +40,7 @@ struct SoakTests {
                 let app = tree.script("s/app.sh", "exit 0")
                 var disks: [String] = []
                 for i in 0..<2 {
-                    let uri = try await emulator.sas("vhds", "d\(i).vhd")
-                    try await emulator.createBlob(uri, pageBlobSize: 1024)
+                    let uri = try await emulator.disk("d\(i).vhd", size: 1024)
                     disks.append(uri)
                 }
                 let yaml =

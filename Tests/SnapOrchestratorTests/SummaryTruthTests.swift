@@ -10,23 +10,14 @@ import Testing
 @Suite(.timeLimit(.minutes(2)))
 struct SummaryTruthTests {
     /// A config with one script plugin whose pre script does not exist (a long error).
-    func setup(_ tree: TestTree, snapshot: String) -> String {
+    func setup(_ tree: TestTree, snapshot: TestConfig.Snapshot) -> String {
         let missing = tree.path(
             "etc/azure/prepost/" + String(repeating: "a-rather-long-directory-name/", count: 3)
                 + "the-pre-script-of-the-application-that-nobody-installed.sh")
         let post = tree.script("etc/azure/prepost/post.sh", "true")
         return tree.write(
-            "etc/azure/prepost/prepost.yaml",
-            """
-            version: 1
-            freeze:
-              enabled: false
-            \(snapshot)
-            plugins:
-              - name: app
-                pre: \(missing)
-                post: \(post)
-            """)
+            TestConfig(snapshot: snapshot, plugins: [.script("app", pre: missing, post: post)]),
+            at: TestConfig.defaultPath)
     }
 
     /// The DETAIL column of the plugin table, all its lines, whitespace removed.
@@ -48,7 +39,7 @@ struct SummaryTruthTests {
     @Test func summaryWrapsLongDetailsInsteadOfCuttingThem() async throws {
         let tree = TestTree("wrap")
         defer { tree.cleanup() }
-        _ = setup(tree, snapshot: "snapshot:\n  provider: none")
+        _ = setup(tree, snapshot: .none)
         let r = try await runCLI(["run", "--no-freeze", "--no-snapshot", "--json"], env: tree.environment)
         let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
         let error = try #require(report.plugins.first?.pre?.error)
@@ -65,7 +56,7 @@ struct SummaryTruthTests {
         let tree = TestTree("mode")
         defer { tree.cleanup() }
         let snap = tree.script("s/snap.sh", "echo taken")
-        _ = setup(tree, snapshot: "snapshot:\n  provider: command\n  command: [\(snap)]")
+        _ = setup(tree, snapshot: .command([snap]))
         let run = try await runCLI(["run", "--json"], env: tree.environment)
         let report = try JSONDecoder().decode(RunReport.self, from: Data(run.stdout.utf8))
         #expect(report.snapshot.taken, "\(run.stderr)")

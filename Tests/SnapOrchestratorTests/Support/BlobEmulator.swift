@@ -85,6 +85,13 @@ final class BlobEmulator: @unchecked Sendable {
         guard (response as? HTTPURLResponse)?.statusCode == 201 else { throw TestFailure("create blob failed") }
     }
 
+    /// The SAS URI of a new page blob `name` of `size` bytes in container `vhds`: a disk to snapshot.
+    func disk(_ name: String, size: Int = 4096) async throws -> String {
+        let uri = try await sas("vhds", name)
+        try await createBlob(uri, pageBlobSize: size)
+        return uri
+    }
+
     func stop() {
         kill(child.pid, SIGTERM)
         var status: Int32 = 0

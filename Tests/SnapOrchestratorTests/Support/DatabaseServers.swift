@@ -68,9 +68,11 @@ func withDatabase(_ kind: String, in tree: TestTree, _ body: (DatabaseServer) as
 }
 
 /// Runs `body` with a server whose files live in `directory` (a loop mount the test freezes, say),
-/// and always stops it.
-func withDatabase(_ kind: String, at directory: String, _ body: (DatabaseServer) async throws -> Void) async throws {
-    let server = try await DatabaseServer.start(kind, in: directory)
+/// started with `extraArgs` (MariaDB server options), and always stops it.
+func withDatabase(
+    _ kind: String, at directory: String, extraArgs: String = "", _ body: (DatabaseServer) async throws -> Void
+) async throws {
+    let server = try await DatabaseServer.start(kind, in: directory, extraArgs: extraArgs)
     do {
         try await body(server)
     } catch {
@@ -88,5 +90,33 @@ extension DatabaseOptions {
         let (config, diagnostics) = ConfigDecoder(file: "test.yaml").decode(Array(yaml.utf8))
         guard let config else { throw TestFailure("options do not decode: \(diagnostics.map(\.rendered))") }
         return config.plugins[0].database
+    }
+}
+
+extension TestPlugin {
+    /// The MySQL plugin on `server` as its plugin user (`snaporch`, the server's defaults file).
+    static func mysql(
+        _ name: String = "db", on server: DatabaseServer, _ options: KeyValuePairs<String, String> = [:]
+    ) -> TestPlugin {
+        .mysql(name, defaultsFile: server["DEFAULTS_FILE"], options)
+    }
+
+    /// The PostgreSQL plugin in backup mode on `server`'s socket, as the password user `snaporch`,
+    /// storing backup labels in `labelDir`.
+    static func postgresBackup(_ name: String = "pg", on server: DatabaseServer, labelDir: String) -> TestPlugin {
+        .postgres(
+            name, host: server["SOCKET_DIR"], port: server["PORT"],
+            ["mode": "backup", "user": "snaporch", "password_file": server["PGPASSFILE"], "label_dir": labelDir])
+    }
+
+    /// The PostgreSQL plugin on `server`'s socket as `snaporch_peer` by peer authentication (OS
+    /// user `postgres`): checkpoint mode unless `options` say otherwise.
+    static func postgresPeer(
+        _ name: String = "pg", on server: DatabaseServer, _ options: KeyValuePairs<String, String> = [:]
+    ) -> TestPlugin {
+        var plugin = TestPlugin.postgres(
+            name, host: server["SOCKET_DIR"], port: server["PORT"], ["user": "snaporch_peer", "os_user": "postgres"])
+        plugin.keys += options.map { ($0.key, $0.value) }
+        return plugin
     }
 }

@@ -28,13 +28,11 @@
 # directories they name must exist and belong to mysql). Stop with mariadb-stop.sh DIR.
 set -euo pipefail
 
-log() { echo "mariadb-start: $*" >&2; }
-die() { echo "mariadb-start: error: $*" >&2; exit 1; }
+NAME=mariadb-start
+# shellcheck source=Tests/Support/db/common.sh
+. "$(dirname "$0")/common.sh"
 
-[ $# -eq 2 ] || die "usage: $0 DIR PORT"
-[ "$(id -u)" -eq 0 ] || die "must run as root"
-case "$2" in ''|*[!0-9]*) die "PORT must be a number, got '$2'" ;; esac
-PORT=$2
+start_arguments "$@"
 START_TIMEOUT=${MARIADB_START_TIMEOUT:-60}   # seconds to wait for the server to answer
 SERVER_ID=${MARIADB_SERVER_ID:-1}            # distinct per instance when a test builds a replica
 read -r -a EXTRA <<<"${MARIADB_EXTRA_ARGS:-}"  # extra server options (tests place files elsewhere)
@@ -47,19 +45,7 @@ for p in mariadb-server mariadb-client; do
 done
 if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # Debian's postinst starts the default instance unless policy-rc.d says no (exit 101). Docker
-    # images ship one; where there is none, put one in place for the install and remove it after.
-    own_policy=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\n# temporary, from mariadb-start.sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod 0755 /usr/sbin/policy-rc.d
-        own_policy=1
-    fi
-    rc=0
-    { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends "${need[@]}"; } >&2 || rc=$?
-    [ "$own_policy" -eq 1 ] && rm -f /usr/sbin/policy-rc.d
-    [ "$rc" -eq 0 ] || die "apt-get failed ($rc)"
+    install_without_starting "${need[@]}"
 fi
 for b in mariadbd mariadb mariadb-admin mariadb-install-db; do
     command -v "$b" >/dev/null || die "$b not found after install"

@@ -7,15 +7,11 @@
 # running. --purge also removes what mariadb-start.sh created in DIR (data, run, log, *.cnf).
 set -euo pipefail
 
-log() { echo "mariadb-stop: $*" >&2; }
-die() { echo "mariadb-stop: error: $*" >&2; exit 1; }
+NAME=mariadb-stop
+# shellcheck source=Tests/Support/db/common.sh
+. "$(dirname "$0")/common.sh"
 
-[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 DIR [--purge]"
-PURGE=0
-[ "${2:-}" = "--purge" ] && PURGE=1
-[ $# -eq 1 ] || [ "$PURGE" -eq 1 ] || die "unknown option '$2'"
-[ -d "$1" ] || { log "no directory $1: nothing to stop"; exit 0; }
-DIR=$(cd "$1" && pwd -P)
+stop_arguments "$@"
 DATA=$DIR/data SOCK=$DIR/run/mysqld.sock PIDF=$DIR/run/mysqld.pid ADMCNF=$DIR/admin.cnf
 
 # Every mariadbd (or install-db bootstrap) whose argv contains --datadir=DIR/data exactly.

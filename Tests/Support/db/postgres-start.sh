@@ -31,29 +31,17 @@
 # (seconds, default 60). Stop with postgres-stop.sh DIR.
 set -euo pipefail
 
-log() { echo "postgres-start: $*" >&2; }
-die() { echo "postgres-start: error: $*" >&2; exit 1; }
+NAME=postgres-start
+# shellcheck source=Tests/Support/db/common.sh
+. "$(dirname "$0")/common.sh"
 
-[ $# -eq 2 ] || die "usage: $0 DIR PORT"
-[ "$(id -u)" -eq 0 ] || die "must run as root"
-case "$2" in ''|*[!0-9]*) die "PORT must be a number, got '$2'" ;; esac
-PORT=$2
+start_arguments "$@"
 START_TIMEOUT=${PG_START_TIMEOUT:-60}
 
 # --- 1. packages (non-interactive; never let the package start the Debian cluster) ---------------------
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     log "installing postgresql"
-    export DEBIAN_FRONTEND=noninteractive
-    own_policy=0
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        printf '#!/bin/sh\n# temporary, from postgres-start.sh\nexit 101\n' >/usr/sbin/policy-rc.d
-        chmod 0755 /usr/sbin/policy-rc.d
-        own_policy=1
-    fi
-    rc=0
-    { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=300 --no-install-recommends postgresql postgresql-client; } >&2 || rc=$?
-    [ "$own_policy" -eq 1 ] && rm -f /usr/sbin/policy-rc.d
-    [ "$rc" -eq 0 ] || die "apt-get failed ($rc)"
+    install_without_starting postgresql postgresql-client
 fi
 if [ -n "${PG_MAJOR:-}" ]; then
     MAJOR=$PG_MAJOR

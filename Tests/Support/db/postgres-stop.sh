@@ -8,15 +8,11 @@
 # postgres-start.sh created in DIR (data, run, log, archive, pgpass).
 set -euo pipefail
 
-log() { echo "postgres-stop: $*" >&2; }
-die() { echo "postgres-stop: error: $*" >&2; exit 1; }
+NAME=postgres-stop
+# shellcheck source=Tests/Support/db/common.sh
+. "$(dirname "$0")/common.sh"
 
-[ $# -ge 1 ] && [ $# -le 2 ] || die "usage: $0 DIR [--purge]"
-PURGE=0
-[ "${2:-}" = "--purge" ] && PURGE=1
-[ $# -eq 1 ] || [ "$PURGE" -eq 1 ] || die "unknown option '$2'"
-[ -d "$1" ] || { log "no directory $1: nothing to stop"; exit 0; }
-DIR=$(cd "$1" && pwd -P)
+stop_arguments "$@"
 PGDATA=$DIR/data PIDF=$DIR/data/postmaster.pid
 
 pg_ctl_bin() {
