@@ -130,7 +130,7 @@ struct BlobRunTests {
                     ["run", "--config", config, "--mount", m.mountPoint, "--task-id", "T-1", "--json"], env: env)
                 #expect(r.code == 0, "\(r.stderr)")
                 let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
-                #expect(report.snapshot.provider == "host" && report.consistency == .application)
+                #expect(report.snapshot.provider == .host && report.consistency == .application)
                 let requests = try await server.control("GET", "requests") as? [[String: Any]] ?? []
                 #expect((requests.last?["body"] as? [String: Any])?["taskId"] as? String == "T-1")
             }

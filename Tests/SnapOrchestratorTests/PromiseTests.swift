@@ -133,7 +133,7 @@ struct PromiseTests {
             let r = try await run.value
             let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
             #expect(report.freeze.deadlineHit == true)
-            #expect(report.errors.contains { $0.code == ErrorCode.fsFreezeTimeout.rawValue })
+            #expect(report.errors.contains { $0.code == .fsFreezeTimeout })
             // The guard itself thawed (the watchdog and snaporch's own fds are only the fallbacks).
             #expect(
                 report.freeze.error?.contains("thawed by the guard") == true, "\(report.freeze.error ?? "no error")")
