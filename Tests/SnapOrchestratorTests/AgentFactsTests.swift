@@ -49,14 +49,14 @@ import Testing
             directory: dir)
         #expect(told.extensionVersion() == "0.2.0")
         #expect(facts.workloads().hasPrefix("[") && facts.workloads().hasSuffix("]"))
-        let status = facts.annotate(HandlerStatus(status: "success", code: 0, message: "m", taskId: "t"))
+        let status = facts.annotate(HandlerStatus(status: .success, code: 0, message: "m", taskId: "t"))
         let keys = Set(status.telemetry.map(\.0))
         #expect(keys.isSuperset(of: ["guestAgentVersion", "extensionVersion", "osVersion", "workloads"]))
     }
 
     @Test func telemetryCarriesThawTimeAndPrePostEnabled() {
         var report = HandlerStatusTests.report("app")
-        report.timeline.append(TimelineEntry(step: "freeze-window", startMs: 6, endMs: 215))
+        report.timeline.append(TimelineEntry(step: .freezeWindow, startMs: 6, endMs: 215))
         let status = StatusMapper.status(
             for: report, parameters: HandlerStatusTests.parameters(), storage: HandlerStatusTests.storage)
         let telemetry = Dictionary(status.telemetry, uniquingKeysWith: { a, _ in a })

@@ -100,7 +100,7 @@ struct BlobRunTests {
                     env: ["SNAPORCH_WIRESERVER": "127.0.0.1:\(server.port)"])
                 #expect(r.code == 0, "\(r.stderr)")
                 let report = try r.report()
-                #expect(report.snapshot.provider == "host" && report.consistency == .application)
+                #expect(report.snapshot.provider == .host && report.consistency == .application)
                 let requests = try await server.control("GET", "requests") as? [[String: Any]] ?? []
                 #expect((requests.last?["body"] as? [String: Any])?["taskId"] as? String == "T-1")
             }

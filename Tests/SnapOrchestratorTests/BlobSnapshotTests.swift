@@ -15,7 +15,7 @@ import Testing
 struct BlobSnapshotTests {
     func provider(_ disks: [String], timeout: TimeSpan = .seconds(5)) -> BlobSnapshotProvider {
         BlobSnapshotProvider(
-            disks: disks, metadata: [(key: "TaskId", value: "t-1")], timeout: timeout,
+            disks: disks.map(SASURI.init), metadata: [(key: "TaskId", value: "t-1")], timeout: timeout,
             client: CurlHTTPClient())
     }
 
@@ -78,7 +78,7 @@ struct BlobSnapshotTests {
             let report = await prepared.take(deadlineNanos: start + 2_000_000_000)
             #expect(Double(Sys.monotonicNanos() - start) / 1e6 < 2300)
             #expect(!report.taken)
-            #expect(report.errorCode == 173)
+            #expect(report.errorCode?.rawValue == 173)
         }
     }
 
@@ -92,7 +92,7 @@ struct BlobSnapshotTests {
             let report = await (try await provider(uris).prepare()).take(
                 deadlineNanos: Sys.monotonicNanos() + 5_000_000_000)
             #expect(report.taken, "disk0 succeeded")
-            #expect(report.errorCode == 85)
+            #expect(report.errorCode?.rawValue == 85)
             #expect(report.disks[1].error?.contains("after 1 attempt(s)") == true)
         }
     }
@@ -106,7 +106,7 @@ struct BlobSnapshotTests {
             let report = await prepared.take(deadlineNanos: start + 1_000_000_000)
             let ms = Double(Sys.monotonicNanos() - start) / 1e6
             #expect(ms < 2500, "took \(ms) ms past a 1 s deadline (the hang lasts until the emulator stops)")
-            #expect(!report.taken && report.errorCode == 76)
+            #expect(!report.taken && report.errorCode?.rawValue == 76)
         }
     }
 
@@ -138,18 +138,19 @@ struct BlobSnapshotTests {
     @Test func blobWriterWritesBlockAndPageBlobs() async throws {
         try await withBlobEmulator { emulator in
             let writer = BlobWriter(client: CurlHTTPClient())
-            let block = try #require(BlobURI(try await emulator.sas("status", "status.json")))
+            let block = try #require(BlobURI(SASURI(try await emulator.sas("status", "status.json"))))
             let doc = Data(#"{"status":"success"}"#.utf8)
             #expect(await writer.write(doc, to: block) == nil)
-            let page = try #require(BlobURI(try await emulator.sas("logs", "log.txt")))
-            try await emulator.createBlob(page.full, pageBlobSize: 1024)
+            let pageURI = try await emulator.sas("logs", "log.txt")
+            let page = try #require(BlobURI(SASURI(pageURI)))
+            try await emulator.createBlob(pageURI, pageBlobSize: 1024)
             let text = Data(String(repeating: "log line\n", count: 170).utf8)  // 1530 bytes: resized to 1536
             #expect(await writer.write(text, to: page) == nil)
-            let (data, _) = try await URLSession.shared.data(from: URL(string: page.full)!)
+            let (data, _) = try await URLSession.shared.data(from: page.url)
             #expect(data.count == 1536)
             #expect(data.prefix(text.count) == text)
             #expect(data.suffix(6).allSatisfy { $0 == 0x20 })
-            let (blockData, _) = try await URLSession.shared.data(from: URL(string: block.full)!)
+            let (blockData, _) = try await URLSession.shared.data(from: block.url)
             #expect(blockData == doc)
             let log = try await emulator.control("GET", "requests") as? [[String: Any]] ?? []
             #expect(log.allSatisfy { ($0["chunked"] as? Bool) != true }, "a body was sent chunked")
@@ -159,7 +160,7 @@ struct BlobSnapshotTests {
     @Test func statusUploadFailureIsRecordedAndBounded() async throws {
         try await withBlobEmulator { emulator in
             _ = try await emulator.control("POST", "faults", json: ["match": "status", "status": 500])
-            let block = try #require(BlobURI(try await emulator.sas("status", "status.json")))
+            let block = try #require(BlobURI(SASURI(try await emulator.sas("status", "status.json"))))
             let start = Date()
             let error = await BlobWriter(client: CurlHTTPClient(), budget: .seconds(5))
                 .write(Data("{}".utf8), to: block)

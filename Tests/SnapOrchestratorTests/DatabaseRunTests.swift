@@ -85,7 +85,7 @@ extension DatabasePluginTests {
                         #expect(r.code == 0, "\(r.stderr)")
                         let report = try r.report()
                         #expect(report.consistency == .application && report.outcome == .success, "\(report.reasons)")
-                        let posts = report.timeline.map(\.step).filter { $0.hasPrefix("post:") }
+                        let posts = report.timeline.map(\.step.rawValue).filter { $0.hasPrefix("post:") }
                         #expect(posts == ["post:app", "post:postgres", "post:mariadb"])
                         #expect(report.plugins[0].pre?.details?["binlogFile"] != nil)
                         #expect(report.plugins[1].post?.details?["backupLabel"] != nil)

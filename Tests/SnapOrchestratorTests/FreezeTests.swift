@@ -130,8 +130,8 @@ struct FreezeTests {
             #expect(report.consistency == .none && report.outcome == .failed)
             #expect((report.freeze.windowMs ?? 0) <= 2500, "window \(report.freeze.windowMs ?? -1) ms")
             // A command cut at the deadline is the command's failure (2), not "no network" (76).
-            #expect(report.errors.contains { $0.code == ErrorCode.generic.rawValue })
-            #expect(!report.errors.contains { $0.code == 76 })
+            #expect(report.errors.contains { $0.code == .generic })
+            #expect(!report.errors.contains { $0.code.rawValue == 76 })
             #expect(tree.read("order.log")?.hasSuffix("post no-snapshot none\n") == true)
             #expect(await writeCompletes(in: m.mountPoint, within: 1))
         }

@@ -97,7 +97,7 @@ struct HTTPHangTests {
         let report = try ReportStore(paths: Paths(root: tree.root)).load(reportFile)
         #expect(tree.read("post.log")?.contains("post \(report.runId)") == true, "cycle \(index): post did not run")
         #expect(!report.snapshot.taken && report.consistency == .none)
-        let snapshotStep = report.timeline.first { $0.step == "snapshot" }
+        let snapshotStep = report.timeline.first { $0.step == .snapshot }
         let snapshotMs = snapshotStep.map { $0.endMs - $0.startMs } ?? -1
         #expect(snapshotStep != nil, "cycle \(index): the snapshot step did not run inside the window")
         #expect(snapshotMs <= Int(Self.freezeTimeout * 1000) + 300, "cycle \(index): snapshot took \(snapshotMs) ms")

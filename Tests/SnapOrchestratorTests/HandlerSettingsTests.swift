@@ -50,10 +50,10 @@ struct HandlerSettingsTests {
             "etc/azure/p.json", #"{"preScriptLocation": "/a", "postScriptLocation": "/b"}"#, mode: 0o600)
         chown(plugin, 65534, 65534)
         var (_, diagnostics) = LegacyConfig(paths: Paths(root: tree.root)).load()
-        #expect(diagnostics.contains { $0.code == 318 })
+        #expect(diagnostics.contains { $0.code?.rawValue == 318 })
         chown(host, 65534, 65534)
         (_, diagnostics) = LegacyConfig(paths: Paths(root: tree.root)).load()
-        #expect(diagnostics.contains { $0.code == 315 })
+        #expect(diagnostics.contains { $0.code?.rawValue == 315 })
     }
 
     @Test func aDaemonThatDiedStillGetsATerminalStatus() async throws {
@@ -63,7 +63,7 @@ struct HandlerSettingsTests {
         // A previous daemon (a pid that cannot exist) owned seq 7 and never finished.
         var state = HandlerState(sequence: 7)
         state.taskId = "task-7"
-        state.phase = "running"
+        state.phase = .running
         state.pid = 4_194_303
         state.save(statusFolder: handler.statusDir)
         tree.write("ext/status/7.status", "[]")
@@ -74,7 +74,7 @@ struct HandlerSettingsTests {
         let lost = try #require(handler.statusBody(7))
         #expect(lost["code"] as? String == "2")
         #expect((HandlerFixture.message(lost)["messageStr"] as? String)?.contains("died before it finished") == true)
-        #expect(HandlerState.load(statusFolder: handler.statusDir, sequence: 8)?.phase == "done")
-        #expect(HandlerState.load(statusFolder: handler.statusDir, sequence: 7)?.phase == "done")
+        #expect(HandlerState.load(statusFolder: handler.statusDir, sequence: 8)?.phase == .done)
+        #expect(HandlerState.load(statusFolder: handler.statusDir, sequence: 7)?.phase == .done)
     }
 }

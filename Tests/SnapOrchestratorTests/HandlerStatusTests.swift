@@ -38,15 +38,15 @@ import Testing
         r.freeze.mounts = [mount]
         r.freeze.windowMs = 205
         r.freeze.windowUs = 204_512
-        r.snapshot.provider = "blob"
+        r.snapshot.provider = .blob
         var disk = DiskReport(blob: "https://acct.blob.core.windows.net/vhds/d0.vhd", ok: true)
         disk.snapshot = "https://acct.blob.core.windows.net/vhds/d0.vhd?snapshot=2026-11-26T00:00:00.1234567Z"
         disk.durationMs = 201
         r.snapshot.disks = [disk]
         r.snapshot.taken = true
         r.timeline = [
-            TimelineEntry(step: "pre:app", startMs: 0, endMs: 5),
-            TimelineEntry(step: "snapshot", startMs: 7, endMs: 208),
+            TimelineEntry(step: .pre(plugin: "app"), startMs: 0, endMs: 5),
+            TimelineEntry(step: .snapshot, startMs: 7, endMs: 208),
         ]
         r.outcome = .success
         r.consistency = .application
@@ -70,8 +70,8 @@ import Testing
             r.plugins[0].pre = failed
             r.freeze = FreezeReport()
             r.snapshot = SnapshotReport()
-            r.snapshot.provider = "blob"
-            r.timeline = [TimelineEntry(step: "pre:app", startMs: 0, endMs: 5)]
+            r.snapshot.provider = .blob
+            r.timeline = [TimelineEntry(step: .pre(plugin: "app"), startMs: 0, endMs: 5)]
             r.errors = [
                 ErrorEntry(
                     .prepostPreScriptFailed, "plugin 'app' pre: /etc/azure/prepost/app-pre.sh exited with code 2")
@@ -115,7 +115,7 @@ import Testing
 
     @Test func applicationConsistentSuccess() throws {
         let status = StatusMapper.status(for: Self.report("app"), parameters: Self.parameters(), storage: Self.storage)
-        #expect(status.code == 0 && status.snapshotConsistency == 2 && status.status == "success")
+        #expect(status.code == 0 && status.snapshotConsistency == 2 && status.status == .success)
         #expect(
             status.blobDocument().contains(#""timestampUTC": "\/Date(1"#) || status.blobDocument().contains(#"\/Date("#)
         )
@@ -133,14 +133,14 @@ import Testing
     @Test func abortedBackup() throws {
         let status = StatusMapper.status(
             for: Self.report("aborted"), parameters: Self.parameters(), storage: Self.storage)
-        #expect(status.status == "error" && status.code == 300 && status.snapshotConsistency == 0)
+        #expect(status.status == .error && status.code == 300 && status.snapshotConsistency == 0)
         #expect(status.message.hasSuffix("StatusCode.FailedPrepostPreScriptFailed,"))
         try check("aborted", status)
     }
 
     @Test func staleCommand() throws {
         var status = HandlerStatus(
-            status: "error", code: 402,
+            status: .error, code: 402,
             message: "CRP timeout limit has reached, will not take snapshot. (command is 150 minutes old)",
             taskId: Self.parameters().taskId)
         status.commandStartTimeUTCTicks = "638526000000000000"
@@ -150,7 +150,7 @@ import Testing
 
     @Test func duplicateTask() throws {
         let status = HandlerStatus(
-            status: "success", code: 0, message: "TaskId AlreadyProcessed nothing to do",
+            status: .success, code: 0, message: "TaskId AlreadyProcessed nothing to do",
             taskId: Self.parameters().taskId)
         try check("duplicate-task", status)
     }
@@ -164,7 +164,7 @@ import Testing
         } catch {
             #expect(error.code == .parameterError)
             let status = HandlerStatus(
-                status: "error", code: error.code.rawValue, message: error.message, taskId: "t-1")
+                status: .error, code: error.code.rawValue, message: error.message, taskId: "t-1")
             try check("malformed-input", status)
         }
         pub.removeValue(forKey: "commandToExecute")

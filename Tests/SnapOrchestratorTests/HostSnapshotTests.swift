@@ -26,7 +26,7 @@ struct HostSnapshotTests {
             #expect(report.taken)
             #expect(report.disks.map(\.ok) == [true, true, false])
             #expect(report.disks[0].blob == "https://acct.blob.core.windows.net/vhds/lun-1.vhd")
-            #expect(report.errorCode == 761)
+            #expect(report.errorCode?.rawValue == 761)
             let requests = try await server.control("GET", "requests") as? [[String: Any]] ?? []
             #expect(
                 requests.map { ($0["path"] as? String)?.split(separator: "?").first.map(String.init) ?? "" }
@@ -59,7 +59,7 @@ struct HostSnapshotTests {
             let report = await prepared.take(deadlineNanos: start + 700_000_000)
             #expect(
                 Double(Sys.monotonicNanos() - start) / 1e6 < 2000, "the dosnapshot call outlived its 0.7 s deadline")
-            #expect(!report.taken && report.errorCode == 76)
+            #expect(!report.taken && report.errorCode?.rawValue == 76)
         }
     }
 
@@ -69,12 +69,12 @@ struct HostSnapshotTests {
             let client = CurlHTTPClient()
             let method = MethodSnapshotProvider(
                 method: .firstHostThenGuest,
-                guest: BlobSnapshotProvider(disks: [disk], timeout: .seconds(3), client: client),
+                guest: BlobSnapshotProvider(disks: [SASURI(disk)], timeout: .seconds(3), client: client),
                 host: HostSnapshotProvider(
                     endpoint: "127.0.0.1:1", request: HostSnapshotRequest(taskId: "t"),
                     timeout: .seconds(2), client: client))
             let report = await (try await method.prepare()).take(deadlineNanos: Sys.monotonicNanos() + 3_000_000_000)
-            #expect(report.taken && report.provider == "blob")
+            #expect(report.taken && report.provider == .blob)
         }
     }
 
@@ -87,11 +87,11 @@ struct HostSnapshotTests {
                 let method = MethodSnapshotProvider(
                     method: .firstGuestThenHost,
                     guest: BlobSnapshotProvider(
-                        disks: [disk], timeout: .seconds(3), client: CurlHTTPClient()),
+                        disks: [SASURI(disk)], timeout: .seconds(3), client: CurlHTTPClient()),
                     host: host(server, luns: [-1]))
                 let report = await (try await method.prepare()).take(
                     deadlineNanos: Sys.monotonicNanos() + 5_000_000_000)
-                #expect(report.taken && report.provider == "host")
+                #expect(report.taken && report.provider == .host)
             }
         }
     }

@@ -103,7 +103,7 @@ struct LegacyConfigTests {
             journal: nil)
         var report = await orchestrator.execute(plan, runId: "r")
         for d in diagnostics where d.severity != .note {
-            if let raw = d.code, let code = ErrorCode(rawValue: raw) {
+            if let code = d.code {
                 report.errors.append(ErrorEntry(code, d.rendered))
             }
         }
@@ -130,7 +130,7 @@ struct LegacyConfigTests {
         tree.write("etc/azure/workload.conf", "[workload]\nworkload_name = mysql\ncredString = -uroot -psecret\n")
         (config, diagnostics) = LegacyConfig(paths: Paths(root: tree.root)).load()
         #expect(config.plugins.isEmpty)
-        #expect(diagnostics.contains { $0.code == 505 && !$0.message.contains("secret") })
+        #expect(diagnostics.contains { $0.code?.rawValue == 505 && !$0.message.contains("secret") })
         tree.write("etc/azure/workload.conf", "[workload]\nworkload_name = postgres\nlinux_user = pgadmin\n")
         (config, _) = LegacyConfig(paths: Paths(root: tree.root)).load()
         #expect(config.plugins.first?.kind == .postgres && config.plugins.first?.database["os_user"] == "pgadmin")
@@ -153,7 +153,7 @@ struct LegacyConfigTests {
         #expect(config.freeze.exclude.suffix(3) == ["/mnt/resource", "/data/scratch*", "/backup"])
         #expect(config.snapshot.method == .onlyHost)
         #expect(diagnostics.contains { $0.message.contains("seqsnapshot = 1 is ignored") })
-        #expect(diagnostics.contains { $0.code == 313 }, "a missing plugin host config is reported, not silent")
+        #expect(diagnostics.contains { $0.code?.rawValue == 313 }, "a missing plugin host config is reported, not silent")
         let selector = MountSelector(explicit: [], exclude: config.freeze.exclude, allowList: nil)
         #expect(selector.reasonToSkip(fakeMount("/data/scratch01"))?.contains("excluded") == true)
     }

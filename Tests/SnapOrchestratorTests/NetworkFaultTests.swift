@@ -16,7 +16,7 @@ struct NetworkFaultTests {
     }
 
     func provider(_ disks: [String]) -> BlobSnapshotProvider {
-        BlobSnapshotProvider(disks: disks, timeout: .seconds(5), client: CurlHTTPClient())
+        BlobSnapshotProvider(disks: disks.map(SASURI.init), timeout: .seconds(5), client: CurlHTTPClient())
     }
 
     @Test func aResetMidResponseIsRetried() async throws {
@@ -37,7 +37,7 @@ struct NetworkFaultTests {
             let start = Sys.monotonicNanos()
             let report = await (try await provider([uri]).prepare()).take(deadlineNanos: start + 1_500_000_000)
             let elapsed = Double(Sys.monotonicNanos() - start) / 1e9
-            #expect(!report.taken && report.errorCode == 76)
+            #expect(!report.taken && report.errorCode?.rawValue == 76)
             #expect(elapsed < 3, "retries ran past the deadline: \(elapsed) s")
             let log = try await emulator.control("GET", "requests") as? [[String: Any]] ?? []
             let attempts = log.filter { ($0["query"] as? [String: Any])?["comp"] as? String == "snapshot" }.count
@@ -69,7 +69,7 @@ struct NetworkFaultTests {
                 "POST", "faults", json: ["match": "b.vhd", "comp": "snapshot", "status": 404])
             let report = await (try await provider([a, b]).prepare()).take(
                 deadlineNanos: Sys.monotonicNanos() + 3_000_000_000)
-            #expect(report.taken && report.errorCode == 761)
+            #expect(report.taken && report.errorCode?.rawValue == 761)
             #expect(report.disks.first { !$0.ok }?.error?.contains("HTTP 404") == true)
         }
     }

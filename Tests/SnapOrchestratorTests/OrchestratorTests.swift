@@ -58,8 +58,8 @@ struct OrchestratorTests {
                 "post:a",
             ])
         #expect(report.outcome == .success)
-        #expect(report.mode == "rehearsal")
-        #expect(report.timeline.map(\.step).first == "pre:a")
+        #expect(report.mode == .rehearsal)
+        #expect(report.timeline.map(\.step).first == .pre(plugin: "a"))
     }
 
     @Test func postRunsForFailedAndTimedOutPre() async throws {
@@ -69,7 +69,7 @@ struct OrchestratorTests {
         #expect(order(tree) == ["pre:a", "pre:b", "pre:c", "post:c", "post:b", "post:a"])
         #expect(report.plugins[1].pre?.status == .failed && report.plugins[1].pre?.exitCode == 3)
         #expect(report.plugins[2].pre?.status == .timedOut)
-        #expect(report.errors.map(\.code).sorted() == [300, 308])
+        #expect(report.errors.map(\.code.rawValue).sorted() == [300, 308])
         #expect(report.outcome == .degraded)
         #expect(report.reasons.contains { $0.contains("'b'") })
     }
@@ -126,7 +126,7 @@ struct OrchestratorTests {
                 || report.plugins[0].pre?.error?.contains("timed out after 39") == true)
         #expect(report.plugins[0].pre?.status == .timedOut)
         #expect(report.plugins[1].pre?.status == .skipped)
-        #expect(report.errors.contains { $0.code == 310 })
+        #expect(report.errors.contains { $0.code.rawValue == 310 })
         #expect(order(tree) == ["pre:a", "post:a"])
     }
 

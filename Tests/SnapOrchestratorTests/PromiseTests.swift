@@ -100,7 +100,7 @@ struct PromiseTests {
             kill(pid, SIGCONT)
             let report = try await run.value.report()
             #expect(report.freeze.deadlineHit == true)
-            #expect(report.errors.contains { $0.code == ErrorCode.fsFreezeTimeout.rawValue })
+            #expect(report.errors.contains { $0.code == .fsFreezeTimeout })
             // The guard itself thawed (the watchdog and snaporch's own fds are only the fallbacks).
             #expect(
                 report.freeze.error?.contains("thawed by the guard") == true, "\(report.freeze.error ?? "no error")")

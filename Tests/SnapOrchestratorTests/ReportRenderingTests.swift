@@ -20,10 +20,10 @@ struct ReportRenderingTests {
         var r = HandlerStatusTests.report("app")
         r.durationMs = 260
         r.timeline = [
-            TimelineEntry(step: "pre:app", startMs: 0, endMs: 40),
-            TimelineEntry(step: "freeze-window", startMs: 45, endMs: 255),
-            TimelineEntry(step: "snapshot", startMs: 48, endMs: 250),
-            TimelineEntry(step: "post:app", startMs: 256, endMs: 259),
+            TimelineEntry(step: .pre(plugin: "app"), startMs: 0, endMs: 40),
+            TimelineEntry(step: .freezeWindow, startMs: 45, endMs: 255),
+            TimelineEntry(step: .snapshot, startMs: 48, endMs: 250),
+            TimelineEntry(step: .post(plugin: "app"), startMs: 256, endMs: 259),
         ]
         if failedPost {
             var post = StepReport(status: .failed)
@@ -43,7 +43,7 @@ struct ReportRenderingTests {
     @Test func svgIsWellFormedAndEscapesNames() throws {
         var r = report()
         r.plugins[0].name = "a<b>&c"
-        r.timeline[0].step = "pre:a<b>&c"
+        r.timeline[0].step = .pre(plugin: "a<b>&c")
         let svg = TimelineRenderer.svg(r)
         #expect(svg.contains("a&lt;b&gt;&amp;c"))
         #expect(!svg.contains("a<b>"))

@@ -34,7 +34,7 @@ struct RunCommandTests {
         #expect(r.stderr.contains("PLUGIN") && r.stderr.contains("succeeded"))
         let report = try ReportStore(paths: Paths(root: tree.root)).load(reportPath)
         #expect(report.plugins.map(\.name) == ["a", "b"])
-        #expect(report.timeline.map(\.step) == ["pre:a", "pre:b", "post:b", "post:a"])
+        #expect(report.timeline.map(\.step.rawValue) == ["pre:a", "pre:b", "post:b", "post:a"])
         let last = try ReportStore(paths: Paths(root: tree.root)).load(tree.path("var/lib/snaporch/last-report.json"))
         #expect(last.runId == report.runId)
         #expect(!FileManager.default.fileExists(atPath: tree.path("run/snaporch/journal.json")), "journal left behind")
@@ -47,7 +47,7 @@ struct RunCommandTests {
         #expect(r.code == 3)
         let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
         #expect(report.outcome == .degraded)
-        #expect(report.errors.first?.code == 300 && report.errors.first?.name == "FailedPrepostPreScriptFailed")
+        #expect(report.errors.first?.code == .prepostPreScriptFailed && report.errors.first?.name == "FailedPrepostPreScriptFailed")
     }
 
     @Test func dryRunPrintsThePlanAndRunsNothing() async throws {

@@ -35,7 +35,7 @@ struct SnapshotCommandReportTests {
             #expect(report.snapshot.error?.contains("timed out") == true, "\(report.snapshot.error ?? "")")
             #expect(report.snapshot.error?.contains("freeze deadline") == true, "\(report.snapshot.error ?? "")")
             #expect(!report.freeze.deadlineHit, "reported as thawed by the guard: \(report.freeze.error ?? "")")
-            #expect(!report.errors.contains { $0.code == ErrorCode.fsFreezeTimeout.rawValue })
+            #expect(!report.errors.contains { $0.code == .fsFreezeTimeout })
             #expect(report.freeze.mounts.allSatisfy { $0.frozen && $0.thawed })
             #expect(seconds < 3 + 4, "the run took \(seconds) s")
         }
@@ -46,9 +46,9 @@ struct SnapshotCommandReportTests {
         try await withFreezeFixture { fx in
             let (report, _) = try await run(fx, command: "echo 'lvcreate: volume group vg0 not found' >&2\nexit 5")
             #expect(!report.snapshot.taken)
-            #expect(report.snapshot.errorCode == ErrorCode.generic.rawValue)
+            #expect(report.snapshot.errorCode == .generic)
             #expect(
-                !report.errors.contains { $0.code == ErrorCode.snapshotFailedNoNetwork.rawValue }, "\(report.errors)")
+                !report.errors.contains { $0.code == .snapshotFailedNoNetwork }, "\(report.errors)")
             #expect(report.errors.contains { $0.message.contains("vg0 not found") })
         }
     }
@@ -65,7 +65,7 @@ struct SnapshotCommandReportTests {
                     """)
             #expect(report.snapshot.taken)
             #expect(report.snapshot.disks.map(\.durationMs) == [5, 0], "\(report.snapshot.disks)")
-            let step = try #require(report.timeline.first { $0.step == "snapshot" })
+            let step = try #require(report.timeline.first { $0.step == .snapshot })
             #expect(step.endMs - step.startMs >= 400)
         }
     }

@@ -47,7 +47,7 @@ struct SoakTests {
                     "version: 1\nfreeze:\n  timeout: 5s\n  mounts: [\(m.mountPoint)]\nsnapshot:\n  provider: blob\n  timeout: 3s\nplugins:\n  - name: app\n    pre: \(app)\n    post: \(app)\n"
                 let config = try #require(ConfigDecoder(file: "c").decode(Array(yaml.utf8)).config)
                 var options = RunOptions()
-                options.disks = disks
+                options.disks = disks.map(SASURI.init)
                 var planner = Planner(environment: ["SNAPORCH_FREEZE_ALLOW": m.mountPoint])
                 planner.allowList = [m.mountPoint]
                 let plan = planner.plan(config, options: options)

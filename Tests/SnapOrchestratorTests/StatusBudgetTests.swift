@@ -104,7 +104,7 @@ import Testing
                     as? [String: Any])
             #expect(body["status"] as? String == "success" && body["code"] as? String == "4")
         }
-        let failed = HandlerStatus(status: "error", code: 402, message: "CRP timeout limit has reached", taskId: "t")
+        let failed = HandlerStatus(status: .error, code: 402, message: "CRP timeout limit has reached", taskId: "t")
         let file = try #require(
             (try JSONSerialization.jsonObject(with: Data(failed.fileDocument().utf8)) as? [[String: Any]])?.first?[
                 "status"] as? [String: Any])

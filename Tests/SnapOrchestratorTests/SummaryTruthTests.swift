@@ -60,12 +60,12 @@ struct SummaryTruthTests {
         let run = try await runCLI(["run", "--json"], env: tree.environment)
         let report = try JSONDecoder().decode(RunReport.self, from: Data(run.stdout.utf8))
         #expect(report.snapshot.taken, "\(run.stderr)")
-        #expect(report.mode == "run", "a real snapshot without a freeze is a run: \(run.stderr)")
+        #expect(report.mode == .run, "a real snapshot without a freeze is a run: \(run.stderr)")
         #expect(run.stderr.contains(", run, "))
         #expect(!run.stderr.contains("rehearsal"))
         // Leaving a step out on the command line is what a rehearsal is.
         let rehearsal = try await runCLI(["run", "--no-snapshot", "--json"], env: tree.environment)
         let second = try JSONDecoder().decode(RunReport.self, from: Data(rehearsal.stdout.utf8))
-        #expect(second.mode == "rehearsal")
+        #expect(second.mode == .rehearsal)
     }
 }

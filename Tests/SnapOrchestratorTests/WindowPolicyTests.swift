@@ -49,7 +49,7 @@ import Testing
         let report = try await execute(mounts: 2, freezer: freezer)
         #expect(freezer.calls == ["prepare:/m0,/m1", "freeze", "thaw", "finish", "snapshot"])
         #expect(report.consistency == .crash && report.outcome == .degraded)
-        #expect(report.errors.contains { $0.code == 121 })
+        #expect(report.errors.contains { $0.code.rawValue == 121 })
     }
 
     @Test func aLostGuardOrAHitDeadlineDowngradeWithTheReason() async throws {
@@ -60,7 +60,7 @@ import Testing
         let late = FakeFreezer()
         late.deadlineHit = true
         let r2 = try await execute(mounts: 1, freezer: late)
-        #expect(r2.consistency == .crash && r2.errors.contains { $0.code == 122 })
+        #expect(r2.consistency == .crash && r2.errors.contains { $0.code.rawValue == 122 })
         #expect(r2.reasons.contains { $0.contains("hit its deadline") })
     }
 

@@ -47,15 +47,13 @@ package struct FreezeSettings: Sendable, Hashable {
 
 /// The `snapshot:` section.
 package struct SnapshotSettings: Sendable, Hashable {
-    /// Which mechanism takes the disk snapshots.
-    package enum Provider: String, Sendable, Hashable, Codable, CaseIterable {
-        case blob, host, command, none
-    }
+    /// Which mechanism takes the disk snapshots (the same type the report names it with).
+    package typealias Provider = SnapshotProviderKind
 
     /// The mechanism.
     package var provider: Provider = .blob
     /// Blob SAS URIs to snapshot.
-    package var disks: [String] = []
+    package var disks: [SASURI] = []
     /// argv for `provider: command`.
     package var command: [String] = []
     /// Budget of each snapshot call, always inside the freeze deadline.

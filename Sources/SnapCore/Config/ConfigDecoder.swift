@@ -142,12 +142,11 @@ package struct ConfigDecoder: Sendable {
             snapshot.provider = v
         }
         if let n = map["disks"], let v = reader.strings(n, key: "snapshot.disks") {
-            for disk in v where !(disk.hasPrefix("https://") || disk.hasPrefix("http://")) {
-                reader.error(
-                    "'snapshot.disks' entries must be blob URIs (https://…), found '\(Redactor.redactURI(disk))'", at: n
-                )
+            let disks = v.map(SASURI.init)
+            for disk in disks where !disk.hasHTTPScheme {
+                reader.error("'snapshot.disks' entries must be blob URIs (https://…), found '\(disk)'", at: n)
             }
-            snapshot.disks = v
+            snapshot.disks = disks
         }
         if let n = map["command"], let v = reader.strings(n, key: "snapshot.command") { snapshot.command = v }
         if let n = map["timeout"], let v = reader.duration(n, key: "snapshot.timeout", max: .seconds(600)) {

@@ -31,11 +31,11 @@ package struct Diagnostic: Sendable, Hashable, Codable {
     /// The message, written for an admin.
     package var message: String
     /// The Azure error code the finding corresponds to (legacy configs), if any.
-    package var code: Int?
+    package var code: ErrorCode?
 
     /// Creates a finding.
     package init(
-        _ severity: Severity, _ message: String, file: String? = nil, at mark: SourceMark? = nil, code: Int? = nil
+        _ severity: Severity, _ message: String, file: String? = nil, at mark: SourceMark? = nil, code: ErrorCode? = nil
     ) {
         self.code = code
         self.severity = severity

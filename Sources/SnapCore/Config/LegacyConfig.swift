@@ -121,7 +121,7 @@ package struct LegacyConfig: Sendable {
                 Diagnostic(
                     .warning,
                     "no plugin host config (313 FailedPrepostPluginhostConfigNotFound): no pre/post scripts run; backups are filesystem-consistent",
-                    file: file, code: 313))
+                    file: file, code: .prepostPluginhostConfigNotFound))
             return
         }
         if let (problem, isOwner) = legacyModeProblem(file, ownerDigitMustBeEven: false) {
@@ -131,7 +131,7 @@ package struct LegacyConfig: Sendable {
             out.append(
                 Diagnostic(
                     .error, "\(code.rawValue) \(code.name): \(problem); its plugins are not run", file: file,
-                    code: code.rawValue))
+                    code: code))
             return
         }
         let ini = IniFile(text: text)
@@ -139,7 +139,7 @@ package struct LegacyConfig: Sendable {
             out.append(
                 Diagnostic(
                     .error, "304 FailedPrepostPluginhostConfigParsing: not a 'key: value' line", file: file,
-                    at: SourceMark(line: line, column: 1), code: 304))
+                    at: SourceMark(line: line, column: 1), code: .prepostPluginhostConfigParsing))
         }
         var hostTimeout = Self.hostTimeoutCap
         if let (value, line) = ini.value("pre_post", "timeoutInSeconds") {
@@ -161,7 +161,7 @@ package struct LegacyConfig: Sendable {
                 Diagnostic(
                     .error,
                     "304 FailedPrepostPluginhostConfigParsing: [pre_post] numberOfPlugins is missing or not a number",
-                    file: file, code: 304))
+                    file: file, code: .prepostPluginhostConfigParsing))
             return
         }
         var names = Set<String>()
@@ -171,7 +171,7 @@ package struct LegacyConfig: Sendable {
                     Diagnostic(
                         .error,
                         "304 FailedPrepostPluginhostConfigParsing: pluginConfigPath\(i) is missing (numberOfPlugins is \(count))",
-                        file: file, at: SourceMark(line: countLine, column: 1), code: 304))
+                        file: file, at: SourceMark(line: countLine, column: 1), code: .prepostPluginhostConfigParsing))
                 continue
             }
             let hostName = ini.value("pre_post", "pluginName\(i)")?.value ?? "plugin\(i)"
@@ -198,7 +198,7 @@ package struct LegacyConfig: Sendable {
                 Diagnostic(
                     .warning,
                     "316 FailedPrepostPluginConfigNotFound: plugin '\(hostName)' has no config; it is not run (the original downgrades silently)",
-                    file: file, code: 316))
+                    file: file, code: .prepostPluginConfigNotFound))
             return nil
         }
         if let (problem, isOwner) = legacyModeProblem(file, ownerDigitMustBeEven: true) {
@@ -206,14 +206,14 @@ package struct LegacyConfig: Sendable {
             out.append(
                 Diagnostic(
                     .error, "\(code.rawValue) \(code.name): \(problem) (chmod 600, chown root)", file: file,
-                    code: code.rawValue))
+                    code: code))
             return nil
         }
         guard let data = FileManager.default.contents(atPath: file),
             let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else {
             out.append(
-                Diagnostic(.error, "305 FailedPrepostPluginConfigParsing: not a JSON object", file: file, code: 305))
+                Diagnostic(.error, "305 FailedPrepostPluginConfigParsing: not a JSON object", file: file, code: .prepostPluginConfigParsing))
             return nil
         }
         guard let pre = json["preScriptLocation"] as? String, let post = json["postScriptLocation"] as? String else {
@@ -221,7 +221,7 @@ package struct LegacyConfig: Sendable {
                 Diagnostic(
                     .error,
                     "305 FailedPrepostPluginConfigParsing: preScriptLocation and postScriptLocation are required",
-                    file: file, code: 305))
+                    file: file, code: .prepostPluginConfigParsing))
             return nil
         }
         var spec = PluginSpec(name: (json["pluginName"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? hostName)
@@ -264,7 +264,7 @@ package struct LegacyConfig: Sendable {
                     Diagnostic(
                         .error,
                         "505 FailedWorkloadAuthorizationMissing: credString must be --defaults-extra-file=FILE (root-owned, 0600); passwords on a command line are refused",
-                        file: file, at: mark, code: 505))
+                        file: file, at: mark, code: .workloadAuthorizationMissing))
                 return
             }
             let path = cred[range.upperBound...].split(separator: " ").first.map(String.init) ?? ""
@@ -288,7 +288,7 @@ package struct LegacyConfig: Sendable {
                 Diagnostic(
                     .warning,
                     "503 FailedWorkloadInvalidWorkloadName: workload_name = \(name) is not supported (mysql, mariadb, postgres); the workload is not quiesced",
-                    file: file, at: mark, code: 503))
+                    file: file, at: mark, code: .workloadInvalidWorkloadName))
             return
         }
         if let (value, _) = ini.value("workload", "timeout"), let seconds = Int(value), seconds > 0 {

@@ -18,11 +18,12 @@ import SnapSystem
 /// then stays alive until that FIFREEZE returns, thaws it at once and reports `LATE`. Nobody has
 /// to wait for it: the orchestrator goes on and never blocks on this process.
 ///
-/// Protocol, one ASCII line each on stdout: `OPEN i errno` for a mount it cannot open, `READY`;
-/// after `F`: `FROZE i errno microseconds` per mount, `INFLIGHT i` per FIFREEZE still running at the
-/// deadline, `FROZEN`; after the thaw: `THAW i errno` per frozen mount, `WINDOW microseconds`,
-/// `DEADLINE` when the deadline struck, `DONE`; later, per in-flight mount, `LATE i errno
-/// microseconds thawErrno` when its FIFREEZE returned (thawErrno -1: it did not freeze).
+/// Protocol (`GuardReply`, `GuardCommand` in GuardProtocol.swift), one ASCII line each on stdout:
+/// `OPEN i errno` for a mount it cannot open, `READY`; after `F`: `FROZE i errno microseconds` per
+/// mount, `INFLIGHT i` per FIFREEZE still running at the deadline, `FROZEN`; after the thaw:
+/// `THAW i errno` per frozen mount, `WINDOW microseconds`, `DEADLINE` when the deadline struck,
+/// `DONE`; later, per in-flight mount, `LATE i errno microseconds thawErrno` when its FIFREEZE
+/// returned (thawErrno -1: it did not freeze).
 package enum FreezeGuardMain {
     /// Runs the guard with `argv` = `--timeout-ms N [--waves W,W,…] -- MOUNT…`; returns the exit code.
     package static func run(_ argv: [String]) -> Int32 {
@@ -49,12 +50,12 @@ package enum FreezeGuardMain {
         for (i, mount) in mounts.enumerated() {
             let (fd, err) = FreezeIoctl.openMount(mount)
             fds[i] = fd
-            if fd < 0 { lines += "OPEN \(i) \(err)\n" }
+            if fd < 0 { lines += GuardReply.openFailed(index: i, errno: err).line }
         }
         _ = mlockall(Int32(MCL_CURRENT | MCL_FUTURE))
         let workers = FreezeWorkers(fds: fds)
-        emit(lines + "READY\n")
-        guard waitCommand(deadline: nil) == UInt8(ascii: "F") else { return 0 }
+        emit(lines + GuardReply.ready.line)
+        guard waitCommand(deadline: nil).flatMap(GuardCommand.init(byte:)) == .freeze else { return 0 }
 
         let start = Sys.monotonicNanos()
         let deadline = start + UInt64(timeoutMs) * 1_000_000
@@ -63,9 +64,11 @@ package enum FreezeGuardMain {
         if expedite != nil { FaultPoint.hit("guard-rcu") }
         expedite?.restore()
         var report = ""
-        for i in results.indices { report += "FROZE \(i) \(results[i] < 0 ? EBADF : results[i]) \(micros[i])\n" }
-        for i in pending { report += "INFLIGHT \(i)\n" }
-        emit(report + "FROZEN\n")
+        for i in results.indices {
+            report += GuardReply.froze(index: i, errno: results[i] < 0 ? EBADF : results[i], micros: Int(micros[i])).line
+        }
+        for i in pending { report += GuardReply.inFlight(index: i).line }
+        emit(report + GuardReply.frozen.line)
 
         let command = pending.isEmpty ? waitCommand(deadline: deadline) : nil
         let deadlineHit = command == nil
@@ -77,13 +80,16 @@ package enum FreezeGuardMain {
         }
         let end = Sys.monotonicNanos()
         var done = ""
-        for i in thawed.indices where thawed[i] >= 0 { done += "THAW \(i) \(thawed[i])\n" }
-        done += "WINDOW \((end - start) / 1000)\n"
-        if deadlineHit { done += "DEADLINE\n" }
-        emit(done + "DONE\n")
+        for i in thawed.indices where thawed[i] >= 0 { done += GuardReply.thawed(index: i, errno: thawed[i]).line }
+        done += GuardReply.window(micros: Int((end - start) / 1000)).line
+        if deadlineHit { done += GuardReply.deadline.line }
+        emit(done + GuardReply.done.line)
         // Outlive every FIFREEZE still in flight: its worker thaws it the moment it returns.
         workers.awaitLate(pending) { late in
-            emit("LATE \(late.index) \(late.freezeErrno) \(late.micros) \(late.thawErrno)\n")
+            emit(
+                GuardReply.late(
+                    index: late.index, freezeErrno: late.freezeErrno, micros: Int(late.micros), thawErrno: late.thawErrno
+                ).line)
         }
         return 0
     }

@@ -9,7 +9,7 @@ import Synchronization
 /// Safety contract: a FIFREEZE cannot be cancelled (it sleeps uninterruptibly in the kernel). A
 /// worker whose FIFREEZE is still running at the deadline is *abandoned*: the moment its FIFREEZE
 /// returns, the worker itself thaws that filesystem, so a late freeze never stays in place.
-final class FreezeWorkers: @unchecked Sendable {
+final class FreezeWorkers: Sendable {
     /// Per-mount state, shared by the owner and the workers.
     private struct Slots {
         /// errno of FIFREEZE, -1 while it runs.

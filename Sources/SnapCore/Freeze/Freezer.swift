@@ -94,11 +94,11 @@ package struct ThawOutcome: Sendable, Hashable {
 /// A freeze that could not be prepared.
 package struct FreezeError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The Azure error code that fits.
-    package var code: Int
+    package var code: ErrorCode
     /// What went wrong, naming the mount.
     package var message: String
 
-    package init(code: Int, _ message: String) {
+    package init(code: ErrorCode, _ message: String) {
         self.code = code
         self.message = message
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SnapSystem
+import Synchronization
 
 /// One guard process, the watchdog, and this process's own fds to the same mounts.
 ///
@@ -22,8 +23,6 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     private var watcher: Thread?
     private let done = DispatchSemaphore(value: 0)
     private var freezeStart: UInt64 = 0
-    private var finished = false
-    private var thawRequested = false
 
     /// Freeze waves of `mounts` (thaw goes in descending wave order).
     let waves: [Int]
@@ -61,26 +60,27 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     package func freeze() -> [MountFreezeResult] {
         var results = mounts.map { MountFreezeResult(mountPoint: $0.mountPoint, errno: EIO) }
         freezeStart = Sys.monotonicNanos()
-        watchdog?.send("A\n")
-        guard send("F\n") else { return results }
+        watchdog?.send(.arm)
+        guard send(.freeze) else { return results }
         var answered = Set<Int>()
-        while let line = channel.readLine(timeoutMs: timeout.milliseconds + 1000) {
-            if line == "FROZEN" { break }
-            let parts = line.split(separator: " ")
-            if parts.count >= 3, parts[0] == "FROZE", let i = Int(parts[1]), let e = Int32(parts[2]), i < mounts.count {
+        reading: while let line = channel.readLine(timeoutMs: timeout.milliseconds + 1000) {
+            switch GuardReply(line: line) {
+            case .frozen: break reading
+            case .froze(let i, let e, let micros) where i < mounts.count:
                 results[i].errno = e
-                results[i].micros = parts.count > 3 ? Int(parts[3]) ?? 0 : 0
+                results[i].micros = micros
                 frozen[i] = e == 0
                 answered.insert(i)
-            } else if parts.count == 2, parts[0] == "INFLIGHT", let i = Int(parts[1]), i < mounts.count {
+            case .inFlight(let i) where i < mounts.count:
                 inFlight.insert(i)
                 results[i].inFlight = true
+            default: continue
             }
         }
         // A mount the guard never answered for may be frozen (the guard stopped or died mid-way).
         for i in mounts.indices where !answered.contains(i) { results[i].inFlight = true }
         // A foreign freeze (EBUSY) is not ours: the watchdog must not thaw it.
-        for i in results.indices where results[i].errno == EBUSY { watchdog?.send("X \(i)\n") }
+        for i in results.indices where results[i].errno == EBUSY { watchdog?.send(.exclude(i)) }
         // Watch the guard through the window: if it dies or hangs past the deadline, thaw here.
         startWatching.signal()
         return results
@@ -94,22 +94,22 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         requestThaw()
         done.wait()
         watcher = nil
-        if !frozen.contains(true) { watchdog?.send("D\n") }
+        if !frozen.contains(true) { watchdog?.send(.disarm) }
         return outcome
     }
 
     /// Sends the thaw command once; safe to call from any thread, it never blocks for long.
     func requestThaw() {
-        let first = releaseLock.withLock { () -> Bool in
-            defer { thawRequested = true }
-            return !thawRequested
+        let first = flags.withLock { f -> Bool in
+            defer { f.thawRequested = true }
+            return !f.thawRequested
         }
-        if first { _ = send("T\n") }
+        if first { _ = send(.thaw) }
     }
 
     func cancel() {
-        _ = send("Q\n")
-        watchdog?.send("D\n")
+        _ = send(.quit)
+        watchdog?.send(.disarm)
         if watcher != nil {
             // Never frozen: let the parked watcher run into EOF and finish.
             startWatching.signal()
@@ -129,10 +129,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         while !inFlight.subtracting(settled).isEmpty, !outcome.guardLost {
             let now = Sys.monotonicNanos()
             guard now < end, let line = channel.readLine(timeoutMs: Int((end - now) / 1_000_000)) else { break }
-            let p = line.split(separator: " ")
-            guard p.count == 5, p[0] == "LATE", let i = Int(p[1]), i < mounts.count, let fe = Int32(p[2]),
-                let us = Int(p[3]), let te = Int32(p[4])
-            else { continue }
+            guard case .late(let i, let fe, let us, let te) = GuardReply(line: line), i < mounts.count else { continue }
             settled.insert(i)
             late[mounts[i].mountPoint] = LateFreeze(freezeErrno: fe, micros: us, thawErrno: te)
         }
@@ -146,19 +143,18 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         while true {
             let elapsed = Int((Sys.monotonicNanos() - freezeStart) / 1_000_000)
             guard let line = channel.readLine(timeoutMs: max(limit - elapsed, 0)) else { break }
-            let parts = line.split(separator: " ")
-            if line == "DONE" {
+            let reply = GuardReply(line: line)
+            if reply == .done {
                 sawDone = true
                 break
-            } else if line == "DEADLINE" {
-                outcome.deadlineHit = true
-            } else if parts.count == 2, parts[0] == "WINDOW", let us = Int(parts[1]) {
-                outcome.windowMicros = us
-            } else if parts.count == 3, parts[0] == "THAW", let i = Int(parts[1]), let e = Int32(parts[2]),
-                i < mounts.count
-            {
+            }
+            switch reply {
+            case .deadline: outcome.deadlineHit = true
+            case .window(let us): outcome.windowMicros = us
+            case .thawed(let i, let e) where i < mounts.count:
                 outcome.results[mounts[i].mountPoint] = e
                 if e == 0 || e == EINVAL { frozen[i] = false }
+            default: continue
             }
         }
         if !sawDone || frozen.contains(true) {
@@ -191,17 +187,18 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         done.signal()
     }
 
-    private func send(_ text: String) -> Bool {
+    private func send(_ command: GuardCommand) -> Bool {
         guard let fd = child.stdinFD else { return false }
-        return (try? Sys.writeAll(fd, Array(text.utf8))) != nil
+        return (try? Sys.writeAll(fd, Array(command.line.utf8))) != nil
     }
 
-    private let releaseLock = NSLock()
+    /// Once-only steps that other threads may race for (the thaw command, the release).
+    private let flags = Mutex<(thawRequested: Bool, finished: Bool)>((false, false))
 
     private func release() {
-        let first = releaseLock.withLock { () -> Bool in
-            defer { finished = true }
-            return !finished
+        let first = flags.withLock { f -> Bool in
+            defer { f.finished = true }
+            return !f.finished
         }
         guard first else { return }
         watchdog?.close()

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import SnapSystem
+import Synchronization
 
 /// The real `Freezer`: a guard process holds the freeze, and this process keeps its own fds to
 /// every mount so that either of the two alone can thaw; a third process, the watchdog, outside
@@ -27,7 +28,7 @@ package struct GuardedFreezer: Freezer {
             if fd < 0 {
                 own.forEach { close($0) }
                 throw FreezeError(
-                    code: ErrorCode.unableToOpenMount.rawValue,
+                    code: .unableToOpenMount,
                     "cannot open \(mount.mountPoint): \(String(cString: strerror(err)))")
             }
             own.append(fd)
@@ -48,14 +49,15 @@ package struct GuardedFreezer: Freezer {
                 environment: environment, workingDirectory: "/", stdinPipe: true)
         } catch {
             own.forEach { close($0) }
-            throw FreezeError(code: ErrorCode.fsFreezeFailed.rawValue, "cannot start the freeze guard: \(error)")
+            throw FreezeError(code: .fsFreezeFailed, "cannot start the freeze guard: \(error)")
         }
         close(child.stderrFD)
         let session = GuardSession(child: child, mounts: mounts, ownFDs: own, timeout: timeout, waves: waves)
         var channel = LineChannel(fd: child.stdoutFD)
         var openErrors: [String] = []
         while let line = channel.readLine(timeoutMs: 5000) {
-            if line == "READY" {
+            let reply = GuardReply(line: line)
+            if reply == .ready {
                 session.channel = channel
                 if openErrors.isEmpty {
                     // Best effort: without the watchdog the guard and this process still thaw.
@@ -68,22 +70,21 @@ package struct GuardedFreezer: Freezer {
                 }
                 break
             }
-            let parts = line.split(separator: " ")
-            if parts.count == 3, parts[0] == "OPEN", let i = Int(parts[1]), let e = Int32(parts[2]), i < mounts.count {
+            if case .openFailed(let i, let e) = reply, i < mounts.count {
                 openErrors.append("guard cannot open \(mounts[i].mountPoint): \(String(cString: strerror(e)))")
             }
         }
         session.cancel()
         throw FreezeError(
-            code: ErrorCode.unableToOpenMount.rawValue,
+            code: .unableToOpenMount,
             openErrors.isEmpty ? "the freeze guard did not start" : openErrors.joined(separator: "; "))
     }
 }
 
 /// The orchestrator's end of a `ThawWatchdogMain` process.
-final class WatchdogLink: @unchecked Sendable {
+final class WatchdogLink: Sendable {
     let child: SpawnedChild
-    private var closed = false
+    private let closed = Atomic<Bool>(false)
 
     private init(child: SpawnedChild) { self.child = child }
 
@@ -101,23 +102,22 @@ final class WatchdogLink: @unchecked Sendable {
         let link = WatchdogLink(child: child)
         var channel = LineChannel(fd: child.stdoutFD)
         while let line = channel.readLine(timeoutMs: 5000) {
-            if line == "READY" { return link }
+            if GuardReply(line: line) == .ready { return link }
         }
-        link.send("D\n")
+        link.send(.disarm)
         link.close()
         return nil
     }
 
-    /// Sends a command line; never blocks for long (a pipe write of a few bytes).
-    func send(_ text: String) {
-        guard !closed, let fd = child.stdinFD else { return }
-        _ = try? Sys.writeAll(fd, Array(text.utf8))
+    /// Sends a command; never blocks for long (a pipe write of a few bytes).
+    func send(_ command: GuardCommand) {
+        guard !closed.load(ordering: .acquiring), let fd = child.stdinFD else { return }
+        _ = try? Sys.writeAll(fd, Array(command.line.utf8))
     }
 
     /// Closes the pipes and reaps the watchdog (it exits at once after `D`; bounded wait).
     func close() {
-        guard !closed else { return }
-        closed = true
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         if let fd = child.stdinFD { Glibc.close(fd) }
         Glibc.close(child.stdoutFD)
         var status: Int32 = 0

@@ -28,24 +28,24 @@ package enum ThawWatchdogMain {
         OOMProtection.protectThisProcess()
         let mounts = Array(argv)
         var fds = [Int32](repeating: -1, count: mounts.count)
-        var lines = refused.map { "CGROUP \($0)\n" }.joined()
+        var lines = refused.map { GuardReply.cgroupRefused($0).line }.joined()
         for (i, mount) in mounts.enumerated() {
             let (fd, err) = FreezeIoctl.openMount(mount)
             fds[i] = fd
-            if fd < 0 { lines += "OPEN \(i) \(err)\n" }
+            if fd < 0 { lines += GuardReply.openFailed(index: i, errno: err).line }
         }
-        GuardLine.emit(lines + "READY\n")
+        GuardLine.emit(lines + GuardReply.ready.line)
         var commands = CommandReader()
         var deadline: UInt64?
         var excluded = Set<Int>()
         while true {
             switch commands.next(deadline: deadline) {
-            case .command("A") where deadline == nil:
+            case .command(.arm) where deadline == nil:
                 deadline = Sys.monotonicNanos() + afterMs * 1_000_000
-            case .command("D"):
+            case .command(.disarm):
                 return 0
-            case .command(let text) where text.hasPrefix("X "):
-                if let i = Int(text.dropFirst(2)) { excluded.insert(i) }
+            case .command(.exclude(let i)):
+                excluded.insert(i)
             case .command:
                 continue
             case .closed where deadline == nil:
@@ -54,9 +54,9 @@ package enum ThawWatchdogMain {
                 // The run is gone (or hung) with the window open: thaw what it may have frozen.
                 var report = ""
                 for i in fds.indices.reversed() where fds[i] >= 0 && !excluded.contains(i) {
-                    report += "THAW \(i) \(FreezeIoctl.thaw(fds[i]))\n"
+                    report += GuardReply.thawed(index: i, errno: FreezeIoctl.thaw(fds[i])).line
                 }
-                GuardLine.emit(report + "DONE\n")
+                GuardLine.emit(report + GuardReply.done.line)
                 return 0
             }
         }
@@ -66,7 +66,7 @@ package enum ThawWatchdogMain {
 /// Reads newline-terminated commands from stdin, with an optional monotonic deadline.
 struct CommandReader {
     enum Event: Equatable {
-        case command(String)
+        case command(GuardCommand)
         case closed
         case timedOut
     }
@@ -78,8 +78,8 @@ struct CommandReader {
             if let newline = pending.firstIndex(of: 0x0A) {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
                 pending.removeSubrange(...newline)
-                if line.isEmpty { continue }
-                return .command(line)
+                guard let command = GuardCommand(line: line) else { continue }
+                return .command(command)
             }
             var timeout: Int32 = -1
             if let deadline {

@@ -17,12 +17,17 @@ package enum DatabaseStep {
         return PathSecurity().problems(for: path).first
     }
 
-    /// The first of `names` found on the standard PATH.
-    static func client(_ names: [String]) -> String? {
-        for dir in ["/usr/local/bin", "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin"] {
-            for name in names where access("\(dir)/\(name)", X_OK) == 0 { return "\(dir)/\(name)" }
+    /// The client programs of a database plugin, in order of preference.
+    package static func clientNames(_ kind: PluginSpec.Kind) -> [String] {
+        kind == .mysql ? ["mariadb", "mysql"] : ["psql"]
+    }
+
+    /// The program a step runs (see `SystemProgram`: the same rule `validate` reports on).
+    static func client(_ names: [String]) throws(DatabaseFailure) -> String {
+        switch SystemProgram.locate(names) {
+        case .success(let path): return path
+        case .failure(let error): throw DatabaseFailure(error.description)
         }
-        return nil
     }
 
     static func failed(_ message: String, started: UInt64, details: [String: String] = [:]) -> StepReport {

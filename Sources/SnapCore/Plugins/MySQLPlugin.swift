@@ -42,9 +42,7 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         if let problem = DatabaseStep.credentialProblem(defaultsFile) {
             throw DatabaseFailure("defaults_file refused: \(problem)")
         }
-        guard let client = DatabaseStep.client(["mariadb", "mysql"]) else {
-            throw DatabaseFailure("neither the mariadb nor the mysql client is installed")
-        }
+        let client = try DatabaseStep.client(DatabaseStep.clientNames(.mysql))
         do {
             return try SQLSession.start(
                 executable: client, arguments: clientArguments(),

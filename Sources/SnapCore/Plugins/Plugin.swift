@@ -42,9 +42,9 @@ package struct StepContext: Sendable {
     /// True for a dry run (scripts are told, nothing is run).
     package var dryRun: Bool
     /// For post: `snapshot-taken` or `no-snapshot`.
-    package var outcome: String?
+    package var outcome: StepOutcome?
     /// For post: the consistency reached.
-    package var consistency: String?
+    package var consistency: RunReport.Consistency?
     /// Grace between SIGTERM and SIGKILL.
     package var killGrace: TimeSpan
     /// Masks secrets in captured output.
@@ -55,7 +55,7 @@ package struct StepContext: Sendable {
     /// Creates a context.
     package init(
         phase: Phase, runId: String, taskId: String, budget: TimeSpan, deadlineEpoch: Int64, dryRun: Bool = false,
-        outcome: String? = nil, consistency: String? = nil, killGrace: TimeSpan = .seconds(5),
+        outcome: StepOutcome? = nil, consistency: RunReport.Consistency? = nil, killGrace: TimeSpan = .seconds(5),
         redactor: Redactor = Redactor(), frozenMounts: [String] = []
     ) {
         self.frozenMounts = frozenMounts
@@ -87,8 +87,8 @@ package struct StepContext: Sendable {
             "SNAPORCH_DEADLINE": String(deadlineEpoch),
             "SNAPORCH_DRY_RUN": dryRun ? "1" : "0",
         ]
-        if let outcome { env["SNAPORCH_OUTCOME"] = outcome }
-        if let consistency { env["SNAPORCH_CONSISTENCY"] = consistency }
+        if let outcome { env["SNAPORCH_OUTCOME"] = outcome.rawValue }
+        if let consistency { env["SNAPORCH_CONSISTENCY"] = consistency.rawValue }
         return env
     }
 }

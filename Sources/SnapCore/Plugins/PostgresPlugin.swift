@@ -40,9 +40,7 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
 
     /// argv and environment of psql (run as `os_user` through runuser when configured).
     func command(_ context: StepContext) throws(DatabaseFailure) -> (String, [String], [String: String]) {
-        guard let psql = DatabaseStep.client(["psql"]) else {
-            throw DatabaseFailure("the psql client is not installed")
-        }
+        let psql = try DatabaseStep.client(DatabaseStep.clientNames(.postgres))
         var args = ["-X", "-q", "-A", "-t", "-w", "-v", "ON_ERROR_STOP=0"]
         if let host = spec.database.host { args += ["-h", host] }
         if let port = spec.database.port { args += ["-p", String(port)] }
@@ -59,9 +57,7 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
             env["PGPASSFILE"] = file
         }
         if let osUser = spec.database.osUser {
-            guard let runuser = DatabaseStep.client(["runuser"]) else {
-                throw DatabaseFailure("runuser is needed for os_user")
-            }
+            let runuser = try DatabaseStep.client(["runuser"])
             return (runuser, ["-u", osUser, "--", psql] + args, env)
         }
         return (psql, args, env)

@@ -16,7 +16,7 @@ package struct Summary: Sendable {
         var out: [String] = []
         let verdict = "\(report.outcome.rawValue.uppercased()) — consistency: \(report.consistency.rawValue)"
         let tint = report.outcome == .success ? "32" : report.outcome == .degraded ? "33" : "31"
-        out.append(paint(verdict, tint) + "  (run \(report.runId), \(report.mode), \(report.durationMs) ms)")
+        out.append(paint(verdict, tint) + "  (run \(report.runId), \(report.mode.rawValue), \(report.durationMs) ms)")
         for reason in report.reasons { out += TextWrap.hanging("  because: ", reason, width: Self.width) }
         if !report.recovered.isEmpty {
             out.append(
@@ -52,7 +52,7 @@ package struct Summary: Sendable {
                 )
             }
         }
-        if report.snapshot.provider != "none" || !report.snapshot.disks.isEmpty {
+        if report.snapshot.provider != .none || !report.snapshot.disks.isEmpty {
             var diskRows: [[String]] = [["DISK", "OK", "MS", "SNAPSHOT / ERROR"]]
             for d in report.snapshot.disks {
                 diskRows.append([

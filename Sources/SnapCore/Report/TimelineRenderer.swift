@@ -19,17 +19,16 @@ package enum TimelineRenderer {
         var bars: [Bar] = []
         let steps = Dictionary(
             report.plugins.flatMap { p in
-                [("pre:\(p.name)", p.pre), ("post:\(p.name)", p.post)]
+                [(TimelineStep.pre(plugin: p.name), p.pre), (TimelineStep.post(plugin: p.name), p.post)]
             }.compactMap { key, step in step.map { (key, $0) } }, uniquingKeysWith: { a, _ in a })
         for entry in report.timeline {
-            let parts = entry.step.split(separator: ":", maxSplits: 1).map(String.init)
-            if parts.count == 2, parts[0] == "pre" || parts[0] == "post" {
+            if let (phase, plugin) = entry.step.pluginStep {
                 let failed = steps[entry.step].map { !$0.ok } ?? false
                 bars.append(
                     Bar(
-                        lane: parts[1], label: parts[0], start: entry.startMs, end: entry.endMs, failed: failed,
-                        kind: parts[0]))
-            } else if entry.step == "freeze-window" {
+                        lane: plugin, label: phase.rawValue, start: entry.startMs, end: entry.endMs, failed: failed,
+                        kind: phase.rawValue))
+            } else if entry.step == .freezeWindow {
                 let label =
                     report.freeze.windowUs.map { "frozen \(format3(Double($0) / 1000)) ms in the kernel; span" }
                     ?? "frozen"
@@ -37,7 +36,7 @@ package enum TimelineRenderer {
                     Bar(
                         lane: "freeze", label: label, start: entry.startMs, end: entry.endMs,
                         failed: report.freeze.deadlineHit || report.freeze.error != nil, kind: "freeze"))
-            } else if entry.step == "snapshot" {
+            } else if entry.step == .snapshot {
                 for disk in report.snapshot.disks {
                     let name = disk.blob.split(separator: "/").last.map(String.init) ?? disk.blob
                     bars.append(

@@ -2,28 +2,35 @@ import Dispatch
 import Foundation
 import Glibc
 import SnapSystem
+import Synchronization
 
 /// SIGINT, SIGTERM and SIGHUP during a run: instead of dying with applications quiesced, the run
 /// stops starting new work, skips the window if it has not opened, and goes on to thaw, post and
 /// report. (The freeze guard still thaws on its own if snaporch is SIGKILLed.)
-package final class Interrupts: @unchecked Sendable {
-    private let lock = NSLock()
-    private var received: Int32 = 0
-    private var sources: [DispatchSourceSignal] = []
+package final class Interrupts: Sendable {
+    private let received = Atomic<Int32>(0)
+    /// Set once in `init`, then only cancelled in `deinit` (dispatch sources are thread-safe).
+    private nonisolated(unsafe) let sources: [any DispatchSourceSignal]
 
     /// Starts catching the signals.
     package init() {
+        var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in self?.lock.withLock { self?.received = sig } }
+            sources.append(DispatchSource.makeSignalSource(signal: sig, queue: .global()))
+        }
+        self.sources = sources
+        for (sig, source) in zip([SIGINT, SIGTERM, SIGHUP], sources) {
+            source.setEventHandler { [weak self] in self?.received.store(sig, ordering: .relaxed) }
             source.resume()
-            sources.append(source)
         }
     }
 
     /// The signal received, if any.
-    package var receivedSignal: Int32? { lock.withLock { received == 0 ? nil : received } }
+    package var receivedSignal: Int32? {
+        let sig = received.load(ordering: .relaxed)
+        return sig == 0 ? nil : sig
+    }
 
     deinit { sources.forEach { $0.cancel() } }
 }

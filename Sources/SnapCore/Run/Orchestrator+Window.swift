@@ -12,7 +12,7 @@ extension Orchestrator {
         let config = plan.config
         report.freeze.enabled = plan.freezes
         report.freeze.skipped = plan.skippedMounts
-        report.snapshot.provider = plan.snapshots ? config.snapshot.provider.rawValue : "none"
+        report.snapshot.provider = plan.snapshots ? config.snapshot.provider : .none
 
         // Everything that can happen before the window happens here.
         var prepared: (any PreparedSnapshot)?
@@ -23,14 +23,14 @@ extension Orchestrator {
                     prepared = try await provider.prepare()
                 } catch {
                     report.snapshot.error = error.message
-                    report.errors.append(ErrorEntry(ErrorCode(rawValue: error.code) ?? .generic, error.message))
+                    report.errors.append(ErrorEntry(error.code, error.message))
                 }
             } else {
                 let message = "snapshot provider '\(config.snapshot.provider.rawValue)' is not available in this build"
                 report.snapshot.error = message
                 report.errors.append(ErrorEntry(.generic, message))
             }
-            report.timeline.append(TimelineEntry(step: "snapshot:prepare", startMs: begin, endMs: clock.ms))
+            report.timeline.append(TimelineEntry(step: .snapshotPrepare, startMs: begin, endMs: clock.ms))
             if prepared == nil {
                 report.reasons.append("no snapshot: \(report.snapshot.error ?? "provider unavailable")")
                 return false
@@ -61,10 +61,10 @@ extension Orchestrator {
                 case .success(let s): session = s
                 case .failure(let error):
                     report.freeze.error = error.message
-                    report.errors.append(ErrorEntry(ErrorCode(rawValue: error.code) ?? .fsFreezeFailed, error.message))
+                    report.errors.append(ErrorEntry(error.code, error.message))
                     report.reasons.append("freeze: \(error.message)")
                 }
-                report.timeline.append(TimelineEntry(step: "freeze:prepare", startMs: begin, endMs: clock.ms))
+                report.timeline.append(TimelineEntry(step: .freezePrepare, startMs: begin, endMs: clock.ms))
             }
         }
 
@@ -124,13 +124,13 @@ extension Orchestrator {
                 // The orchestrator never waits past the deadline, whatever the provider does: a call
                 // still out by then is abandoned and the thaw goes ahead.
                 report.snapshot = await Self.take(prepared, deadlineNanos: deadline, grace: margin / 2)
-                report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
+                report.timeline.append(TimelineEntry(step: .snapshot, startMs: snapBegin, endMs: clock.ms))
             }
             // The guard starts thawing now; the thread that collects its report comes after.
             session.requestThaw()
             let thaw = await offload { session.thaw() }
             FaultPoint.hit("thaw")
-            report.timeline.append(TimelineEntry(step: "freeze-window", startMs: begin, endMs: clock.ms))
+            report.timeline.append(TimelineEntry(step: .freezeWindow, startMs: begin, endMs: clock.ms))
             if thaw.inFlight.isEmpty {
                 await offload { session.finish() }
             } else {
@@ -198,18 +198,18 @@ extension Orchestrator {
                 report.snapshot = await Self.take(
                     prepared, deadlineNanos: clock.now + UInt64(config.snapshot.timeout.milliseconds) * 1_000_000,
                     grace: 250_000_000)
-                report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
+                report.timeline.append(TimelineEntry(step: .snapshot, startMs: snapBegin, endMs: clock.ms))
             }
         } else if plan.snapshots, let prepared {
             let snapBegin = clock.ms
             report.snapshot = await Self.take(
                 prepared, deadlineNanos: clock.now + UInt64(config.snapshot.timeout.milliseconds) * 1_000_000,
                 grace: 250_000_000)
-            report.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: clock.ms))
+            report.timeline.append(TimelineEntry(step: .snapshot, startMs: snapBegin, endMs: clock.ms))
         }
         if plan.snapshots {
-            if report.snapshot.provider == "none" { report.snapshot.provider = config.snapshot.provider.rawValue }
-            let code = report.snapshot.errorCode.flatMap { ErrorCode(rawValue: $0) }
+            if report.snapshot.provider == .none { report.snapshot.provider = config.snapshot.provider }
+            let code = report.snapshot.errorCode
             if !report.snapshot.taken {
                 let message = report.snapshot.error ?? "no disk was snapshotted"
                 report.reasons.append("no snapshot: \(message)")
@@ -234,7 +234,7 @@ extension Orchestrator {
                 report.error =
                     "the snapshot call(s) had not returned at their deadline: abandoned so that the thaw goes ahead "
                     + "(a snapshot the service still completes later is not consistent)"
-                report.errorCode = ErrorCode.snapshotFailedNoNetwork.rawValue
+                report.errorCode = .snapshotFailedNoNetwork
                 return report
             },
             { await provider.take(deadlineNanos: deadlineNanos) })

@@ -36,11 +36,11 @@ package struct Orchestrator: Sendable {
         var report = RunReport(runId: runId, taskId: plan.options.taskId ?? runId)
         // A rehearsal is a run told on the command line to leave a step out; the config's own
         // choices (freeze.enabled: false, provider: none) make a real run.
-        report.mode = plan.options.freeze && plan.options.snapshot ? "run" : "rehearsal"
+        report.mode = plan.options.freeze && plan.options.snapshot ? .run : .rehearsal
         report.startedAt = ISO8601DateFormatter().string(from: Date())
         let clock = RunClock()
         // Literal secrets this run knows, masked wherever they might surface (even URL-encoded).
-        let redactor = Redactor(secrets: plan.disks.flatMap(Redactor.sasSignatures))
+        let redactor = Redactor(secrets: plan.disks.flatMap(\.signatures))
         journal?.begin(runId: runId, taskId: report.taskId)
         let plugins: [any Plugin] = plan.entries.map { PluginFactory.make($0.spec, launcher: launcher) }
         report.plugins = plan.entries.map {
@@ -107,7 +107,7 @@ package struct Orchestrator: Sendable {
             started.append(index)
             let begin = clock.ms
             let result = await plugin.pre(context(.pre, plan, report, budget: budget, redactor: redactor))
-            report.timeline.append(TimelineEntry(step: "pre:\(spec.name)", startMs: begin, endMs: clock.ms))
+            report.timeline.append(TimelineEntry(step: .pre(plugin: spec.name), startMs: begin, endMs: clock.ms))
             report.plugins[index].pre = result
             if !result.ok {
                 let code: ErrorCode = result.status == .timedOut ? .prepostPreScriptTimeout : .prepostPreScriptFailed
@@ -136,7 +136,7 @@ package struct Orchestrator: Sendable {
             freezeOK = await window(plan, &report, clock, inFlight: &inFlight)
         } else {
             report.freeze.enabled = plan.freezes
-            report.snapshot.provider = plan.config.snapshot.provider.rawValue
+            report.snapshot.provider = plan.config.snapshot.provider
         }
 
         // A quiesce that lives in a session (a database lock) must still hold after the thaw.
@@ -169,7 +169,7 @@ package struct Orchestrator: Sendable {
 
         // POST, in exact reverse order, for every plugin whose pre started.
         journal?.outcomeKnown(
-            outcome: report.snapshot.taken ? "snapshot-taken" : "no-snapshot", consistency: report.consistency.rawValue)
+            outcome: StepOutcome(taken: report.snapshot.taken), consistency: report.consistency)
         var postFailed = false
         let postEnd = config.postTimeout.map { clock.now + UInt64($0.milliseconds) * 1_000_000 }
         if !started.isEmpty { FaultPoint.hit("post") }
@@ -205,7 +205,7 @@ package struct Orchestrator: Sendable {
                 }
             }
             if result.status != .skipped {
-                report.timeline.append(TimelineEntry(step: "post:\(spec.name)", startMs: begin, endMs: clock.ms))
+                report.timeline.append(TimelineEntry(step: .post(plugin: spec.name), startMs: begin, endMs: clock.ms))
             }
             if result.status != .skipped && !result.ok {
                 postFailed = true
@@ -232,8 +232,8 @@ package struct Orchestrator: Sendable {
         return StepContext(
             phase: phase, runId: report.runId, taskId: report.taskId, budget: .milliseconds(budget),
             deadlineEpoch: (Sys.epochMillis() + Int64(budget) + 999) / 1000, dryRun: false,
-            outcome: post ? (report.snapshot.taken ? "snapshot-taken" : "no-snapshot") : nil,
-            consistency: post ? report.consistency.rawValue : nil,
+            outcome: post ? StepOutcome(taken: report.snapshot.taken) : nil,
+            consistency: post ? report.consistency : nil,
             killGrace: plan.config.killGrace, redactor: redactor,
             frozenMounts: plan.freezes ? plan.mounts.map(\.mountPoint) : [])
     }

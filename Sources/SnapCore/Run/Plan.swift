@@ -31,7 +31,7 @@ package struct Plan: Sendable {
     /// True when disks are snapshotted.
     package var snapshots: Bool
     /// Disks to snapshot (blob provider).
-    package var disks: [String]
+    package var disks: [SASURI]
     /// Drop-ins skipped, with their reason.
     package var skippedDropIns: [DropInScanner.Skipped]
 }

@@ -54,7 +54,7 @@ package enum PlanRenderer {
             case .blob:
                 step(
                     "snapshot \(plan.disks.count) blob disk(s) in parallel [timeout \(plan.config.snapshot.timeout)]: "
-                        + plan.disks.map(Redactor.redactURI).joined(separator: ", "))
+                        + plan.disks.map(\.display).joined(separator: ", "))
             default:
                 step("snapshot via \(provider.rawValue) [timeout \(plan.config.snapshot.timeout)]")
             }

@@ -35,8 +35,8 @@ package struct Recovery: Sendable {
     /// Runs one owed post step: the journalled invocation exactly, told the outcome the run knew
     /// (`no-snapshot`/`none` when it died before knowing).
     func runPost(_ owed: JournalState.OwedPost, _ state: JournalState) async -> StepReport {
-        let outcome = state.outcome ?? "no-snapshot"
-        let consistency = state.consistency ?? "none"
+        let outcome = state.outcome ?? .noSnapshot
+        let consistency = state.consistency ?? RunReport.Consistency.none
         guard var invocation = owed.invocation else {
             // A journal of an older version: only the script, its arguments and timeout are known.
             guard let executable = owed.executable else { return StepReport(status: .skipped) }
@@ -53,8 +53,8 @@ package struct Recovery: Sendable {
         let budget = invocation.budget
         invocation.environment["SNAPORCH_DEADLINE"] = String(
             (Sys.epochMillis() + Int64(budget.milliseconds) + 999) / 1000)
-        invocation.environment["SNAPORCH_OUTCOME"] = outcome
-        invocation.environment["SNAPORCH_CONSISTENCY"] = consistency
+        invocation.environment["SNAPORCH_OUTCOME"] = outcome.rawValue
+        invocation.environment["SNAPORCH_CONSISTENCY"] = consistency.rawValue
         return await ScriptPlugin.execute(
             invocation, budget: budget, killGrace: killGrace, redactor: Redactor(), launcher: launcher)
     }

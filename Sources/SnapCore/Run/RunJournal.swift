@@ -33,9 +33,9 @@ package struct JournalState: Sendable, Codable, Hashable {
     /// then thaws every mount the file may name (`mayBeFrozen` holds them).
     package var unreadable: String?
     /// `SNAPORCH_OUTCOME` the post steps get, once the run knows it (after the thaw).
-    package var outcome: String?
+    package var outcome: StepOutcome?
     /// `SNAPORCH_CONSISTENCY` the post steps get, once the run knows it.
-    package var consistency: String?
+    package var consistency: RunReport.Consistency?
 }
 
 /// Reads and writes the journal atomically.
@@ -103,7 +103,7 @@ package final class RunJournal: @unchecked Sendable {
     }
 
     /// Records the outcome and consistency the post steps are told (after the thaw, never inside the window).
-    package func outcomeKnown(outcome: String, consistency: String) {
+    package func outcomeKnown(outcome: StepOutcome, consistency: RunReport.Consistency) {
         state?.outcome = outcome
         state?.consistency = consistency
         save()

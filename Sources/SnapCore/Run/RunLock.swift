@@ -16,19 +16,18 @@ package final class RunLock: Sendable {
         do {
             try FileSystem.makeDirectory(directory, mode: 0o700)
         } catch {
-            throw RunLockError(message: "cannot create \(directory): \(error)")
+            throw RunLockError.cannotCreate(directory: directory, reason: "\(error)")
         }
         let path = directory + "/lock"
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw RunLockError(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw RunLockError.cannotOpen(path: path, reason: SystemError("open", errno: errno).reason) }
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             var buffer = [UInt8](repeating: 0, count: 32)
             let n = pread(fd, &buffer, buffer.count, 0)
             close(fd)
             let holder = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingSpaces : "unknown"
-            throw RunLockError(
-                message: "another snaporch run holds the lock \(path) (pid \(holder)); refusing to start a second one")
+            throw RunLockError.held(path: path, holder: holder)
         }
         _ = ftruncate(fd, 0)
         let pid = Array("\(getpid())\n".utf8)
@@ -43,7 +42,7 @@ package final class RunLock: Sendable {
             do {
                 return try acquire(directory: directory)
             } catch {
-                if Sys.monotonicNanos() >= end || error.message.hasPrefix("cannot") { throw error }
+                if Sys.monotonicNanos() >= end || !error.isHeld { throw error }
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
@@ -52,8 +51,30 @@ package final class RunLock: Sendable {
     deinit { close(fd) }
 }
 
-/// The lock is held by another run.
-package struct RunLockError: Error, Sendable, CustomStringConvertible {
-    package var message: String
+/// Why the run lock could not be taken.
+package enum RunLockError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The lock's directory could not be created.
+    case cannotCreate(directory: String, reason: String)
+    /// The lock file could not be opened.
+    case cannotOpen(path: String, reason: String)
+    /// Another run holds the lock (`holder`: the pid it wrote, or `unknown`).
+    case held(path: String, holder: String)
+
+    /// True when another run holds the lock: waiting may help; for the others it cannot.
+    package var isHeld: Bool {
+        if case .held = self { return true }
+        return false
+    }
+
+    /// The sentence for the admin.
+    package var message: String {
+        switch self {
+        case .cannotCreate(let directory, let reason): return "cannot create \(directory): \(reason)"
+        case .cannotOpen(let path, let reason): return "cannot open \(path): \(reason)"
+        case .held(let path, let holder):
+            return "another snaporch run holds the lock \(path) (pid \(holder)); refusing to start a second one"
+        }
+    }
+
     package var description: String { message }
 }

@@ -12,7 +12,7 @@ package struct RunOptions: Sendable, Hashable {
     /// `--mount`: freeze exactly these.
     package var mounts: [String] = []
     /// `--disk`: blob SAS URIs to snapshot.
-    package var disks: [String] = []
+    package var disks: [SASURI] = []
     /// Task id from the handler settings (default: the run id).
     package var taskId: String?
     /// The run's id, set by the orchestrator (exported to every process the run starts).

@@ -9,7 +9,7 @@ import SnapSystem
 /// (5xx, 503 with `Retry-After`, timeouts, resets) are retried with backoff while the deadline allows.
 package struct BlobSnapshotProvider: SnapshotProvider {
     package let name = "blob"
-    let disks: [String]
+    let disks: [SASURI]
     let metadata: [(key: String, value: String)]
     let timeout: TimeSpan
     let client: any HTTPClient
@@ -18,7 +18,7 @@ package struct BlobSnapshotProvider: SnapshotProvider {
 
     /// Creates the provider for `disks` (SAS URIs) with backup `metadata` pairs.
     package init(
-        disks: [String], metadata: [(key: String, value: String)] = [], timeout: TimeSpan, client: any HTTPClient
+        disks: [SASURI], metadata: [(key: String, value: String)] = [], timeout: TimeSpan, client: any HTTPClient
     ) {
         self.disks = disks
         self.metadata = metadata
@@ -29,13 +29,13 @@ package struct BlobSnapshotProvider: SnapshotProvider {
     package func prepare() async throws(SnapshotError) -> any PreparedSnapshot {
         guard !disks.isEmpty else {
             throw SnapshotError(
-                code: ErrorCode.snapshotFailedNoNetwork.rawValue,
+                code: .snapshotFailedNoNetwork,
                 "no disks to snapshot (give --disk, snapshot.disks or the handler settings)")
         }
         var uris: [BlobURI] = []
         for disk in disks {
             guard let uri = BlobURI(disk) else {
-                throw SnapshotError(code: ErrorCode.generic.rawValue, "not a blob URI: \(Redactor.redactURI(disk))")
+                throw SnapshotError(code: .generic, "not a blob URI: \(disk)")
             }
             uris.append(uri)
         }
@@ -50,7 +50,7 @@ package struct BlobSnapshotProvider: SnapshotProvider {
             for uri in uris {
                 group.addTask {
                     let probe = HTTPRequest(
-                        method: "HEAD", url: URL(string: uri.full)!,
+                        method: "HEAD", url: uri.url,
                         headers: ["x-ms-version": Self.apiVersion, "x-ms-date": date])
                     let result = await client.send(probe, timeout: probeTimeout)
                     if case .response(403, let h, _) = result, h["x-ms-error-code"] == "AuthenticationFailed" {
@@ -65,7 +65,7 @@ package struct BlobSnapshotProvider: SnapshotProvider {
         }
         if !rejected.isEmpty {
             throw SnapshotError(
-                code: ErrorCode.snapshotFailedNoNetwork.rawValue, rejected.sorted().joined(separator: "; "))
+                code: .snapshotFailedNoNetwork, rejected.sorted().joined(separator: "; "))
         }
         return Prepared(uris: uris, requests: requests, timeout: timeout, client: client)
     }
@@ -78,7 +78,7 @@ package struct BlobSnapshotProvider: SnapshotProvider {
 
         func take(deadlineNanos: UInt64) async -> SnapshotReport {
             var report = SnapshotReport()
-            report.provider = "blob"
+            report.provider = .blob
             let disks = await withTaskGroup(of: (Int, DiskReport, ErrorCode?).self) { group in
                 for index in uris.indices {
                     group.addTask { await snapshot(index, deadlineNanos: deadlineNanos) }
@@ -98,7 +98,7 @@ package struct BlobSnapshotProvider: SnapshotProvider {
                 report.error =
                     "\(failed.count) of \(disks.count) disk snapshot(s) failed (\(code.rawValue) \(code.name)): "
                     + (failed.first?.0.error ?? "")
-                report.errorCode = code.rawValue
+                report.errorCode = code
             }
             return report
         }

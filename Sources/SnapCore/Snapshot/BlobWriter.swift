@@ -33,7 +33,7 @@ package struct BlobWriter: Sendable {
     }
 
     private func write(_ body: Data, to uri: BlobURI, contentType: String, until end: UInt64) async -> String? {
-        let probe = HTTPRequest(method: "HEAD", url: URL(string: uri.full)!, headers: headers())
+        let probe = HTTPRequest(method: "HEAD", url: uri.url, headers: headers())
         let properties = await send(probe, until: end, accept: [200, 404])
         if case .response(200, let h, _) = properties, h["x-ms-blob-type"] == "PageBlob" {
             let size = Int(h["content-length"] ?? "") ?? 0
@@ -42,7 +42,7 @@ package struct BlobWriter: Sendable {
         var put = headers()
         put["x-ms-blob-type"] = "BlockBlob"
         put["Content-Type"] = contentType
-        let request = HTTPRequest(method: "PUT", url: URL(string: uri.full)!, headers: put, body: body)
+        let request = HTTPRequest(method: "PUT", url: uri.url, headers: put, body: body)
         return describe(await send(request, until: end, accept: [201]), uri)
     }
 

@@ -22,11 +22,11 @@ package struct CommandSnapshotProvider: SnapshotProvider {
 
     package func prepare() async throws(SnapshotError) -> any PreparedSnapshot {
         guard let first = argv.first else {
-            throw SnapshotError(code: ErrorCode.generic.rawValue, "snapshot.command is empty")
+            throw SnapshotError(code: .generic, "snapshot.command is empty")
         }
         let problems = ExecutableCheck.problems(for: first) + PathSecurity().executableProblems(for: first)
         if let problem = problems.first {
-            throw SnapshotError(code: ErrorCode.generic.rawValue, "snapshot command refused: \(problem)")
+            throw SnapshotError(code: .generic, "snapshot command refused: \(problem)")
         }
         return Prepared(provider: self)
     }
@@ -36,7 +36,7 @@ package struct CommandSnapshotProvider: SnapshotProvider {
 
         func take(deadlineNanos: UInt64) async -> SnapshotReport {
             var report = SnapshotReport()
-            report.provider = "command"
+            report.provider = .command
             let now = Sys.monotonicNanos()
             let left = deadlineNanos > now ? Int((deadlineNanos - now) / 1_000_000) : 0
             // The kill (TERM, grace, KILL, reap, a short drain) must end before the deadline too, so
@@ -68,7 +68,7 @@ package struct CommandSnapshotProvider: SnapshotProvider {
                     report.taken = report.disks.contains { $0.ok }
                     if report.disks.contains(where: { !$0.ok }) {
                         report.error = "some snapshots failed"
-                        report.errorCode = ErrorCode.generic.rawValue
+                        report.errorCode = .generic
                     }
                 } else {
                     let stderr = Redactor().redact(String(decoding: outcome.stderrTail.suffix(400), as: UTF8.self))
@@ -78,7 +78,7 @@ package struct CommandSnapshotProvider: SnapshotProvider {
                         ? "snapshot command timed out after \(spec.timeout) (\(limit)) and was killed"
                         : "snapshot command \(outcome.status): \(stderr.trimmingSpaces)"
                     // The command's own failure: not 76, which says the VM has no network.
-                    report.errorCode = ErrorCode.generic.rawValue
+                    report.errorCode = .generic
                     var disk = DiskReport(blob: provider.argv[0], ok: false)
                     disk.error = report.error
                     disk.durationMs = ms
@@ -86,7 +86,7 @@ package struct CommandSnapshotProvider: SnapshotProvider {
                 }
             } catch {
                 report.error = error.description
-                report.errorCode = ErrorCode.generic.rawValue
+                report.errorCode = .generic
             }
             return report
         }

@@ -73,7 +73,7 @@ package struct HostSnapshotProvider: SnapshotProvider {
         let body = (try? JSONSerialization.data(withJSONObject: pre, options: [.sortedKeys])) ?? Data()
         guard let presnapshot = url("presnapshot"), let dosnapshot = url("dosnapshot") else {
             throw SnapshotError(
-                code: ErrorCode.snapshotFailedNoNetwork.rawValue,
+                code: .snapshotFailedNoNetwork,
                 "the wire server address '\(endpoint)' is not host:port")
         }
         let result = await client.send(
@@ -83,14 +83,14 @@ package struct HostSnapshotProvider: SnapshotProvider {
         case .response(let status, _, _) where status == 200 || status == 201: break
         case .response(let status, _, let data):
             throw SnapshotError(
-                code: ErrorCode.snapshotFailedNoNetwork.rawValue,
+                code: .snapshotFailedNoNetwork,
                 "host presnapshot answered HTTP \(status)\(Self.hint(status, data))")
         case .timedOut:
             throw SnapshotError(
-                code: ErrorCode.snapshotFailedNoNetwork.rawValue, "host presnapshot timed out (\(endpoint))")
+                code: .snapshotFailedNoNetwork, "host presnapshot timed out (\(endpoint))")
         case .failed(let reason):
             throw SnapshotError(
-                code: ErrorCode.snapshotFailedNoNetwork.rawValue,
+                code: .snapshotFailedNoNetwork,
                 "no answer from the wire server \(endpoint) for presnapshot: \(reason) (555)")
         }
         var doSnapshot: [String: Any] = [
@@ -123,12 +123,12 @@ package struct HostSnapshotProvider: SnapshotProvider {
 
         func take(deadlineNanos: UInt64) async -> SnapshotReport {
             var report = SnapshotReport()
-            report.provider = "host"
+            report.provider = .host
             let start = Sys.monotonicNanos()
             let end = min(deadlineNanos, start + UInt64(timeout.milliseconds) * 1_000_000)
             guard end > start else {
                 report.error = "no time left before the freeze deadline"
-                report.errorCode = ErrorCode.snapshotFailedNoNetwork.rawValue
+                report.errorCode = .snapshotFailedNoNetwork
                 return report
             }
             let result = await client.send(request, timeout: .nanoseconds(Int64(end - start)))
@@ -152,10 +152,10 @@ package struct HostSnapshotProvider: SnapshotProvider {
             let failed = report.disks.filter { !$0.ok }.count
             report.taken = !report.disks.isEmpty && failed < report.disks.count
             if !report.taken {
-                report.errorCode = ErrorCode.snapshotFailedNoNetwork.rawValue
+                report.errorCode = .snapshotFailedNoNetwork
                 report.error = report.error ?? "every host snapshot failed: \(report.disks.first?.error ?? "")"
             } else if failed > 0 {
-                report.errorCode = ErrorCode.snapshotFailedRestrictedNetwork.rawValue
+                report.errorCode = .snapshotFailedRestrictedNetwork
                 report.error = "\(failed) of \(report.disks.count) host snapshot(s) failed"
             }
             return report

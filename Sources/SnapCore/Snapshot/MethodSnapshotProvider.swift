@@ -40,7 +40,7 @@ package struct MethodSnapshotProvider: SnapshotProvider {
     {
         guard let provider else {
             throw SnapshotError(
-                code: ErrorCode.snapshotFailedNoNetwork.rawValue,
+                code: .snapshotFailedNoNetwork,
                 "snapshot method \(method.rawValue) needs the \(kind) path, which has no disks or endpoint")
         }
         return provider

@@ -21,10 +21,11 @@ package protocol PreparedSnapshot: Sendable {
 
 /// A provider that could not be prepared.
 package struct SnapshotError: Error, Sendable, Hashable, CustomStringConvertible {
-    package var code: Int
+    /// The Azure error code that fits.
+    package var code: ErrorCode
     package var message: String
 
-    package init(code: Int, _ message: String) {
+    package init(code: ErrorCode, _ message: String) {
         self.code = code
         self.message = message
     }

@@ -19,8 +19,6 @@ package struct ValidationReport: Sendable, Codable {
 package struct Validator: Sendable {
     /// The path rule applied to the config and every script.
     package var security = PathSecurity()
-    /// Where to look for client programs (`mysql`, `psql`).
-    package var searchPath: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
     /// The mount table text (default: `/proc/self/mountinfo`).
     package var mountInfo: @Sendable () -> String = { MountTable.readText() }
 
@@ -91,13 +89,8 @@ package struct Validator: Sendable {
                 }
             }
             if plugin.kind != .script {
-                let needed = plugin.kind == .mysql ? ["mariadb", "mysql"] : ["psql"]
-                if needed.allSatisfy({ which($0) == nil }) {
-                    out.append(
-                        Diagnostic(
-                            .error,
-                            "plugin '\(plugin.name)' needs the \(needed.joined(separator: " or ")) client, found none in PATH",
-                            file: file, at: mark))
+                if case .failure(let problem) = SystemProgram.locate(DatabaseStep.clientNames(plugin.kind)) {
+                    out.append(Diagnostic(.error, "plugin '\(plugin.name)': \(problem)", file: file, at: mark))
                 } else if probeDatabases {
                     for finding in DatabaseProbe.check(plugin, frozen: frozen) {
                         out.append(
@@ -165,12 +158,4 @@ package struct Validator: Sendable {
         return chosen.isEmpty ? nil : chosen.map(\.mountPoint)
     }
 
-    /// The first executable named `program` on the search path.
-    func which(_ program: String) -> String? {
-        for dir in searchPath.split(separator: ":") {
-            let candidate = "\(dir)/\(program)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
 }

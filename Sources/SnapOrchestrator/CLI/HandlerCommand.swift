@@ -57,7 +57,7 @@ struct HandlerCommand {
         if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence) {
             // The guest agent runs enable again on every new goal state: one daemon per sequence,
             // a re-run only reports again (and writes the status file when it went missing).
-            if record.phase == "done", let terminal = record.terminal {
+            if record.phase == .done, let terminal = record.terminal {
                 log.write("enable: seq \(sequence) already processed; reporting its result again")
                 if !FileManager.default.fileExists(atPath: statusFile) {
                     let status = facts.annotate(terminal.status(taskId: record.taskId))
@@ -100,7 +100,7 @@ struct HandlerCommand {
             let deadline = ContinuousClock.now + .seconds(5)
             while ContinuousClock.now < deadline, ProcessLiveness.isAlive(pid) {
                 if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence),
-                    record.pid == pid || record.phase == "done"
+                    record.pid == pid || record.phase == .done
                 {
                     break
                 }
@@ -110,7 +110,7 @@ struct HandlerCommand {
         } catch {
             log.write("enable: cannot start the daemon: \(error)")
             let failed = HandlerStatus(
-                status: "error", code: HandlerCode.error.rawValue, message: "Failed to call the daemon: \(error)",
+                status: .error, code: HandlerCode.error.rawValue, message: "Failed to call the daemon: \(error)",
                 taskId: status.taskId)
             _ = await writer.write(failed, sequence: sequence, blobURI: nil)
         }

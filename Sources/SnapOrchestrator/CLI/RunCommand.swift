@@ -23,7 +23,7 @@ struct RunCommand {
         options.snapshot = !args.has("--no-snapshot")
         options.mounts = args.options["--mount"] ?? []
         do throws(UsageError) {
-            for value in args.options["--disk"] ?? [] { options.disks += try Self.expand(value) }
+            for value in args.options["--disk"] ?? [] { options.disks += try Self.expand(value).map(SASURI.init) }
         } catch {
             console.err("snaporch run: \(error.message)\n")
             return ExitCode.usage
@@ -41,9 +41,9 @@ struct RunCommand {
             return ExitCode.ok
         }
         let launcher = PosixProcessLauncher()
-        var statusTarget: String?
+        var statusTarget: SASURI?
         do throws(UsageError) {
-            if let value = args.value("--status-blob") { statusTarget = try Self.expand(value).first }
+            if let value = args.value("--status-blob") { statusTarget = try Self.expand(value).first.map(SASURI.init) }
         } catch {
             console.err("snaporch run: \(error.message)\n")
             return ExitCode.usage
@@ -96,10 +96,10 @@ struct RunCommand {
     }
 
     /// Uploads the report to `--status-blob`, recording a failure in the report itself.
-    static func uploadStatus(_ report: inout RunReport, to target: String?) async {
+    static func uploadStatus(_ report: inout RunReport, to target: SASURI?) async {
         guard let target else { return }
         guard let uri = BlobURI(target) else {
-            report.errors.append(ErrorEntry(.generic, "status blob: not a blob URI: \(Redactor.redactURI(target))"))
+            report.errors.append(ErrorEntry(.generic, "status blob: not a blob URI: \(target)"))
             return
         }
         let body = Data(JSONOutput.encode(report).utf8)

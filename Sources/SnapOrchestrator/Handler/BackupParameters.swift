@@ -13,12 +13,12 @@ package struct BackupParameters: Sendable, Hashable {
     /// `backupMetadata` pairs: x-ms-meta headers (guest) / snapshotMetadata (host).
     package var backupMetadata: [(key: String, value: String)] = []
     /// Per-disk blob SAS URIs (protected objectStr `blobSASUri`).
-    package var blobSASUris: [String] = []
+    package var blobSASUris: [SASURI] = []
     /// LUNs to snapshot on the host path (-1: OS disk).
     package var diskIds: [Int] = []
     package var snapshotTaskToken: String = ""
-    package var statusBlobUri: String?
-    package var logsBlobUri: String?
+    package var statusBlobUri: SASURI?
+    package var logsBlobUri: SASURI?
     /// `customSettings.takeSnapshotFrom`, already validated.
     package var snapshotMethod: SnapshotMethod = .firstHostThenGuest
     /// `customSettings.backupTaskId` (host calls) when given.
@@ -65,8 +65,8 @@ package struct BackupParameters: Sendable, Hashable {
         }
         p.locale = string(pub["locale"])
         p.vmType = string(pub["vmType"])
-        p.statusBlobUri = nonEmpty(pub["statusBlobUri"]) ?? nonEmpty(prot["statusBlobUri"])
-        p.logsBlobUri = nonEmpty(pub["logsBlobUri"]) ?? nonEmpty(prot["logsBlobUri"])
+        p.statusBlobUri = (nonEmpty(pub["statusBlobUri"]) ?? nonEmpty(prot["statusBlobUri"])).map(SASURI.init)
+        p.logsBlobUri = (nonEmpty(pub["logsBlobUri"]) ?? nonEmpty(prot["logsBlobUri"])).map(SASURI.init)
         guard command.lowercased().contains("snapshot") else { return p }
 
         let publicObject = try objectStr(pub["objectStr"], field: "public objectStr", required: true) ?? [:]
@@ -91,7 +91,7 @@ package struct BackupParameters: Sendable, Hashable {
             }
         }
         if let protectedObject = try objectStr(prot["objectStr"], field: "protected objectStr", required: false) {
-            p.blobSASUris = (protectedObject["blobSASUri"] as? [Any] ?? []).compactMap { $0 as? String }
+            p.blobSASUris = (protectedObject["blobSASUri"] as? [Any] ?? []).compactMap { ($0 as? String).map(SASURI.init) }
         }
         let custom = nonEmpty(pub["customSettings"]) ?? nonEmpty(prot["customSettings"])
         if let custom {

@@ -11,7 +11,7 @@ extension HandlerDaemon {
         for var lost in HandlerState.all(statusFolder: environment.statusFolder)
         where lost.sequence != sequence && lost.daemonDied {
             var status = HandlerStatus(
-                status: "error", code: HandlerCode.error.rawValue,
+                status: .error, code: HandlerCode.error.rawValue,
                 message:
                     "the daemon running this task (pid \(lost.pid ?? 0)) died before it finished; its duties were recovered",
                 taskId: lost.taskId)
@@ -28,13 +28,13 @@ extension HandlerDaemon {
     /// the status folder that now holds this daemon's record (an upgrade copied it to the new
     /// version's folder), or is skipped (uninstall); the blob is uploaded either way.
     func finish(
-        _ status: HandlerStatus, record: inout HandlerState, blob: String?, environment: HandlerEnvironment,
+        _ status: HandlerStatus, record: inout HandlerState, blob: SASURI?, environment: HandlerEnvironment,
         log: HandlerLog, original: Bool = true
     ) async {
         let folder = liveStatusFolder(environment, sequence: record.sequence)
         let writer = StatusWriter(statusFolder: folder, blobClient: CurlHTTPClient())
         let status = withFacts(status)
-        record.phase = "done"
+        record.phase = .done
         if record.terminal == nil || original {
             record.terminal = HandlerState.Terminal(status)
             record.isOriginalResult = original
@@ -42,12 +42,12 @@ extension HandlerDaemon {
         record.save(statusFolder: folder)
         let problems = await writer.write(status, sequence: record.sequence, blobURI: blob)
         log.write(
-            "seq \(record.sequence): \(status.status) code \(status.code): \(Redactor().redact(status.message))")
+            "seq \(record.sequence): \(status.status.rawValue) code \(status.code): \(Redactor().redact(status.message))")
         for problem in problems { log.write(problem) }
         let events = ExtensionEvents(
             folder: environment.eventsFolder, version: facts.extensionVersion(), operationId: status.taskId)
         // Warning and above only, as the original forwards: errors, degraded results, reporting problems.
-        if status.status == "error" || ![0, 1, 3, 4].contains(status.code) {
+        if status.status == .error || ![0, 1, 3, 4].contains(status.code) {
             events.write(.error, ["seq \(record.sequence): code \(status.code): \(status.message)"] + problems)
         } else if status.code == HandlerCode.success.rawValue || !problems.isEmpty {
             events.write(.warning, ["seq \(record.sequence): code \(status.code): \(status.message)"] + problems)
@@ -70,7 +70,7 @@ extension HandlerDaemon {
         let siblings = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
         for name in siblings.sorted() where name.hasPrefix(prefix) {
             let folder = base + "/" + name + "/status"
-            if let other = HandlerState.load(statusFolder: folder, sequence: sequence), other.phase == "running",
+            if let other = HandlerState.load(statusFolder: folder, sequence: sequence), other.phase == .running,
                 other.pid == getpid()
             {
                 return folder

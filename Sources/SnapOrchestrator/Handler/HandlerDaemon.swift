@@ -51,7 +51,7 @@ package struct HandlerDaemon: Sendable {
             launcher: launcher)
         var record =
             HandlerState.load(statusFolder: statusFolder, sequence: sequence) ?? HandlerState(sequence: sequence)
-        if record.phase != "done" {
+        if record.phase != .done {
             // First thing: this daemon owns the sequence (enable waits for this record).
             record.own(by: getpid())
             record.save(statusFolder: statusFolder)
@@ -67,7 +67,7 @@ package struct HandlerDaemon: Sendable {
                 publicJSON: settings.publicSettings, protectedJSON: settings.protectedSettings)
         } catch {
             let status = HandlerStatus(
-                status: "error", code: error.code.rawValue, message: error.message, taskId: parameters.taskId)
+                status: .error, code: error.code.rawValue, message: error.message, taskId: parameters.taskId)
             await finish(status, record: &record, blob: nil, environment: handlerEnvironment, log: log)
             return status
         }
@@ -82,14 +82,14 @@ package struct HandlerDaemon: Sendable {
             lock = try await RunLock.acquire(directory: paths.runDir, waitUpTo: .seconds(Int(Self.staleAfter)))
         } catch {
             let status = HandlerStatus(
-                status: "error", code: HandlerCode.error.rawValue, message: error.message, taskId: parameters.taskId)
+                status: .error, code: HandlerCode.error.rawValue, message: error.message, taskId: parameters.taskId)
             await finish(
                 status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
             return status
         }
         defer { withExtendedLifetime(lock) {} }
         await recoverDeadDaemons(except: sequence, environment: handlerEnvironment, log: log)
-        if let current = HandlerState.load(statusFolder: statusFolder, sequence: sequence), current.phase == "done",
+        if let current = HandlerState.load(statusFolder: statusFolder, sequence: sequence), current.phase == .done,
             let terminal = current.terminal
         {
             // This sequence already has its result (a re-run of enable): report it again, unchanged.
@@ -104,7 +104,7 @@ package struct HandlerDaemon: Sendable {
         }
         if !parameters.taskId.isEmpty,
             let original = HandlerState.all(statusFolder: statusFolder).last(where: {
-                $0.sequence != sequence && $0.phase == "done" && $0.taskId == parameters.taskId
+                $0.sequence != sequence && $0.phase == .done && $0.taskId == parameters.taskId
                     && $0.isOriginalResult == true
             }), let terminal = original.terminal
         {
@@ -139,7 +139,7 @@ package struct HandlerDaemon: Sendable {
         let command = parameters.commandToExecute.lowercased()
         if command.contains("install") {
             let status = HandlerStatus(
-                status: "success", code: HandlerCode.success.rawValue, message: "Install Succeeded",
+                status: .success, code: HandlerCode.success.rawValue, message: "Install Succeeded",
                 taskId: parameters.taskId)
             await finish(
                 status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
@@ -147,7 +147,7 @@ package struct HandlerDaemon: Sendable {
         }
         guard command.contains("snapshot") else {
             let status = HandlerStatus(
-                status: "error", code: HandlerCode.parameterError.rawValue,
+                status: .error, code: HandlerCode.parameterError.rawValue,
                 message: "command is not correct: \(parameters.commandToExecute)", taskId: parameters.taskId)
             await finish(
                 status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
@@ -156,7 +156,7 @@ package struct HandlerDaemon: Sendable {
         // Checked before any freeze, never by a network call inside the window.
         if let age = parameters.commandAge(), age > Self.staleAfter {
             let status = HandlerStatus(
-                status: "error", code: HandlerCode.commandTooLate.rawValue,
+                status: .error, code: HandlerCode.commandTooLate.rawValue,
                 message:
                     "CRP timeout limit has reached, will not take snapshot. (command is \(Int(age / 60)) minutes old)",
                 taskId: parameters.taskId)
@@ -166,7 +166,7 @@ package struct HandlerDaemon: Sendable {
         }
         if let age = parameters.commandAge(), age < -Self.futureTolerance {
             let status = HandlerStatus(
-                status: "error", code: HandlerCode.parameterError.rawValue,
+                status: .error, code: HandlerCode.parameterError.rawValue,
                 message:
                     "commandStartTimeUTCTicks is \(Int(-age / 60)) minutes in the future (a clock off by more than "
                     + "\(Int(Self.futureTolerance / 60)) minutes, or a forged date), will not take snapshot.",
@@ -219,7 +219,7 @@ package struct HandlerDaemon: Sendable {
         }
         // Legacy config problems the original would only log (or hide) reach the status here.
         for diagnostic in diagnostics {
-            if let raw = diagnostic.code, let code = ErrorCode(rawValue: raw), diagnostic.severity != .note {
+            if let code = diagnostic.code, diagnostic.severity != .note {
                 report.errors.append(ErrorEntry(code, diagnostic.rendered))
             }
         }

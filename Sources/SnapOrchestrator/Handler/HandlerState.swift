@@ -15,7 +15,7 @@ import SnapSystem
 package struct HandlerState: Sendable, Codable, Hashable {
     /// The terminal result of a sequence, enough to write its status again or to answer a duplicate.
     package struct Terminal: Sendable, Codable, Hashable {
-        package var status: String
+        package var status: HandlerStatus.State
         package var code: Int
         package var message: String
         package var snapshotConsistency: Int
@@ -49,8 +49,16 @@ package struct HandlerState: Sendable, Codable, Hashable {
 
     package var sequence: Int
     package var taskId: String = ""
+    /// Where a sequence stands; persisted as `running` or `done`.
+    package enum Phase: String, Sendable, Codable, Hashable {
+        /// A daemon owns the sequence (or died owning it).
+        case running
+        /// Its terminal status was written.
+        case done
+    }
+
     /// `running` while a daemon owns the sequence, `done` after its terminal status was written.
-    package var phase: String = "running"
+    package var phase: Phase = .running
     package var pid: Int32?
     /// Start time of `pid`, so that a reused pid is not taken for the daemon.
     package var pidStartTime: UInt64?
@@ -99,17 +107,17 @@ package struct HandlerState: Sendable, Codable, Hashable {
 
     /// Marks the record as owned by the process `pid`.
     package mutating func own(by pid: Int32) {
-        phase = "running"
+        phase = .running
         self.pid = pid
         pidStartTime = ProcessLiveness.startTime(pid)
     }
 
     /// True while the daemon that owns the sequence is alive.
     package var daemonAlive: Bool {
-        guard phase == "running", let pid else { return false }
+        guard phase == .running, let pid else { return false }
         return ProcessLiveness.isAlive(pid, startTime: pidStartTime)
     }
 
     /// True when the daemon that owned the run is gone without finishing.
-    package var daemonDied: Bool { phase == "running" && !daemonAlive }
+    package var daemonDied: Bool { phase == .running && !daemonAlive }
 }

@@ -18,8 +18,18 @@ package struct HandlerStatus: Sendable {
         package var successAsString: Bool
     }
 
+    /// The `status` field of the documents.
+    package enum State: String, Sendable, Codable, Hashable {
+        /// A result (or, with code 4, the start of a run: see `transitioning(taskId:ticks:)`).
+        case success
+        /// A failure.
+        case error
+        /// Still running (the protocol's non-terminal status).
+        case transitioning
+    }
+
     /// `success`, `error` or `transitioning`.
-    package var status: String
+    package var status: State
     package var code: Int
     package var message: String
     package var taskId: String
@@ -43,7 +53,7 @@ package struct HandlerStatus: Sendable {
     package var timestamp = Date()
 
     package init(
-        status: String, code: Int, message: String, taskId: String, snapshotConsistency: Int = 0,
+        status: State, code: Int, message: String, taskId: String, snapshotConsistency: Int = 0,
         extErrorCode: Int? = nil
     ) {
         self.status = status
@@ -61,7 +71,7 @@ package struct HandlerStatus: Sendable {
     /// the status blob, where code 4 means "still running".
     package static func transitioning(taskId: String, ticks: String?) -> HandlerStatus {
         var s = HandlerStatus(
-            status: "success", code: HandlerCode.transitioning.rawValue,
+            status: .success, code: HandlerCode.transitioning.rawValue,
             message: "Transitioning state in extension", taskId: taskId)
         s.commandStartTimeUTCTicks = ticks
         return s
@@ -97,7 +107,7 @@ package struct HandlerStatus: Sendable {
             guard let json else { continue }
             entries.append(
                 .object([
-                    ("name", .string(name)), ("code", .string(String(code))), ("status", .string(status)),
+                    ("name", .string(name)), ("code", .string(String(code))), ("status", .string(status.rawValue)),
                     ("formattedMessage", .object([("lang", .string("en-US")), ("message", .string(json))])),
                 ]))
         }
@@ -121,7 +131,7 @@ package struct HandlerStatus: Sendable {
                     })
             } ?? .null
         let body = OrderedJSON.object([
-            ("name", .string(Self.extensionName)), ("operation", .string("Enable")), ("status", .string(status)),
+            ("name", .string(Self.extensionName)), ("operation", .string("Enable")), ("status", .string(status.rawValue)),
             ("substatus", .array(reportSubstatus)), ("code", .string(String(code))), ("taskId", .string(taskId)),
             ("formattedMessage", formattedMessage), ("storageDetails", storageDetails),
             ("commandStartTimeUTCTicks", .optional(commandStartTimeUTCTicks)),
@@ -143,7 +153,7 @@ package struct HandlerStatus: Sendable {
     }
 
     /// True for a result the guest agent and the service take as final (`success` or `error`).
-    package var isTerminal: Bool { status == "success" || status == "error" }
+    package var isTerminal: Bool { status != .transitioning }
 
     /// The status file: the blob document as `substatus[0].name`, telemetry and disks left out.
     ///
@@ -154,17 +164,17 @@ package struct HandlerStatus: Sendable {
     /// carried once (inside the blob document), so that `StatusBudget` can keep the file ≤ 128 KiB.
     package func fileDocument() -> String {
         let v2Terminal = isV2 && isTerminal
-        let fileStatus = v2Terminal ? "success" : status
+        let fileStatus = v2Terminal ? State.success : status
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         let substatus: [OrderedJSON] = [
             .object([
                 ("code", .string(v2Terminal ? "0" : String(code))), ("name", .string(blobDocument())),
-                ("status", .string(v2Terminal ? "success" : status)), ("formattedMessage", formattedMessage),
+                ("status", .string((v2Terminal ? State.success : status).rawValue)), ("formattedMessage", formattedMessage),
             ])
         ]
         let body = OrderedJSON.object([
-            ("name", .string(Self.extensionName)), ("operation", .string("Enable")), ("status", .string(fileStatus)),
+            ("name", .string(Self.extensionName)), ("operation", .string("Enable")), ("status", .string(fileStatus.rawValue)),
             ("substatus", .array(substatus)), ("code", .string(String(code))), ("taskId", .string(taskId)),
             ("formattedMessage", formattedMessage), ("storageDetails", storageDetails),
             ("commandStartTimeUTCTicks", .optional(commandStartTimeUTCTicks)), ("telemetryData", .null),

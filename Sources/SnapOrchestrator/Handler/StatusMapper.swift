@@ -32,14 +32,14 @@ package enum StatusMapper {
                 : "Enable Succeeded (\(report.consistency.rawValue)-consistent): "
                     + report.reasons.joined(separator: "; ")
             status = HandlerStatus(
-                status: "success", code: code, message: message, taskId: parameters.taskId,
-                snapshotConsistency: consistencyNumber(report.consistency), extErrorCode: firstError?.code ?? code)
+                status: .success, code: code, message: message, taskId: parameters.taskId,
+                snapshotConsistency: consistencyNumber(report.consistency), extErrorCode: firstError?.code.rawValue ?? code)
         } else {
-            let code = snapshotFailureCode(report) ?? firstError?.code ?? HandlerCode.error.rawValue
+            let code = snapshotFailureCode(report) ?? firstError?.code.rawValue ?? HandlerCode.error.rawValue
             let name = ErrorCode(rawValue: code)?.name ?? "error"
             let message = (firstError?.message ?? report.reasons.first ?? "no snapshot") + " StatusCode.\(name),"
             status = HandlerStatus(
-                status: "error", code: code, message: message, taskId: parameters.taskId, extErrorCode: code)
+                status: .error, code: code, message: message, taskId: parameters.taskId, extErrorCode: code)
         }
         status.commandStartTimeUTCTicks = parameters.commandStartTimeUTCTicks.map(String.init)
         status.isV2 = isV2(parameters.vmType)
@@ -49,7 +49,7 @@ package enum StatusMapper {
         status.snapshotInfo = report.snapshot.disks.map { disk in
             HandlerStatus.DiskInfo(
                 isSuccessful: disk.ok, snapshotUri: disk.snapshot, errorMessage: disk.error ?? "",
-                blobUri: disk.blob, successAsString: report.snapshot.provider == "host")
+                blobUri: disk.blob, successAsString: report.snapshot.provider == .host)
         }
         status.telemetry = telemetry(report, extErrorCode: status.extErrorCode)
         status.reportJSON = JSONOutput.encode(report, pretty: false)
@@ -70,11 +70,11 @@ package enum StatusMapper {
 
     /// When pre steps went fine but the snapshot failed, the snapshot's own code (76, 85, 173) wins.
     static func snapshotFailureCode(_ report: RunReport) -> Int? {
-        let preFailed = report.errors.contains { ErrorCode.prepostRange.contains($0.code) }
+        let preFailed = report.errors.contains { $0.code.isPrepost }
         if !preFailed, let code = report.snapshot.errorCode {
             // The original reports "some failed" (761) as 76 in the status code, 761 in vmHealthInfo.
-            return code == ErrorCode.snapshotFailedRestrictedNetwork.rawValue
-                ? ErrorCode.snapshotFailedNoNetwork.rawValue : code
+            return code == .snapshotFailedRestrictedNetwork
+                ? ErrorCode.snapshotFailedNoNetwork.rawValue : code.rawValue
         }
         return nil
     }
@@ -93,12 +93,12 @@ package enum StatusMapper {
             ("snaporchVersion", Version.current),
             ("platformArchitecture", "64bit"),
             ("isPrePostEnabled", report.plugins.isEmpty ? "false" : "true"),
-            ("snapshotCreator", report.snapshot.provider == "host" ? "backupHostService" : "guestExtension"),
+            ("snapshotCreator", report.snapshot.provider == .host ? "backupHostService" : "guestExtension"),
         ]
         if let us = report.freeze.windowUs { pairs.append(("FreezeTime", dotNetSpan(microseconds: us))) }
         if let us = thawMicroseconds(report) { pairs.append(("ThawTime", dotNetSpan(microseconds: us))) }
         pairs.append(("freezeWindowMs", String(report.freeze.windowMs ?? 0)))
-        if let snapshot = report.timeline.first(where: { $0.step == "snapshot" }) {
+        if let snapshot = report.timeline.first(where: { $0.step == .snapshot }) {
             pairs.append(("snapshotTimeTaken", dotNetSpan(microseconds: (snapshot.endMs - snapshot.startMs) * 1000)))
         }
         pairs.append(
@@ -117,8 +117,8 @@ package enum StatusMapper {
 
     /// How long the thaw took: from the end of the snapshot calls to the end of the freeze window.
     static func thawMicroseconds(_ report: RunReport) -> Int? {
-        guard let window = report.timeline.last(where: { $0.step == "freeze-window" }) else { return nil }
-        let snapshotEnd = report.timeline.last(where: { $0.step == "snapshot" })?.endMs ?? window.startMs
+        guard let window = report.timeline.last(where: { $0.step == .freezeWindow }) else { return nil }
+        let snapshotEnd = report.timeline.last(where: { $0.step == .snapshot })?.endMs ?? window.startMs
         return max(window.endMs - snapshotEnd, 0) * 1000
     }
 

@@ -29,7 +29,7 @@ package struct StatusWriter: Sendable {
 
     /// Uploads the blob (when a URI is given), then writes the file; returns the problems met.
     @discardableResult
-    package func write(_ status: HandlerStatus, sequence: Int, blobURI: String?) async -> [String] {
+    package func write(_ status: HandlerStatus, sequence: Int, blobURI: SASURI?) async -> [String] {
         var status = StatusBudget.fit(status)
         var problems: [String] = []
         if let blobURI {
@@ -41,7 +41,7 @@ package struct StatusWriter: Sendable {
                     status.telemetry.append(("statusBlobUploadError", "true"))
                 }
             } else {
-                problems.append("statusBlobUri is not a blob URI: \(Redactor.redactURI(blobURI))")
+                problems.append("statusBlobUri is not a blob URI: \(blobURI)")
             }
         }
         guard folderExists else {

@@ -1,5 +1,5 @@
 /// The numeric error codes of the Azure VMSnapshot extension (reference §7) that a run can raise.
-package enum ErrorCode: Int, Sendable, CaseIterable {
+package enum ErrorCode: Int, Sendable, Hashable, Codable, CaseIterable {
     case success = 1
     case generic = 2
     case fsFreezeFailed = 121
@@ -35,9 +35,12 @@ package enum ErrorCode: Int, Sendable, CaseIterable {
     case workloadQuiescingTimeout = 510
 
     /// Codes that classify a failed snapshot call (76 all failed, 85 limit reached, 173 rate exceeded).
-    package static let snapshotFailures: Set<Int> = [76, 85, 173]
-    /// The pre/post plugin framework's codes.
-    package static let prepostRange = 300...318
+    package static let snapshotFailures: Set<ErrorCode> = [
+        .snapshotFailedNoNetwork, .snapshotLimitReached, .snapshotRateExceeded,
+    ]
+
+    /// True for the pre/post plugin framework's codes (300–318).
+    package var isPrepost: Bool { (300...318).contains(rawValue) }
 
     /// The name used by the original extension.
     package var name: String {

@@ -33,9 +33,18 @@ package struct RunReport: Sendable, Codable, Hashable {
     package var consistency: Consistency = .none
     /// Why the consistency or outcome is lower than the best, one sentence each.
     package var reasons: [String] = []
+    /// What kind of run this was.
+    package enum Mode: String, Sendable, Codable, Hashable {
+        /// A full cycle.
+        case run
+        /// `--no-freeze` and/or `--no-snapshot` given.
+        case rehearsal
+        /// `snaporch recover`.
+        case recover
+    }
+
     /// `run`, `rehearsal` (`--no-freeze` and/or `--no-snapshot` given), or `recover`.
-    package var mode: String = "run"
-    /// ISO-8601 start time.
+    package var mode: Mode = .run
     /// ISO-8601 start time.
     package var startedAt: String = ""
     /// Duration of the whole run, in milliseconds.
@@ -176,14 +185,14 @@ package struct SkippedMount: Sendable, Codable, Hashable {
 /// The snapshot part of a run.
 package struct SnapshotReport: Sendable, Codable, Hashable {
     /// `blob`, `host`, `command` or `none`.
-    package var provider: String = "none"
+    package var provider: SnapshotProviderKind = .none
     /// True when at least one disk's snapshot exists.
     package var taken: Bool = false
     /// One entry per disk.
     package var disks: [DiskReport] = []
     package var error: String?
     /// The Azure error code of a failure (76 all failed, 761 some failed, 85, 173).
-    package var errorCode: Int?
+    package var errorCode: ErrorCode?
 
     package init() {}
 }
@@ -207,11 +216,11 @@ package struct DiskReport: Sendable, Codable, Hashable {
 
 /// One span of the run, relative to its start.
 package struct TimelineEntry: Sendable, Codable, Hashable {
-    package var step: String
+    package var step: TimelineStep
     package var startMs: Int
     package var endMs: Int
 
-    package init(step: String, startMs: Int, endMs: Int) {
+    package init(step: TimelineStep, startMs: Int, endMs: Int) {
         self.step = step
         self.startMs = startMs
         self.endMs = endMs
@@ -220,12 +229,12 @@ package struct TimelineEntry: Sendable, Codable, Hashable {
 
 /// A numbered error, with the Azure code and name where one exists.
 package struct ErrorEntry: Sendable, Codable, Hashable {
-    package var code: Int
+    package var code: ErrorCode
     package var name: String
     package var message: String
 
     package init(_ code: ErrorCode, _ message: String) {
-        self.code = code.rawValue
+        self.code = code
         self.name = code.name
         self.message = message
     }

@@ -2,15 +2,18 @@ import CLinux
 import Foundation
 import Glibc
 
-/// Watches one spawned child on a dedicated thread: drains both pipes continuously, notices the
+/// Watches one spawned child on a worker thread: drains both pipes continuously, notices the
 /// exit through a pidfd (no sleep-polling), and enforces the time limit on the whole group.
 ///
-/// Safety contract: on timeout it sends SIGTERM to the child's process group, then SIGKILL to the
-/// group after the grace period, and only returns once the child is reaped.
+/// Safety contract: on timeout (or when the awaiting task is cancelled) it sends SIGTERM to the
+/// child's process group, then SIGKILL to the group after the grace period, and only returns once
+/// the child is reaped.
 struct ProcessSupervisor {
     let child: SpawnedChild
     let spec: ProcessSpec
     let startNanos: UInt64
+    /// Fired when the task awaiting the child is cancelled: the group is torn down as at the deadline.
+    var cancel: CancelSignal? = nil
 
     // swiftlint:disable:next function_body_length
     func supervise() -> ProcessOutcome {
@@ -38,7 +41,7 @@ struct ProcessSupervisor {
 
         while true {
             let now = Sys.monotonicNanos()
-            if status == nil, termSentAt == nil, now >= deadline {
+            if status == nil, termSentAt == nil, now >= deadline || cancel?.fired == true {
                 kill(-pid, SIGTERM)
                 termSentAt = now
             }
@@ -68,6 +71,8 @@ struct ProcessSupervisor {
 
             var pollFDs = openFDs.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if pidfd >= 0 && status == nil { pollFDs.append(pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)) }
+            let cancelFD = termSentAt == nil ? cancel?.fd ?? -1 : -1
+            if cancelFD >= 0 { pollFDs.append(pollfd(fd: cancelFD, events: Int16(POLLIN), revents: 0)) }
             let rc = poll(&pollFDs, nfds_t(pollFDs.count), timeoutMs)
             if rc < 0 && errno != EINTR { break }
             for entry in pollFDs where entry.revents != 0 {
@@ -75,6 +80,7 @@ struct ProcessSupervisor {
                     reap()
                     continue
                 }
+                if entry.fd == cancelFD { continue }  // handled at the top of the loop
                 let n = buffer.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
                 if n > 0 {
                     buffer.withUnsafeBytes { raw in
@@ -130,14 +136,17 @@ package struct PosixProcessLauncher: ProcessLauncher {
         }
         // The child holds its own copy (fd 3) once posix_spawn returned.
         checked?.close()
-        let supervisor = ProcessSupervisor(child: child, spec: spec, startNanos: start)
-        return await withCheckedContinuation { continuation in
-            // A dedicated thread: the supervisor blocks in poll(2), which must never happen on the
-            // cooperative pool.
-            let thread = Thread { continuation.resume(returning: supervisor.supervise()) }
-            thread.stackSize = 256 * 1024
-            thread.start()
+        let cancel = CancelSignal()
+        let supervisor = ProcessSupervisor(child: child, spec: spec, startNanos: start, cancel: cancel)
+        // A worker thread: the supervisor blocks in poll(2), which must never happen on the
+        // cooperative pool. Cancelling the awaiting task tears the group down (TERM, grace, KILL).
+        let outcome = await withTaskCancellationHandler {
+            await offload { supervisor.supervise() }
+        } onCancel: {
+            cancel.fire()
         }
+        cancel.close()
+        return outcome
     }
 
     /// Applies `rule` to the files `spec` runs as code and opens the executable checked.

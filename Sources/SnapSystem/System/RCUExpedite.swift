@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// Switches the kernel's RCU grace periods to expedited mode for the instant of FIFREEZE.
 ///
@@ -14,7 +15,7 @@ import Glibc
 /// ever put back, by the holder or by `heal` after a holder died (a stale "1" in the lock file is
 /// ignored); every lock wait is bounded. The lock file is opened without following symlinks and
 /// must be a root-owned regular file. Touches sysfs and a tmpfs lock only, never a disk.
-package final class RCUExpedite: @unchecked Sendable {
+package final class RCUExpedite: Sendable {
     static let path = "/sys/kernel/rcu_expedited"
     static let lockPath = "/run/snaporch-rcu.lock"
     /// How long `enable` waits for another freeze's instant before freezing without expediting.
@@ -24,7 +25,7 @@ package final class RCUExpedite: @unchecked Sendable {
     private let lockFD: Int32
     private let knobFD: Int32
     /// True while this process has switched the knob on.
-    private var switched = false
+    private let switched = Atomic<Bool>(false)
 
     /// Opens the lock file and the knob (call before the window).
     package init(lockPath: String = RCUExpedite.lockPath) {
@@ -65,20 +66,20 @@ package final class RCUExpedite: @unchecked Sendable {
         }
         var zero = UInt8(ascii: "0")
         _ = pwrite(lockFD, &zero, 1, 0)
-        switched = Self.write(UInt8(ascii: "1"))
-        if !switched {
+        let on = Self.write(UInt8(ascii: "1"))
+        switched.store(on, ordering: .releasing)
+        if !on {
             _ = ftruncate(lockFD, 0)
             unlockAll()
         }
-        return switched
+        return on
     }
 
     /// Puts "0" back and releases the locks.
     package func restore() {
-        guard switched else { return }
+        guard switched.exchange(false, ordering: .acquiringAndReleasing) else { return }
         _ = Self.write(UInt8(ascii: "0"))
         _ = ftruncate(lockFD, 0)
-        switched = false
         unlockAll()
     }
 

@@ -4,7 +4,7 @@ import Synchronization
 /// (an answer, a deadline). The continuation is always resumed outside the lock, and a late party
 /// only finds the work done: nothing is cancelled and nobody waits on anybody.
 final class ResumeOnce<T: Sendable>: Sendable {
-    private struct State: @unchecked Sendable {
+    private struct State: Sendable {
         var continuation: CheckedContinuation<T, Never>?
         var pending: T?
         var done = false

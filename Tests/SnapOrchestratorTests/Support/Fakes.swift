@@ -60,7 +60,7 @@ struct FakeSnapshot: SnapshotProvider, PreparedSnapshot {
     func take(deadlineNanos: UInt64) async -> SnapshotReport {
         freezer?.record("snapshot")
         var report = SnapshotReport()
-        report.provider = "blob"
+        report.provider = .blob
         var disk = DiskReport(blob: "https://acct.blob.core.windows.net/vhds/d0.vhd", ok: true)
         disk.snapshot = disk.blob + "?snapshot=2026-11-26T00:00:00.0000000Z"
         report.disks = [disk]

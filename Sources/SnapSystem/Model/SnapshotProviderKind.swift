@@ -1,0 +1,11 @@
+/// The snapshot mechanism (`snapshot.provider` of the config, `snapshot.provider` of the report).
+package enum SnapshotProviderKind: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Azure Blob REST snapshots of the disks' SAS URIs, taken by the agent.
+    case blob
+    /// The host snapshot endpoint (the backup service's host path).
+    case host
+    /// An admin's command (e.g. an LVM snapshot).
+    case command
+    /// No snapshot.
+    case none
+}
