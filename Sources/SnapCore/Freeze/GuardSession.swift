@@ -8,7 +8,7 @@ import Synchronization
 /// `@unchecked Sendable`: the pipeline uses a session from one task at a time; the watcher
 /// thread's state is handed over through `done` (a semaphore gives the happens-before edge).
 final class GuardSession: FreezeSession, @unchecked Sendable {
-    let child: SpawnedChild
+    let child: ChildProcess
     let mounts: [MountEntry]
     let ownFDs: [Int32]
     let timeout: TimeSpan
@@ -28,7 +28,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     let waves: [Int]
     private let startWatching = DispatchSemaphore(value: 0)
 
-    init(child: SpawnedChild, mounts: [MountEntry], ownFDs: [Int32], timeout: TimeSpan, waves: [Int]) {
+    init(child: ChildProcess, mounts: [MountEntry], ownFDs: [Int32], timeout: TimeSpan, waves: [Int]) {
         self.child = child
         self.mounts = mounts
         self.ownFDs = ownFDs
@@ -178,7 +178,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             if outcome.guardLost {
                 // Then the knob: a guard stopped inside its RCU instant holds the lock. Stop it for good
                 // (it is of no use any more), and put the knob back with bounded waits only.
-                if inFlight.isEmpty { kill(child.pid, SIGKILL) }
+                if inFlight.isEmpty { child.signal(SIGKILL) }
                 RCUExpedite.heal(waitUpTo: .milliseconds(1500))
             }
         }
@@ -188,8 +188,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     }
 
     private func send(_ command: GuardCommand) -> Bool {
-        guard let fd = child.stdinFD else { return false }
-        return (try? Sys.writeAll(fd, Array(command.line.utf8))) != nil
+        (try? child.writeStdin(Array(command.line.utf8))) != nil
     }
 
     /// Once-only steps that other threads may race for (the thaw command, the release).
@@ -202,23 +201,15 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         }
         guard first else { return }
         watchdog?.close()
-        if let fd = child.stdinFD { close(fd) }
-        close(child.stdoutFD)
+        child.closePipes()
         for fd in ownFDs { close(fd) }
         // A guard waiting for a FIFREEZE in flight must live until it returns, to thaw it: never
         // kill it, never wait for it (it cannot exit before the kernel lets go).
         guard inFlight.subtracting(settled).isEmpty || outcome.guardLost else { return }
         // The guard exits right after DONE (or on EOF); make sure it is reaped.
-        var status: Int32 = 0
-        let end = Sys.monotonicNanos() + 2_000_000_000
-        while true {
-            let rc = waitpid(child.pid, &status, WNOHANG)
-            if rc == child.pid || (rc < 0 && errno != EINTR) { return }
-            if Sys.monotonicNanos() > end { break }
-            usleep(1000)
-        }
+        guard child.wait(upTo: .seconds(2)) == nil else { return }
         // Stuck: kill it, but never wait on a process that may sit in the kernel.
-        kill(child.pid, SIGKILL)
-        _ = waitpid(child.pid, &status, WNOHANG)
+        child.signal(SIGKILL)
+        child.reapIfExited()
     }
 }

@@ -38,9 +38,9 @@ package struct GuardedFreezer: Freezer {
         var environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
         if let stop = FaultPoint.target { environment["SNAPORCH_FAULT_STOP_AT"] = stop }
         let waves = FreezeWaves.waves(for: mounts)
-        let child: SpawnedChild
+        let child: ChildProcess
         do {
-            child = try PosixSpawn.spawn(
+            child = try ChildProcess.spawn(
                 executable: executable,
                 arguments: [
                     "__guard", "--timeout-ms", String(timeout.milliseconds),
@@ -51,7 +51,7 @@ package struct GuardedFreezer: Freezer {
             own.forEach { close($0) }
             throw FreezeError(code: .fsFreezeFailed, "cannot start the freeze guard: \(error)")
         }
-        close(child.stderrFD)
+        child.closeOutput(.stderr)
         let session = GuardSession(child: child, mounts: mounts, ownFDs: own, timeout: timeout, waves: waves)
         var channel = LineChannel(fd: child.stdoutFD)
         var openErrors: [String] = []
@@ -83,22 +83,22 @@ package struct GuardedFreezer: Freezer {
 
 /// The orchestrator's end of a `ThawWatchdogMain` process.
 final class WatchdogLink: Sendable {
-    let child: SpawnedChild
+    let child: ChildProcess
     private let closed = Atomic<Bool>(false)
 
-    private init(child: SpawnedChild) { self.child = child }
+    private init(child: ChildProcess) { self.child = child }
 
     /// Starts the watchdog and waits (bounded) for its `READY`; nil when it could not start.
     static func start(executable: String, mounts: [MountEntry], after: TimeSpan, environment: [String: String])
         -> WatchdogLink?
     {
         guard
-            let child = try? PosixSpawn.spawn(
+            let child = try? ChildProcess.spawn(
                 executable: executable,
                 arguments: ["__watchdog", "--after-ms", String(after.milliseconds), "--"] + mounts.map(\.mountPoint),
                 environment: environment, workingDirectory: "/", stdinPipe: true, newSession: true)
         else { return nil }
-        Glibc.close(child.stderrFD)
+        child.closeOutput(.stderr)
         let link = WatchdogLink(child: child)
         var channel = LineChannel(fd: child.stdoutFD)
         while let line = channel.readLine(timeoutMs: 5000) {
@@ -111,23 +111,14 @@ final class WatchdogLink: Sendable {
 
     /// Sends a command; never blocks for long (a pipe write of a few bytes).
     func send(_ command: GuardCommand) {
-        guard !closed.load(ordering: .acquiring), let fd = child.stdinFD else { return }
-        _ = try? Sys.writeAll(fd, Array(command.line.utf8))
+        guard !closed.load(ordering: .acquiring) else { return }
+        _ = try? child.writeStdin(Array(command.line.utf8))
     }
 
     /// Closes the pipes and reaps the watchdog (it exits at once after `D`; bounded wait).
     func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if let fd = child.stdinFD { Glibc.close(fd) }
-        Glibc.close(child.stdoutFD)
-        var status: Int32 = 0
-        let end = Sys.monotonicNanos() + 1_000_000_000
-        while waitpid(child.pid, &status, WNOHANG) == 0 {
-            if Sys.monotonicNanos() > end {
-                kill(child.pid, SIGKILL)
-                break
-            }
-            usleep(1000)
-        }
+        child.closePipes()
+        if child.wait(upTo: .seconds(1)) == nil { child.signal(SIGKILL) }
     }
 }

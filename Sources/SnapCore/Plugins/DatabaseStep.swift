@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// Shared pieces of the database plugins: credential-file checks, client lookup, step reports.
@@ -7,12 +6,18 @@ package enum DatabaseStep {
     /// A credential file must be a regular file owned by root (or the running user), not readable
     /// by group or others, along a safe path — the client programs do not check this themselves.
     package static func credentialProblem(_ path: String) -> String? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return "\(path): \(String(cString: strerror(errno)))" }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { return "\(path) is not a regular file" }
-        if st.st_uid != 0 && st.st_uid != geteuid() { return "\(path) is owned by uid \(st.st_uid), not by root" }
-        if st.st_mode & 0o077 != 0 {
-            return "\(path) has mode \(PathSecurity.octal(st.st_mode)): credentials must be 0600"
+        let info: FileInfo
+        do {
+            info = try FileInfo.of(path)
+        } catch {
+            return "\(path): \(error.reason)"
+        }
+        guard info.kind == .regular else { return "\(path) is not a regular file" }
+        if info.owner != 0 && info.owner != FileInfo.effectiveUserID {
+            return "\(path) is owned by uid \(info.owner), not by root"
+        }
+        if info.mode & 0o077 != 0 {
+            return "\(path) has mode \(PathSecurity.octal(info.mode)): credentials must be 0600"
         }
         return PathSecurity().problems(for: path).first
     }

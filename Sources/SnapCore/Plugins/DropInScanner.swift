@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// Finds the drop-in executables of `scripts_dir`, in byte order, and says why others are skipped.
@@ -26,18 +25,12 @@ package struct DropInScanner: Sendable {
     /// Scans `directory`. A missing directory yields nothing (drop-ins are optional).
     /// - Returns: the executables to run (absolute paths, byte order) and the skipped files.
     package func scan(_ directory: String) -> (scripts: [String], skipped: [Skipped], error: String?) {
-        guard let dir = opendir(directory) else {
-            if errno == ENOENT { return ([], [], nil) }
-            return ([], [], "cannot read scripts_dir \(directory): \(String(cString: strerror(errno)))")
-        }
-        defer { closedir(dir) }
-        var names: [[UInt8]] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix(while: { $0 != 0 }))
-            }
-            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-            names.append(name)
+        var names: [[UInt8]]
+        do {
+            names = try DirectoryListing.names(in: directory)
+        } catch {
+            if error.errno == ENOENT { return ([], [], nil) }
+            return ([], [], "cannot read scripts_dir \(directory): \(error.reason)")
         }
         names.sort { $0.lexicographicallyPrecedes($1) }
         var scripts: [String] = []
@@ -52,12 +45,16 @@ package struct DropInScanner: Sendable {
             {
                 skipped.append(Skipped(path: path, reason: "package-manager or editor leftover (\(suffix))"))
             } else {
-                var st = stat()
-                if stat(path, &st) != 0 {
-                    skipped.append(Skipped(path: path, reason: String(cString: strerror(errno))))
-                } else if (st.st_mode & S_IFMT) != S_IFREG {
+                let info: FileInfo
+                do {
+                    info = try FileInfo.of(path)
+                } catch {
+                    skipped.append(Skipped(path: path, reason: error.reason))
+                    continue
+                }
+                if info.kind != .regular {
                     skipped.append(Skipped(path: path, reason: "not a regular file"))
-                } else if st.st_mode & 0o111 == 0 {
+                } else if info.mode & 0o111 == 0 {
                     skipped.append(Skipped(path: path, reason: "not executable (chmod +x to enable it)"))
                 } else {
                     scripts.append(path)

@@ -73,7 +73,7 @@ package struct FrozenCoverage: Sendable {
         for directory in directories where !directory.path.isEmpty {
             let real = PathSecurity.realPath(directory.path) ?? directory.path
             guard seen.insert(real).inserted else { continue }
-            let mount = mount(holding: real)
+            let mount = self.mount(holding: real)
             if let mount, frozenDevices.contains(mount.device) { continue }
             out.append(Gap(directory: directory, realPath: real, mount: mount))
         }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// `type: mysql` — MySQL and MariaDB. Pre opens one live client session and quiesces through it

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// What PostgreSQL's backup mode records for a restore: the label texts, the LSNs, the WAL
@@ -44,9 +43,8 @@ extension PostgresPlugin {
 
     /// The real directory of `DATA/pg_wal` when it is a symlink, else nil.
     static func symlinkedWAL(dataDirectory: String) -> String? {
-        var st = stat()
         let wal = dataDirectory + "/pg_wal"
-        guard lstat(wal, &st) == 0, st.st_mode & S_IFMT == S_IFLNK else { return nil }
+        guard (try? FileInfo.of(wal, followLinks: false))?.kind == .symlink else { return nil }
         return PathSecurity.realPath(wal) ?? wal
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// `type: postgres`, in two modes.

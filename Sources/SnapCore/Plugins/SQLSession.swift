@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// One live database client session (`mariadb` or `psql`) driven as a co-process over pipes.
@@ -21,7 +20,7 @@ final class SQLSession: @unchecked Sendable {
         case timedOut
     }
 
-    let child: SpawnedChild
+    let child: ChildProcess
     let marker: String
     let separator: Character
     let errorPattern: (String) -> Bool
@@ -35,7 +34,7 @@ final class SQLSession: @unchecked Sendable {
     static let maxRows = 10_000
     static let maxBuffer = 4 << 20
 
-    init(child: SpawnedChild, marker: String, separator: Character, errorPattern: @escaping (String) -> Bool) {
+    init(child: ChildProcess, marker: String, separator: Character, errorPattern: @escaping (String) -> Bool) {
         self.child = child
         self.marker = marker
         self.separator = separator
@@ -47,7 +46,7 @@ final class SQLSession: @unchecked Sendable {
         executable: String, arguments: [String], environment: [String: String], marker: String, separator: Character,
         errorPattern: @escaping (String) -> Bool
     ) throws(ProcessError) -> SQLSession {
-        let child = try PosixSpawn.spawn(
+        let child = try ChildProcess.spawn(
             executable: executable, arguments: arguments, environment: environment, workingDirectory: "/",
             stdinPipe: true)
         return SQLSession(child: child, marker: marker, separator: separator, errorPattern: errorPattern)
@@ -55,13 +54,13 @@ final class SQLSession: @unchecked Sendable {
 
     /// Runs one statement (a single line, ending with `;`) and waits for its sentinel.
     func execute(_ statement: String, timeout: TimeSpan) -> Answer {
-        guard !closed, !poisoned, let stdin = child.stdinFD else { return .lost("the session is closed") }
+        guard !closed, !poisoned, child.stdinFD != nil else { return .lost("the session is closed") }
         counter += 1
         let sentinel = "\(marker)-\(counter)"
         stderrBuffer.removeAll()
         let text = statement.replacing("\n", with: " ") + "\nSELECT '\(sentinel)';\n"
         do {
-            try Sys.writeAll(stdin, Array(text.utf8))
+            try child.writeStdin(Array(text.utf8))
         } catch {
             // The client already exited (a refused connection, bad credentials): what it said on
             // stderr is the cause, not the broken pipe — and the same on every run.
@@ -69,8 +68,6 @@ final class SQLSession: @unchecked Sendable {
         }
         var rows: [[String]] = []
         let end = Sys.monotonicNanos() + UInt64(timeout.milliseconds) * 1_000_000
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        var open = [child.stdoutFD, child.stderrFD]
         while true {
             // Complete lines on stdout: rows until the sentinel.
             while let newline = stdoutBuffer.firstIndex(of: 0x0A) {
@@ -83,68 +80,51 @@ final class SQLSession: @unchecked Sendable {
                 }
                 rows.append(line.split(separator: separator, omittingEmptySubsequences: false).map(String.init))
             }
-            let now = Sys.monotonicNanos()
-            if now >= end {
-                poisoned = true
-                return .timedOut
+            if let unfinished = check(rows: rows.count, end: end) { return unfinished }
+            let progress = child.readOutput(until: end) { stream, bytes in
+                if stream == .stdout { stdoutBuffer += bytes } else { stderrBuffer += bytes }
             }
-            if stdoutBuffer.count > Self.maxBuffer || rows.count > Self.maxRows {
-                poisoned = true
-                return .error("the answer is larger than \(Self.maxRows) rows / \(Self.maxBuffer >> 20) MiB")
-            }
-            if stderrBuffer.count > Self.maxBuffer { stderrBuffer.removeFirst(stderrBuffer.count - Self.maxBuffer / 2) }
-            if open.isEmpty {
-                let reason =
-                    errorLines().first ?? String(decoding: stderrBuffer.suffix(300), as: UTF8.self).trimmingSpaces
-                return .lost(reason.isEmpty ? "the client exited" : reason)
-            }
-            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let rc = poll(&fds, nfds_t(fds.count), Int32(clamping: (end - now) / 1_000_000 + 1))
-            if rc < 0 && errno == EINTR { continue }
-            for entry in fds where entry.revents != 0 {
-                let n = chunk.withUnsafeMutableBytes { read(entry.fd, $0.baseAddress, $0.count) }
-                if n > 0 {
-                    if entry.fd == child.stdoutFD { stdoutBuffer += chunk[0..<n] } else { stderrBuffer += chunk[0..<n] }
-                } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
-                    open.removeAll { $0 == entry.fd }
-                }
-            }
+            if progress == .failed { return .lost("cannot read from the client") }
             // A lost connection shows on stderr while the sentinel never comes.
             if let lost = errorLines().first(where: Self.isConnectionLoss) { return .lost(lost) }
         }
+    }
+
+    /// Why an answer still waiting for its sentinel must end now (deadline, size, client gone); nil
+    /// to go on reading.
+    private func check(rows: Int, end: UInt64) -> Answer? {
+        if Sys.monotonicNanos() >= end {
+            poisoned = true
+            return .timedOut
+        }
+        if stdoutBuffer.count > Self.maxBuffer || rows > Self.maxRows {
+            poisoned = true
+            return .error("the answer is larger than \(Self.maxRows) rows / \(Self.maxBuffer >> 20) MiB")
+        }
+        if stderrBuffer.count > Self.maxBuffer { stderrBuffer.removeFirst(stderrBuffer.count - Self.maxBuffer / 2) }
+        if !child.hasOpenOutput {
+            let reason = errorLines().first ?? String(decoding: stderrBuffer.suffix(300), as: UTF8.self).trimmingSpaces
+            return .lost(reason.isEmpty ? "the client exited" : reason)
+        }
+        return nil
     }
 
     /// After the client went away: its error line (or the tail of its stderr), read up to EOF or
     /// `timeout`; nil when it said nothing.
     private func exitReason(within timeout: TimeSpan) -> String? {
         let end = Sys.monotonicNanos() + UInt64(timeout.milliseconds) * 1_000_000
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while stderrBuffer.count < Self.maxBuffer {
-            let now = Sys.monotonicNanos()
-            guard now < end else { break }
-            var fd = pollfd(fd: child.stderrFD, events: Int16(POLLIN), revents: 0)
-            let rc = poll(&fd, 1, Int32(clamping: (end - now) / 1_000_000 + 1))
-            if rc < 0 && errno == EINTR { continue }
-            guard rc > 0 else { break }
-            let n = chunk.withUnsafeMutableBytes { read(child.stderrFD, $0.baseAddress, $0.count) }
-            if n > 0 {
-                stderrBuffer += chunk[0..<n]
-            } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
-                break
-            }
-        }
+        while stderrBuffer.count < Self.maxBuffer, Sys.monotonicNanos() < end,
+            child.readOutput(from: [.stderr], until: end, { stderrBuffer += $1 }) == .progressed
+        {}
         let reason = errorLines().first ?? String(decoding: stderrBuffer.suffix(300), as: UTF8.self).trimmingSpaces
         return reason.isEmpty ? nil : reason
     }
 
     /// Reads whatever stderr holds right now without waiting.
     private func drainStderr() {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(child.stderrFD, $0.baseAddress, $0.count) }
-            guard n > 0 else { return }
-            stderrBuffer += chunk[0..<n]
-        }
+        while stderrBuffer.count < Self.maxBuffer,
+            child.readOutput(from: [.stderr], until: 0, { stderrBuffer += $1 }) == .progressed
+        {}
     }
 
     private func errorLines() -> [String] {
@@ -162,28 +142,14 @@ final class SQLSession: @unchecked Sendable {
     func close(timeout: TimeSpan = .seconds(5)) -> TerminationStatus? {
         guard !closed else { return nil }
         closed = true
-        if let stdin = child.stdinFD { Glibc.close(stdin) }
-        let end = Sys.monotonicNanos() + UInt64(timeout.milliseconds) * 1_000_000
-        var status: Int32 = 0
-        var result: TerminationStatus?
-        while result == nil {
-            let rc = waitpid(child.pid, &status, WNOHANG)
-            if rc == child.pid { result = TerminationStatus(waitStatus: status); break }
-            if Sys.monotonicNanos() > end {
-                // The whole group: with os_user the client runs under runuser.
-                kill(-child.pid, SIGKILL)
-                _ = waitpid(child.pid, &status, 0)
-                result = .signaled(SIGKILL)
-                break
-            }
-            usleep(2000)
-        }
-        Glibc.close(child.stdoutFD)
-        Glibc.close(child.stderrFD)
-        return result
+        child.closeStdin()
+        // The whole group: with os_user the client runs under runuser.
+        let status = child.terminate([.wait(timeout), TeardownStep(signal: SIGKILL, allowed: .seconds(2))])
+        child.closePipes()
+        return status ?? .signaled(SIGKILL)
     }
 
-    deinit { close(timeout: .milliseconds(500)) }
+    deinit { self.close(timeout: .milliseconds(500)) }
 }
 
 extension SQLSession.Answer {

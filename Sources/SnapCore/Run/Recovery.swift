@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// Finishes the duties of a run that was killed: kills its leftover plugin processes, thaws what
@@ -63,20 +62,8 @@ package struct Recovery: Sendable {
     /// `SNAPORCH_RUN_ID=runId` and that belong to a pre step or a snapshot command. Processes
     /// started by a post step (an application it restarted) are left alone. SIGTERM, then SIGKILL.
     static func stopProcesses(ofRun runId: String) {
-        let marker = Array("SNAPORCH_RUN_ID=\(runId)".utf8)
-        let phases = ["SNAPORCH_PHASE=pre", "SNAPORCH_PHASE=snapshot"].map { Array($0.utf8) }
-        var pids: [Int32] = []
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(name), pid != getpid(),
-                let data = ProcFile.bytes("/proc/\(name)/environ")
-            else { continue }
-            let entries = Array(data).split(separator: 0).map(Array.init)
-            if entries.contains(marker) && entries.contains(where: { phases.contains($0) }) { pids.append(pid) }
-        }
-        guard !pids.isEmpty else { return }
-        for pid in pids { kill(pid, SIGTERM) }
-        let end = Sys.monotonicNanos() + 1_000_000_000
-        while Sys.monotonicNanos() < end && pids.contains(where: { ProcessLiveness.isAlive($0) }) { usleep(20_000) }
-        for pid in pids where ProcessLiveness.isAlive(pid) { kill(pid, SIGKILL) }
+        let leftovers = StrayProcesses.find(
+            environmentWith: "SNAPORCH_RUN_ID=\(runId)", andOneOf: ["SNAPORCH_PHASE=pre", "SNAPORCH_PHASE=snapshot"])
+        StrayProcesses.terminate(leftovers, grace: .seconds(1))
     }
 }

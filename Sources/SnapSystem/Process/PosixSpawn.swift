@@ -1,24 +1,24 @@
 import CLinux
 import Glibc
 
-/// A child started by `PosixSpawn`: its pid and the parent's ends of its output pipes.
-package struct SpawnedChild {
-    package let pid: pid_t
-    package let stdoutFD: Int32
-    package let stderrFD: Int32
+/// What `posix_spawn` produced: the pid and the parent's ends of the child's pipes.
+struct SpawnedChild {
+    let pid: pid_t
+    let stdoutFD: Int32
+    let stderrFD: Int32
     /// The write end of the child's stdin pipe, when one was asked for (else stdin is /dev/null).
-    package let stdinFD: Int32?
+    let stdinFD: Int32?
 }
 
 /// Starts processes with `posix_spawn`: own process group, default signal dispositions, empty
 /// signal mask, stdin `/dev/null` (or a pipe), stdout/stderr to pipes, no other fds inherited,
-/// the given cwd and environment.
+/// the given cwd and environment. `ChildProcess.spawn` is the way in for everything supervised.
 ///
 /// Safety contract: never runs a shell; argv goes to the kernel as given.
 package enum PosixSpawn {
     /// Starts `executable` with `arguments`; with `checked`, the checked descriptor is executed instead
     /// of the path (`checked.argv` replaces `[executable] + arguments`).
-    package static func spawn(
+    static func spawn(
         executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
         stdinPipe: Bool = false, newSession: Bool = false, checked: CheckedExecutable? = nil
     ) throws(ProcessError) -> SpawnedChild {
@@ -27,84 +27,90 @@ package enum PosixSpawn {
             // child gets default dispositions back (POSIX_SPAWN_SETSIGDEF).
             signal(SIGPIPE, SIG_IGN)
         }
-        var outPipe: [Int32] = [-1, -1]
-        var errPipe: [Int32] = [-1, -1]
-        var inPipe: [Int32] = [-1, -1]
-        guard pipe2(&outPipe, O_CLOEXEC) == 0 else {
-            throw ProcessError(executable: executable, reason: "pipe2 failed", errno: errno)
-        }
-        guard pipe2(&errPipe, O_CLOEXEC) == 0 else {
-            close(outPipe[0]); close(outPipe[1])
-            throw ProcessError(executable: executable, reason: "pipe2 failed", errno: errno)
-        }
-        if stdinPipe, pipe2(&inPipe, O_CLOEXEC) != 0 {
-            for fd in outPipe + errPipe { close(fd) }
-            throw ProcessError(executable: executable, reason: "pipe2 failed", errno: errno)
-        }
-
+        let pipes = try SpawnPipes(executable: executable, stdinPipe: stdinPipe)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if stdinPipe {
-            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        }
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        // Descriptor exec: the checked file goes to fd 3 of the child only, without close-on-exec (a
-        // `#!` interpreter could not reopen it otherwise), and the child execs /proc/self/fd/3 — the
-        // kernel follows that magic link to the open file itself, never to a path (what
-        // `execveat(fd, "", AT_EMPTY_PATH)` does, which posix_spawn cannot call).
-        var execFD: Int32 = -1
-        if let checked {
-            execFD = fcntl(checked.fd, F_DUPFD_CLOEXEC, 10)
-            if execFD < 0 {
-                let code = errno
-                for fd in outPipe + errPipe + (stdinPipe ? inPipe : []) { close(fd) }
-                throw ProcessError(
-                    executable: executable, reason: "cannot duplicate the checked descriptor", errno: code)
-            }
-            posix_spawn_file_actions_adddup2(&actions, execFD, Self.execDescriptor)
+        let execFD: Int32
+        do throws(ProcessError) {
+            execFD = try addFileActions(&actions, pipes: pipes, checked: checked, executable: executable)
+        } catch {
+            pipes.closeAll()
+            throw error
         }
         defer { if execFD >= 0 { close(execFD) } }
-        posix_spawn_file_actions_addclosefrom_np(&actions, checked == nil ? 3 : Self.execDescriptor + 1)
         posix_spawn_file_actions_addchdir_np(&actions, workingDirectory)
 
         var attr = posix_spawnattr_t()
-        // A new session (POSIX_SPAWN_SETSID, 0x80 in glibc) is also a new process group.
-        defaultSignals(&attr, extraFlags: newSession ? 0x80 : POSIX_SPAWN_SETPGROUP)
+        defaultSignals(&attr, extraFlags: newSession ? setSessionFlag : POSIX_SPAWN_SETPGROUP)
         defer { posix_spawnattr_destroy(&attr) }
         if !newSession { posix_spawnattr_setpgroup(&attr, 0) }
 
         let argv = checked?.argv ?? [executable] + arguments
         let path = checked == nil ? executable : "/proc/self/fd/\(Self.execDescriptor)"
-        let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
-        let rc = withCStrings(argv) { cArgv in
-            withCStrings(envp) { cEnvp in
-                posix_spawn(&pid, path, &actions, &attr, cArgv, cEnvp)
-            }
-        }
-        close(outPipe[1])
-        close(errPipe[1])
-        if stdinPipe { close(inPipe[0]) }
+        let rc = start(&pid, path, &actions, &attr, argv: argv, environment: environment)
+        pipes.closeChildEnds()
         guard rc == 0 else {
-            close(outPipe[0])
-            close(errPipe[0])
-            if stdinPipe { close(inPipe[1]) }
+            pipes.closeParentEnds()
             throw ProcessError(executable: executable, reason: explain(rc, executable), errno: rc)
         }
         // Close the race where the child has not yet called setpgid when we signal the group.
         if !newSession { _ = setpgid(pid, pid) }
-        for fd in [outPipe[0], errPipe[0]] {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        }
-        return SpawnedChild(pid: pid, stdoutFD: outPipe[0], stderrFD: errPipe[0], stdinFD: stdinPipe ? inPipe[1] : nil)
+        pipes.makeOutputNonBlocking()
+        return SpawnedChild(
+            pid: pid, stdoutFD: pipes.stdout[0], stderrFD: pipes.stderr[0], stdinFD: pipes.stdin.map { $0[1] })
     }
 
     /// The child's descriptor of a checked executable.
     static let execDescriptor: Int32 = 3
+
+    /// `POSIX_SPAWN_SETSID`, 0x80 in glibc >= 2.26 (a GNU extension the Glibc module does not export):
+    /// a new session, which is also a new process group.
+    static let setSessionFlag: Int32 = 0x80
+
+    /// Wires stdin/stdout/stderr to `pipes` (stdin `/dev/null` without a pipe) and closes every other
+    /// descriptor in the child; with `checked`, its file goes to the child's fd 3.
+    /// - Returns: the parent's duplicate of the checked descriptor (to close after the spawn), or -1.
+    static func addFileActions(
+        _ actions: inout posix_spawn_file_actions_t, pipes: SpawnPipes, checked: CheckedExecutable?,
+        executable: String
+    ) throws(ProcessError) -> Int32 {
+        if let stdin = pipes.stdin {
+            posix_spawn_file_actions_adddup2(&actions, stdin[0], 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_adddup2(&actions, pipes.stdout[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, pipes.stderr[1], 2)
+        guard let checked else {
+            posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+            return -1
+        }
+        // Descriptor exec: the checked file goes to fd 3 of the child only, without close-on-exec (a
+        // `#!` interpreter could not reopen it otherwise), and the child execs /proc/self/fd/3 — the
+        // kernel follows that magic link to the open file itself, never to a path (what
+        // `execveat(fd, "", AT_EMPTY_PATH)` does, which posix_spawn cannot call).
+        let execFD = fcntl(checked.fd, F_DUPFD_CLOEXEC, 10)
+        guard execFD >= 0 else {
+            throw ProcessError(executable: executable, reason: "cannot duplicate the checked descriptor", errno: errno)
+        }
+        posix_spawn_file_actions_adddup2(&actions, execFD, Self.execDescriptor)
+        posix_spawn_file_actions_addclosefrom_np(&actions, Self.execDescriptor + 1)
+        return execFD
+    }
+
+    /// Calls `posix_spawn` with C copies of `argv` and the environment (sorted by name).
+    /// - Returns: 0 or the error number.
+    static func start(
+        _ pid: inout pid_t, _ path: String, _ actions: inout posix_spawn_file_actions_t,
+        _ attr: inout posix_spawnattr_t, argv: [String], environment: [String: String]
+    ) -> Int32 {
+        let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        return withCStrings(argv) { cArgv in
+            withCStrings(envp) { cEnvp in posix_spawn(&pid, path, &actions, &attr, cArgv, cEnvp) }
+        }
+    }
 
     /// Starts a daemon: a new session (`setsid`), stdio on /dev/null, no fds inherited; not waited for.
     package static func spawnDetached(
@@ -121,15 +127,10 @@ package enum PosixSpawn {
         posix_spawn_file_actions_addclosefrom_np(&actions, 3)
         posix_spawn_file_actions_addchdir_np(&actions, workingDirectory)
         var attr = posix_spawnattr_t()
-        // POSIX_SPAWN_SETSID is 0x80 in glibc >= 2.26 (a GNU extension the Glibc module does not export).
-        defaultSignals(&attr, extraFlags: 0x80)
+        defaultSignals(&attr, extraFlags: setSessionFlag)
         defer { posix_spawnattr_destroy(&attr) }
-        let argv = [executable] + arguments
-        let envp = environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
-        let rc = withCStrings(argv) { a in
-            withCStrings(envp) { e in posix_spawn(&pid, executable, &actions, &attr, a, e) }
-        }
+        let rc = start(&pid, executable, &actions, &attr, argv: [executable] + arguments, environment: environment)
         guard rc == 0 else { throw ProcessError(executable: executable, reason: explain(rc, executable), errno: rc) }
         return pid
     }

@@ -14,7 +14,7 @@ import Testing
 final class BlobEmulator: @unchecked Sendable {
     static let supportDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Support").path
-    let child: SpawnedChild
+    let child: ChildProcess
     let port: Int
     let outputFile: String
     var base: String { "http://127.0.0.1:\(port)" }
@@ -23,7 +23,7 @@ final class BlobEmulator: @unchecked Sendable {
     init(script: String = "blob_emulator.py", arguments: [String] = []) throws {
         // Output goes to a file, never to an undrained pipe that could fill up and stall the server.
         outputFile = "/tmp/snaporch-emulator-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
-        child = try PosixSpawn.spawn(
+        child = try ChildProcess.spawn(
             executable: "/bin/sh",
             arguments: [
                 "-c", "out=$1; shift; exec python3 \"$0\" --port 0 \"$@\" >\"$out\" 2>/dev/null",
@@ -40,7 +40,7 @@ final class BlobEmulator: @unchecked Sendable {
             }
         }
         guard let found else {
-            kill(child.pid, SIGKILL)
+            child.terminate([TeardownStep(signal: SIGKILL, allowed: .seconds(2))])
             throw TestFailure("blob emulator did not start")
         }
         port = found
@@ -93,11 +93,11 @@ final class BlobEmulator: @unchecked Sendable {
     }
 
     func stop() {
-        kill(child.pid, SIGTERM)
-        var status: Int32 = 0
-        _ = waitpid(child.pid, &status, 0)
-        close(child.stdoutFD)
-        close(child.stderrFD)
+        child.terminate([
+            TeardownStep(signal: SIGTERM, toGroup: false, allowed: .seconds(10)),
+            TeardownStep(signal: SIGKILL, allowed: .seconds(2)),
+        ])
+        child.closePipes()
         unlink(outputFile)
     }
 }
