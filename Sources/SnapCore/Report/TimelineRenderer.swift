@@ -19,11 +19,14 @@ package enum TimelineRenderer {
         var bars: [Bar] = []
         let steps = Dictionary(
             report.plugins.flatMap { p in
-                [("pre:\(p.name)", p.pre), ("post:\(p.name)", p.post)]
+                [
+                    ("pre:\(p.name)", p.pre), ("hold:\(p.name)", p.hold), ("release:\(p.name)", p.release),
+                    ("post:\(p.name)", p.post),
+                ]
             }.compactMap { key, step in step.map { (key, $0) } }, uniquingKeysWith: { a, _ in a })
         for entry in report.timeline {
             let parts = entry.step.split(separator: ":", maxSplits: 1).map(String.init)
-            if parts.count == 2, parts[0] == "pre" || parts[0] == "post" {
+            if parts.count == 2, ["pre", "hold", "release", "post"].contains(parts[0]) {
                 let failed = steps[entry.step].map { !$0.ok } ?? false
                 bars.append(
                     Bar(
@@ -111,7 +114,10 @@ package enum TimelineRenderer {
                 let color =
                     bar.failed
                     ? "#cf222e"
-                    : ["pre": "#2da44e", "post": "#0969da", "freeze": "#54aeff", "snapshot": "#8250df"][bar.kind]
+                    : [
+                        "pre": "#2da44e", "hold": "#e16f24", "release": "#bf8700", "post": "#0969da", "freeze": "#54aeff",
+                        "snapshot": "#8250df",
+                    ][bar.kind]
                         ?? "#888888"
                 let w = max(2, x(bar.end) - x(bar.start))
                 s +=
