@@ -123,7 +123,7 @@ extension DatabasePluginTests {
                         "the lock was released early; the application resumed during the window; filesystem-consistent"),
                     "\(reasons)")
                 #expect(!reasons.contains("may not have resumed"), "\(reasons)")
-                #expect(report.plugins[0].post?.details?["released"]?.hasPrefix("early") == true)
+                #expect(report.plugins[0].release?.details?["released"]?.hasPrefix("early") == true)
             }
         }
     }

@@ -30,8 +30,10 @@ struct DatabasePluginTests {
             defaults: server["APP_DEFAULTS_FILE"])
     }
 
+    /// Writers are blocked from the hold to the release only: the prepare (pre) and the finish
+    /// (post) block nobody.
     @Test(arguments: ["backup-stage", "ftwrl"])
-    func mysqlQuiesceBlocksWritersUntilPost(_ mode: String) async throws {
+    func mysqlBlocksWritersOnlyFromHoldToRelease(_ mode: String) async throws {
         let tree = TestTree("db")
         defer { tree.cleanup() }
         try await withDatabase("mariadb", in: tree) { server in
@@ -39,13 +41,20 @@ struct DatabasePluginTests {
             let pre = await plugin.pre(context(.pre))
             #expect(pre.ok, "\(pre.error ?? "")")
             #expect(pre.details?["lockMode"] == mode)
-            #expect(pre.details?["binlogFile"]?.hasPrefix("binlog.") == true)
-            #expect(pre.details?["gtidBinlogPos"] != nil)
+            let afterPrepare = try await appInsert(server)
+            #expect(afterPrepare.code == 0, "the prepare blocked a writer: \(afterPrepare.output)")
+            let hold = await plugin.hold(context(.hold))
+            #expect(hold.ok, "\(hold.error ?? "")")
+            #expect(hold.details?["binlogFile"]?.hasPrefix("binlog.") == true)
+            #expect(hold.details?["gtidBinlogPos"] != nil)
             let blocked = try await appInsert(server)
             #expect(
                 blocked.code != 0 && blocked.output.contains("1205"),
                 "a write went through under the lock: \(blocked.output)")
             #expect(await plugin.verifyHeld() == nil)
+            let release = await plugin.release(context(.release))
+            #expect(release.ok && release.details?["released"] == "yes", "\(release.error ?? "")")
+            #expect(try await appInsert(server).code == 0, "a writer was still blocked after the release")
             let post = await plugin.post(context(.post))
             #expect(post.ok, "\(post.error ?? "")")
             #expect(post.details?["verified"] == "session gone")
@@ -78,11 +87,14 @@ struct DatabasePluginTests {
             spec.database = try .decoded(
                 .mysql, ["defaults_file": server["DEFAULTS_FILE"], "mode": "ftwrl", "lock_wait_timeout": "2"])
             let start = Date()
-            let pre = await MySQLPlugin(spec: spec).pre(context(.pre))
+            let plugin = MySQLPlugin(spec: spec)
+            let pre = await plugin.pre(context(.pre))
+            let quiesce = pre.ok ? await plugin.hold(context(.hold)) : pre
             let elapsed = Date().timeIntervalSince(start)
-            #expect(pre.status == .failed, "the lock was taken while another session held a write lock")
+            _ = await plugin.post(context(.post))
+            #expect(quiesce.status == .failed, "the lock was taken while another session held a write lock")
             #expect(elapsed < 10, "the lock wait took \(elapsed) s with lock_wait_timeout = 2")
-            #expect(pre.error?.contains("Lock wait timeout") == true, "\(pre.error ?? "")")
+            #expect(quiesce.error?.contains("Lock wait timeout") == true, "\(quiesce.error ?? "")")
             let ids = try await server.mariadb(
                 "SELECT id FROM information_schema.processlist WHERE info LIKE '%snaporch-blocker%' AND id <> CONNECTION_ID();"
             ).output.split(whereSeparator: \.isNewline)
@@ -138,10 +150,13 @@ struct DatabasePluginTests {
         try await withDatabase("mariadb", in: tree) { server in
             let marker = tree.path("marker")
             let hold = tree.script("s/hold.sh", "echo $PPID > \(marker); sleep 60")
-            let config = tree.write(TestConfig(plugins: [.mysql(on: server), .script("hold", pre: hold)]))
+            let release = tree.script("s/release.sh", "true")
+            // The database holds its lock from its hold step on; the script's hold comes after it.
+            let config = tree.write(
+                TestConfig(plugins: [.mysql(on: server), .script("hold", hold: hold, release: release)]))
             let run = Task { try await RunFixture(tree).run(config) }
             let orchestrator = try await waitForPid(in: tree.path("marker"))
-            #expect(try await appInsert(server).output.contains("1205"), "the lock was not held while pre ran")
+            #expect(try await appInsert(server).output.contains("1205"), "the lock was not held while the holds ran")
             kill(orchestrator, SIGKILL)
             _ = try await run.value
             let start = Date()

@@ -87,14 +87,14 @@ extension DatabasePluginTests {
                         #expect(report.consistency == .application && report.outcome == .success, "\(report.reasons)")
                         let posts = report.timeline.map(\.step.rawValue).filter { $0.hasPrefix("post:") }
                         #expect(posts == ["post:app", "post:postgres", "post:mariadb"])
-                        #expect(report.plugins[0].pre?.details?["binlogFile"] != nil)
+                        #expect(report.plugins[0].hold?.details?["binlogFile"] != nil)
                         #expect(report.plugins[1].post?.details?["backupLabel"] != nil)
                         // Restore data of both databases, in plugin order.
                         #expect(report.restorePoints.map(\.type) == ["mysql", "postgres"])
-                        #expect(report.restorePoints.first?.binlogFile == report.plugins[0].pre?.details?["binlogFile"])
+                        #expect(report.restorePoints.first?.binlogFile == report.plugins[0].hold?.details?["binlogFile"])
                         #expect(
                             report.restorePoints.first?.gtid
-                                == report.plugins[0].pre?.details?["gtidBinlogPos"]?.nilIfEmpty)
+                                == report.plugins[0].hold?.details?["gtidBinlogPos"]?.nilIfEmpty)
                         #expect(report.restorePoints.last?.backupLabel?.contains("START WAL LOCATION") == true)
                         #expect(tree.read("order.log") == "pre:app\npost:app\n")
                         let json = String(decoding: try JSONEncoder().encode(report), as: UTF8.self)

@@ -88,6 +88,10 @@ package struct PluginSpec: Sendable, Hashable {
     package var pre: String?
     /// Post executable (scripts).
     package var post: String?
+    /// Hold executable (scripts): the short pause taken right before the freeze, after every pre.
+    package var hold: String?
+    /// Release executable (scripts): ends the hold right after the thaw, before every post.
+    package var release: String?
     /// argv after the executable.
     package var args: [String] = []
     /// Budget of one attempt.
@@ -126,6 +130,8 @@ extension Config {
         for i in copy.plugins.indices {
             copy.plugins[i].pre = copy.plugins[i].pre.map(paths.resolve)
             copy.plugins[i].post = copy.plugins[i].post.map(paths.resolve)
+            copy.plugins[i].hold = copy.plugins[i].hold.map(paths.resolve)
+            copy.plugins[i].release = copy.plugins[i].release.map(paths.resolve)
         }
         return copy
     }

@@ -9,7 +9,7 @@ package struct ConfigDecoder: Sendable {
     ]
     static let freezeKeys = ["enabled", "timeout", "mounts", "exclude", "expedite_rcu"]
     static let snapshotKeys = ["provider", "disks", "command", "timeout", "method"]
-    static let commonPluginKeys = ["name", "type", "pre", "post", "args", "timeout", "retries", "on_failure"]
+    static let commonPluginKeys = ["name", "type", "pre", "post", "hold", "release", "args", "timeout", "retries", "on_failure"]
     static let mysqlKeys = ["defaults_file", "socket", "mode", "lock_wait_timeout", "replica"]
     static let postgresKeys = ["mode", "host", "port", "user", "database", "password_file", "os_user", "label_dir"]
 
@@ -185,13 +185,18 @@ package struct ConfigDecoder: Sendable {
         if let n = map["type"], let kind = reader.choice(n, key: "type", as: PluginSpec.Kind.self) {
             plugin.kind = kind
         }
-        for key in ["pre", "post"] {
+        for key in ["pre", "hold", "release", "post"] {
             guard let n = map[key], !n.isNull, let path = reader.string(n, key: "\(name).\(key)") else { continue }
             if !path.hasPrefix("/") {
                 reader.error("plugin '\(name)': '\(key)' must be an absolute path, found '\(path)'", at: n)
                 ok = false
             }
-            if key == "pre" { plugin.pre = path } else { plugin.post = path }
+            switch key {
+            case "pre": plugin.pre = path
+            case "hold": plugin.hold = path
+            case "release": plugin.release = path
+            default: plugin.post = path
+            }
         }
         if let n = map["args"], let v = reader.strings(n, key: "\(name).args") { plugin.args = v }
         if let n = map["timeout"], let v = reader.duration(n, key: "\(name).timeout", max: .seconds(3600)) {
@@ -207,15 +212,22 @@ package struct ConfigDecoder: Sendable {
         switch plugin.kind {
         case .script:
             ownKeys = []
-            if plugin.pre == nil && plugin.post == nil {
+            if plugin.pre == nil && plugin.post == nil && plugin.hold == nil && plugin.release == nil {
                 reader.error("script plugin '\(name)' needs 'pre', 'post' or both", at: node)
+                ok = false
+            }
+            if (plugin.hold == nil) != (plugin.release == nil) {
+                let (given, missing) = plugin.hold != nil ? ("hold", "release") : ("release", "hold")
+                reader.error(
+                    "script plugin '\(name)' has '\(given)' but no '\(missing)': a hold (the pause right before the freeze) and its release (right after the thaw) go together",
+                    at: map[given] ?? node)
                 ok = false
             }
         case .mysql: ownKeys = Self.mysqlKeys
         case .postgres: ownKeys = Self.postgresKeys
         }
         if plugin.kind != .script {
-            for key in ["pre", "post", "args"] where map[key] != nil {
+            for key in ["pre", "hold", "release", "post", "args"] where map[key] != nil {
                 reader.error(
                     "'\(key)' applies to script plugins only; '\(name)' is of type \(plugin.kind.rawValue)",
                     at: map[key]!)

@@ -1,11 +1,16 @@
 import Foundation
 import SnapSystem
 
-/// `type: mysql` — MySQL and MariaDB. Pre opens one live client session and quiesces through it
-/// (MariaDB ≥ 10.4: `BACKUP STAGE START` + `BLOCK_COMMIT`; otherwise `FLUSH LOCAL TABLES WITH READ
-/// LOCK` under a bounded `lock_wait_timeout`), records the binary-log position under the lock, and
-/// keeps the session open through freeze and snapshot. Post releases, restarts the replica SQL
-/// thread if pre stopped it, closes the session and checks from a new one that it is gone.
+/// `type: mysql` — MySQL and MariaDB, in four stages around the freeze window:
+/// - pre (prepare, blocks no writer): opens one live client session, checks that every directory
+///   of durable state is frozen, stops the replica SQL thread if asked, and runs the part of the
+///   quiesce that blocks nothing (MariaDB ≥ 10.4: `BACKUP STAGE START`; otherwise the pre-flush
+///   `FLUSH LOCAL TABLES` that keeps the later FTWRL short);
+/// - hold (right before the first FIFREEZE): `BACKUP STAGE BLOCK_COMMIT` or `FLUSH LOCAL TABLES
+///   WITH READ LOCK` under a bounded `lock_wait_timeout`, then the binary-log coordinates;
+/// - release (right after the thaw): `BACKUP STAGE END` or `UNLOCK TABLES`;
+/// - post (finish): restarts the replica SQL thread, closes the session, checks from a new one
+///   that it is gone.
 ///
 /// Safety contract: no global state (such as `read_only`) is ever changed, so if snaporch dies the
 /// client sees EOF, the server ends the session and every lock with it, within milliseconds.
@@ -14,7 +19,9 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
     package let spec: PluginSpec
     private let lock = NSLock()
     private var session: SQLSession?
+    private var prepared: PreparedServer?
     private var held: (mode: DatabaseOptions.MySQLLockMode, connectionId: String, readOnly: String)?
+    private var released = false
     private var stoppedReplica = false
 
     package init(spec: PluginSpec) { self.spec = spec }
@@ -26,9 +33,12 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
     var server: String { "the MySQL/MariaDB server of \(defaultsFile)" }
 
     package func describe(_ phase: Phase) -> String? {
-        phase == .pre
-            ? "\(spec.name): open a client session (\(defaultsFile)), quiesce (\(mode.rawValue)), hold through the window"
-            : "\(spec.name): release the quiesce, close the session, verify it is gone"
+        switch phase {
+        case .pre: "\(spec.name): open a client session (\(defaultsFile)), prepare the quiesce (\(mode.rawValue))"
+        case .hold: "\(spec.name): take the lock (\(mode.rawValue)) right before the freeze, read the binlog coordinates"
+        case .release: "\(spec.name): release the lock right after the thaw"
+        case .post: "\(spec.name): restart the replica if stopped, close the session, verify it is gone"
+        }
     }
 
     func clientArguments() -> [String] {
@@ -61,6 +71,16 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         await offload { [self] in postBlocking(context) }
     }
 
+    package var hasHold: Bool { true }
+
+    package func hold(_ context: StepContext) async -> StepReport {
+        await offload { [self] in holdBlocking(context) }
+    }
+
+    package func release(_ context: StepContext) async -> StepReport {
+        await offload { [self] in releaseBlocking(context) }
+    }
+
     package func verifyHeld() async -> String? {
         await offload { [self] () -> String? in
             lock.withLock {
@@ -82,110 +102,145 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         do throws(DatabaseFailure) {
             let session = try openSession(context)
             self.session = session
-            let info = try session.execute(
-                "SELECT CONNECTION_ID(), VERSION(), @@version_comment, @@global.read_only;", timeout: budget
-            ).rows("connecting")
-            guard let row = info.first, row.count >= 4 else {
-                throw DatabaseFailure("unexpected answer to the version query")
-            }
-            let (connectionId, version, readOnly) = (row[0], row[1], row[3])
-            let isMariaDB = version.contains("MariaDB")
-            let numbers = version.split(separator: "-").first?.split(separator: ".").compactMap { Int($0) } ?? []
-            let modern = isMariaDB && (numbers.first ?? 0, numbers.count > 1 ? numbers[1] : 0) >= (10, 4)
-            let lockMode: DatabaseOptions.MySQLLockMode = mode == .auto ? (modern ? .backupStage : .ftwrl) : mode
-            details["server"] = "\(isMariaDB ? "MariaDB" : "MySQL") \(version)"
-            details["connectionId"] = connectionId
-            details["lockMode"] = lockMode.rawValue
-            if lockMode == .backupStage && !modern {
-                throw DatabaseFailure(
-                    "mode: backup-stage needs MariaDB 10.4 or later; this server is \(version) (use mode: ftwrl or auto)"
-                )
-            }
+            let server = try identify(session, budget: budget, details: &details)
             // wait_timeout doubles as a server-side dead-man switch for an idle, forgotten session.
             _ = try session.execute(
                 "SET SESSION wait_timeout = 1800, lock_wait_timeout = \(lockWaitTimeout);", timeout: budget
             ).rows("setting timeouts")
-            if replica {
-                let status = try session.execute("SHOW REPLICA STATUS;", timeout: budget).rows(
-                    "reading the replica status")
-                if let r = status.first, r.count > 11, r[11] == "Yes" {
-                    _ = try session.execute("STOP REPLICA SQL_THREAD;", timeout: budget).rows(
-                        "stopping the replica SQL thread")
-                    stoppedReplica = true
-                    details["replica"] = "SQL thread stopped"
-                }
-            }
-            let lockTimeout = TimeSpan(milliseconds: max(budget.milliseconds, (lockWaitTimeout + 5) * 1000))
-            do throws(DatabaseFailure) {
-                if lockMode == .backupStage {
-                    _ = try session.execute("BACKUP STAGE START;", timeout: lockTimeout).rows("BACKUP STAGE START")
-                    _ = try session.execute("BACKUP STAGE BLOCK_COMMIT;", timeout: lockTimeout).rows(
-                        "BACKUP STAGE BLOCK_COMMIT")
-                } else {
-                    _ = try session.execute("FLUSH LOCAL TABLES;", timeout: lockTimeout).rows("FLUSH LOCAL TABLES")
-                    _ = try session.execute("FLUSH LOCAL TABLES WITH READ LOCK;", timeout: lockTimeout).rows(
-                        "FLUSH TABLES WITH READ LOCK")
-                }
-            } catch {
-                _ = session.execute(
-                    lockMode == .backupStage ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(5))
-                throw error
-            }
-            held = (lockMode, connectionId, readOnly)
-            // Under the lock: every directory of durable state must be in the frozen set.
+            if replica { try stopReplica(session, budget: budget, details: &details) }
+            // Every directory of durable state must be in the frozen set (they do not move under us).
             if !context.frozenMounts.isEmpty {
                 let directories = try durableDirectories(session, timeout: budget)
                 let gaps = FrozenCoverage(frozen: context.frozenMounts).gaps(directories)
                 if !gaps.isEmpty {
-                    _ = session.execute(
-                        lockMode == .backupStage ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(5))
-                    held = nil
                     throw DatabaseFailure(
                         "not on a frozen filesystem: \(FrozenCoverage.describe(gaps)) — the snapshot would hold no "
                             + "consistent image of the server (freeze those filesystems too)")
                 }
                 details["directoriesChecked"] = String(directories.count)
             }
-            // Coordinates read under the lock: they do not move until the release.
-            if let master = try? session.execute("SHOW MASTER STATUS;", timeout: budget).rows(""),
-                let m = master.first, m.count >= 2
-            {
-                details["binlogFile"] = m[0]
-                details["binlogPosition"] = m[1]
+            // The preparation that blocks no writer: the stage that waits for running DDL, or the
+            // pre-flush that makes the later FTWRL short.
+            let lockTimeout = TimeSpan(milliseconds: max(budget.milliseconds, (lockWaitTimeout + 5) * 1000))
+            if server.mode == .backupStage {
+                _ = try session.execute("BACKUP STAGE START;", timeout: lockTimeout).rows("BACKUP STAGE START")
+            } else {
+                _ = try session.execute("FLUSH LOCAL TABLES;", timeout: lockTimeout).rows("FLUSH LOCAL TABLES")
             }
-            if let gtid = try? session.execute(
-                "SELECT @@global.gtid_binlog_pos, @@global.gtid_slave_pos;", timeout: budget
-            ).rows(""),
-                let g = gtid.first
-            {
-                details["gtidBinlogPos"] = g.first ?? ""
-                if g.count > 1 { details["gtidSlavePos"] = g[1] }
-            } else if let gtid = try? session.execute("SELECT @@global.gtid_executed;", timeout: budget).rows(""),
-                let g = gtid.first
-            {
-                details["gtidExecuted"] = g.first ?? ""
-            }
-            var report = DatabaseStep.succeeded(started: started, details: details)
-            report.restore = RestoreInfo.mysql(plugin: spec.name, lockMode: lockMode.rawValue, details: details)
-            return report
+            prepared = server
+            return DatabaseStep.succeeded(started: started, details: details)
         } catch {
-            // Never leave a replica stopped because the quiesce failed after stopping it.
-            if stoppedReplica, let session {
-                if case .rows = session.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
-                    details["replica"] = "SQL thread restarted after the failure"
-                }
-            }
+            restartReplicaAfterFailure(&details)
             closeLocked()
-            return DatabaseStep.failed("\(server): \(error.message)", started: started, details: details)
+            return DatabaseStep.failed("\(self.server): \(error.message)", started: started, details: details)
         }
     }
 
-    private func postBlocking(_ context: StepContext) -> StepReport {
+    /// Reads the server's identity and decides the lock mode.
+    private func identify(_ session: SQLSession, budget: TimeSpan, details: inout [String: String])
+        throws(DatabaseFailure) -> PreparedServer
+    {
+        let info = try session.execute(
+            "SELECT CONNECTION_ID(), VERSION(), @@version_comment, @@global.read_only;", timeout: budget
+        ).rows("connecting")
+        guard let row = info.first, row.count >= 4 else {
+            throw DatabaseFailure("unexpected answer to the version query")
+        }
+        let (connectionId, version, readOnly) = (row[0], row[1], row[3])
+        let isMariaDB = version.contains("MariaDB")
+        let numbers = version.split(separator: "-").first?.split(separator: ".").compactMap { Int($0) } ?? []
+        let modern = isMariaDB && (numbers.first ?? 0, numbers.count > 1 ? numbers[1] : 0) >= (10, 4)
+        let lockMode: DatabaseOptions.MySQLLockMode = mode == .auto ? (modern ? .backupStage : .ftwrl) : mode
+        details["server"] = "\(isMariaDB ? "MariaDB" : "MySQL") \(version)"
+        details["connectionId"] = connectionId
+        details["lockMode"] = lockMode.rawValue
+        if lockMode == .backupStage && !modern {
+            throw DatabaseFailure(
+                "mode: backup-stage needs MariaDB 10.4 or later; this server is \(version) (use mode: ftwrl or auto)")
+        }
+        return PreparedServer(mode: lockMode, connectionId: connectionId, readOnly: readOnly)
+    }
+
+    private func stopReplica(_ session: SQLSession, budget: TimeSpan, details: inout [String: String])
+        throws(DatabaseFailure)
+    {
+        let status = try session.execute("SHOW REPLICA STATUS;", timeout: budget).rows("reading the replica status")
+        if let r = status.first, r.count > 11, r[11] == "Yes" {
+            _ = try session.execute("STOP REPLICA SQL_THREAD;", timeout: budget).rows(
+                "stopping the replica SQL thread")
+            stoppedReplica = true
+            details["replica"] = "SQL thread stopped"
+        }
+    }
+
+    /// Never leave a replica stopped because the quiesce failed after stopping it.
+    private func restartReplicaAfterFailure(_ details: inout [String: String]) {
+        if stoppedReplica, let session {
+            if case .rows = session.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
+                details["replica"] = "SQL thread restarted after the failure"
+            }
+        }
+    }
+
+    /// The blocking step, right before the freeze: BLOCK_COMMIT or FTWRL, then the coordinates.
+    private func holdBlocking(_ context: StepContext) -> StepReport {
+        let started = Sys.monotonicNanos()
+        lock.lock()
+        defer { lock.unlock() }
+        guard let session, let prepared else {
+            return DatabaseStep.failed("\(server): the session prepared by pre is gone", started: started, details: [:])
+        }
+        var details = ["connectionId": prepared.connectionId, "lockMode": prepared.mode.rawValue]
+        let budget = TimeSpan(milliseconds: max(1000, context.budget.milliseconds))
+        let lockTimeout = TimeSpan(milliseconds: max(budget.milliseconds, (lockWaitTimeout + 5) * 1000))
+        do throws(DatabaseFailure) {
+            if prepared.mode == .backupStage {
+                _ = try session.execute("BACKUP STAGE BLOCK_COMMIT;", timeout: lockTimeout).rows(
+                    "BACKUP STAGE BLOCK_COMMIT")
+            } else {
+                _ = try session.execute("FLUSH LOCAL TABLES WITH READ LOCK;", timeout: lockTimeout).rows(
+                    "FLUSH TABLES WITH READ LOCK")
+            }
+        } catch {
+            _ = session.execute(
+                prepared.mode == .backupStage ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(5))
+            return DatabaseStep.failed("\(server): \(error.message)", started: started, details: details)
+        }
+        held = (prepared.mode, prepared.connectionId, prepared.readOnly)
+        // Coordinates read under the lock: they do not move until the release.
+        readCoordinates(session, budget: budget, into: &details)
+        var report = DatabaseStep.succeeded(started: started, details: details)
+        report.restore = RestoreInfo.mysql(plugin: spec.name, lockMode: prepared.mode.rawValue, details: details)
+        return report
+    }
+
+    private func readCoordinates(_ session: SQLSession, budget: TimeSpan, into details: inout [String: String]) {
+        if let master = try? session.execute("SHOW MASTER STATUS;", timeout: budget).rows(""),
+            let m = master.first, m.count >= 2
+        {
+            details["binlogFile"] = m[0]
+            details["binlogPosition"] = m[1]
+        }
+        if let gtid = try? session.execute(
+            "SELECT @@global.gtid_binlog_pos, @@global.gtid_slave_pos;", timeout: budget
+        ).rows(""),
+            let g = gtid.first
+        {
+            details["gtidBinlogPos"] = g.first ?? ""
+            if g.count > 1 { details["gtidSlavePos"] = g[1] }
+        } else if let gtid = try? session.execute("SELECT @@global.gtid_executed;", timeout: budget).rows(""),
+            let g = gtid.first
+        {
+            details["gtidExecuted"] = g.first ?? ""
+        }
+    }
+
+    /// Ends the hold right after the thaw: the application resumes here, before any post.
+    private func releaseBlocking(_ context: StepContext) -> StepReport {
         let started = Sys.monotonicNanos()
         lock.lock()
         defer { lock.unlock() }
         guard let session, let held else {
-            closeLocked()
             return DatabaseStep.skipped(started: started, note: "no lock was held")
         }
         var details = ["connectionId": held.connectionId]
@@ -198,8 +253,29 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         case .lost(let e):
             // Not a failed resume: the server ended the session and its lock when it was lost, so
             // the application resumed then (the window's verdict already says so).
-            details["released"] = "early: the session was gone before post (\(e)); the server released the lock with it"
+            details["released"] = "early: the session was gone before the release (\(e)); the server released the lock with it"
         case .timedOut: problems.append("the release did not answer in 10 s")
+        }
+        released = true
+        return DatabaseStep.result(problems, server: server, started: started, details: details)
+    }
+
+    /// Finishes: restarts the replica SQL thread if pre stopped it, closes the session (which ends
+    /// any stage or lock still open) and checks from a new session that it is gone.
+    private func postBlocking(_ context: StepContext) -> StepReport {
+        let started = Sys.monotonicNanos()
+        lock.lock()
+        defer { lock.unlock() }
+        guard let session, let prepared else {
+            closeLocked()
+            return DatabaseStep.skipped(started: started, note: "no session was open")
+        }
+        var details = ["connectionId": prepared.connectionId]
+        var problems: [String] = []
+        if held != nil && !released {
+            problems.append("the lock was never released by a release step; closing the session ends it")
+        } else if held == nil, prepared.mode == .backupStage {
+            _ = session.execute("BACKUP STAGE END;", timeout: .seconds(10))
         }
         if stoppedReplica {
             if case .error(let e) = session.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
@@ -212,11 +288,13 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         // Check from a new session that the holder is gone and nothing global changed.
         if let checker = try? openSession(context) {
             let answer = checker.execute(
-                "SELECT COUNT(*), @@global.read_only FROM information_schema.PROCESSLIST WHERE ID = \(held.connectionId);",
+                "SELECT COUNT(*), @@global.read_only FROM information_schema.PROCESSLIST WHERE ID = \(prepared.connectionId);",
                 timeout: .seconds(10))
             if case .rows(let r) = answer, let row = r.first, row.count >= 2 {
-                if row[0] != "0" { problems.append("the holding session \(held.connectionId) is still on the server") }
-                if row[1] != held.readOnly { problems.append("read_only changed from \(held.readOnly) to \(row[1])") }
+                if row[0] != "0" { problems.append("the holding session \(prepared.connectionId) is still on the server") }
+                if row[1] != prepared.readOnly {
+                    problems.append("read_only changed from \(prepared.readOnly) to \(row[1])")
+                }
                 details["verified"] = row[0] == "0" ? "session gone" : "session still present"
             }
             checker.close()
@@ -227,9 +305,18 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
     private func closeLocked() {
         session?.close()
         session = nil
+        prepared = nil
         held = nil
+        released = false
         stoppedReplica = false
     }
+}
+
+/// What pre learned about the server, for the hold.
+struct PreparedServer: Sendable {
+    var mode: DatabaseOptions.MySQLLockMode
+    var connectionId: String
+    var readOnly: String
 }
 
 /// A database step that failed, with the reason.

@@ -15,6 +15,19 @@ package protocol Plugin: Sendable {
     /// Resumes the application. Called for every plugin whose pre started, whatever happened.
     func post(_ context: StepContext) async -> StepReport
 
+    /// True when the plugin splits its quiesce: `pre` only prepares (blocks nothing) and `hold`
+    /// takes the short blocking step right before the freeze; `release` ends it right after the
+    /// thaw, before any post. A plugin without a hold stage holds from `pre` to `post`.
+    var hasHold: Bool { get }
+
+    /// The blocking step. Holds run after every pre, in config order, immediately before the
+    /// first FIFREEZE (or the snapshot call when nothing is frozen).
+    func hold(_ context: StepContext) async -> StepReport
+
+    /// Ends the hold. Called right after the thaw, in reverse order, for every plugin whose hold
+    /// started, whatever happened.
+    func release(_ context: StepContext) async -> StepReport
+
     /// The command lines the steps would run, for `--dry-run` and the journal.
     func describe(_ phase: Phase) -> String?
 
@@ -25,6 +38,9 @@ package protocol Plugin: Sendable {
 
 extension Plugin {
     package func verifyHeld() async -> String? { nil }
+    package var hasHold: Bool { false }
+    package func hold(_ context: StepContext) async -> StepReport { StepReport(status: .skipped) }
+    package func release(_ context: StepContext) async -> StepReport { StepReport(status: .skipped) }
 }
 
 /// What a step knows about the run it belongs to.

@@ -20,6 +20,12 @@ package struct ScriptPlugin: Plugin {
 
     package func post(_ context: StepContext) async -> StepReport { await step(context) }
 
+    package var hasHold: Bool { spec.hold != nil }
+
+    package func hold(_ context: StepContext) async -> StepReport { await step(context) }
+
+    package func release(_ context: StepContext) async -> StepReport { await step(context) }
+
     /// argv of a phase: the configured args, or `pre`/`post` for drop-ins; the script itself first
     /// when it runs through `/bin/sh` (legacy plugins).
     func argv(_ phase: Phase) -> [String] {
@@ -29,7 +35,14 @@ package struct ScriptPlugin: Plugin {
     }
 
     /// The configured script of a phase.
-    func script(_ phase: Phase) -> String? { phase == .pre ? spec.pre : spec.post }
+    func script(_ phase: Phase) -> String? {
+        switch phase {
+        case .pre: spec.pre
+        case .hold: spec.hold
+        case .release: spec.release
+        case .post: spec.post
+        }
+    }
 
     /// What is executed: the script, or `/bin/sh` for legacy plugins.
     func executable(_ phase: Phase) -> String? {

@@ -25,7 +25,8 @@ package struct Summary: Sendable {
         }
         var rows: [[String]] = [["PLUGIN", "PHASE", "STATUS", "ATTEMPTS", "MS", "DETAIL"]]
         for plugin in report.plugins {
-            for (phase, step) in [("pre", plugin.pre), ("post", plugin.post)] {
+            let steps = [("pre", plugin.pre), ("hold", plugin.hold), ("release", plugin.release), ("post", plugin.post)]
+            for (phase, step) in steps {
                 guard let step else { continue }
                 let detail =
                     step.error ?? (step.outputDetached == true ? "output cut: a background process kept the pipe" : "")

@@ -19,7 +19,9 @@ package enum TimelineRenderer {
         var bars: [Bar] = []
         let steps = Dictionary(
             report.plugins.flatMap { p in
-                [(TimelineStep.pre(plugin: p.name), p.pre), (TimelineStep.post(plugin: p.name), p.post)]
+                Phase.allCases.map { phase in
+                    (TimelineStep.plugin(phase, p.name), [p.pre, p.hold, p.release, p.post][phase.order])
+                }
             }.compactMap { key, step in step.map { (key, $0) } }, uniquingKeysWith: { a, _ in a })
         for entry in report.timeline {
             if let (phase, plugin) = entry.step.pluginStep {
@@ -110,7 +112,10 @@ package enum TimelineRenderer {
                 let color =
                     bar.failed
                     ? "#cf222e"
-                    : ["pre": "#2da44e", "post": "#0969da", "freeze": "#54aeff", "snapshot": "#8250df"][bar.kind]
+                    : [
+                        "pre": "#2da44e", "hold": "#e16f24", "release": "#bf8700", "post": "#0969da", "freeze": "#54aeff",
+                        "snapshot": "#8250df",
+                    ][bar.kind]
                         ?? "#888888"
                 let w = max(2, x(bar.end) - x(bar.start))
                 s +=

@@ -7,7 +7,8 @@ extension Orchestrator {
     /// A session with a FIFREEZE still in flight is handed back in `inFlight` (never waited for
     /// here): `settleInFlight` looks at it again after the post steps.
     func window(
-        _ plan: Plan, _ report: inout RunReport, _ clock: RunClock, inFlight: inout (any FreezeSession)?
+        _ plan: Plan, _ report: inout RunReport, _ clock: RunClock, inFlight: inout (any FreezeSession)?,
+        holds: inout HoldStage
     ) async -> Bool {
         let config = plan.config
         report.freeze.enabled = plan.freezes
@@ -82,6 +83,19 @@ extension Orchestrator {
             }
         }
 
+        // The holds, last of all preparations, right before the first FIFREEZE or the snapshot call.
+        if !holds.isEmpty {
+            await takeHolds(&holds, plan, &report, clock)
+            if holds.aborted {
+                if let ready = session {
+                    await offload { ready.cancel() }
+                    journal?.thawed()
+                }
+                await releaseHolds(&holds, plan, &report, clock)
+                return false
+            }
+        }
+
         // The window. No disk writes from here to the thaw: results stay in memory.
         var freezeOK = false
         if let session {
@@ -131,6 +145,7 @@ extension Orchestrator {
             let thaw = await offload { session.thaw() }
             FaultPoint.hit("thaw")
             report.timeline.append(TimelineEntry(step: .freezeWindow, startMs: begin, endMs: clock.ms))
+            await releaseHolds(&holds, plan, &report, clock)
             if thaw.inFlight.isEmpty {
                 await offload { session.finish() }
             } else {
@@ -207,6 +222,7 @@ extension Orchestrator {
                 grace: 250_000_000)
             report.timeline.append(TimelineEntry(step: .snapshot, startMs: snapBegin, endMs: clock.ms))
         }
+        if !holds.released { await releaseHolds(&holds, plan, &report, clock) }
         if plan.snapshots {
             if report.snapshot.provider == .none { report.snapshot.provider = config.snapshot.provider }
             let code = report.snapshot.errorCode

@@ -132,8 +132,11 @@ package struct Orchestrator: Sendable {
             report.reasons.append("interrupted by signal \(sig) before the freeze: no snapshot; post steps run")
             report.errors.append(ErrorEntry(.generic, "interrupted by signal \(sig)"))
         }
+        var holds = HoldStage(plugins: plugins, started: started, reports: report.plugins, redactor: redactor)
         if !aborted {
-            freezeOK = await window(plan, &report, clock, inFlight: &inFlight)
+            freezeOK = await window(plan, &report, clock, inFlight: &inFlight, holds: &holds)
+            degradedBy += holds.degradedBy
+            aborted = holds.aborted
         } else {
             report.freeze.enabled = plan.freezes
             report.snapshot.provider = plan.config.snapshot.provider
@@ -141,7 +144,7 @@ package struct Orchestrator: Sendable {
 
         // A quiesce that lives in a session (a database lock) must still hold after the thaw.
         if report.snapshot.taken {
-            for index in started where report.plugins[index].pre?.ok == true {
+            for index in started where report.plugins[index].pre?.ok == true && !plugins[index].hasHold {
                 if let problem = await plugins[index].verifyHeld() {
                     degradedBy.append(plugins[index].spec.name)
                     report.reasons.append("'\(plugins[index].spec.name)': \(problem)")
@@ -225,7 +228,7 @@ package struct Orchestrator: Sendable {
         return report
     }
 
-    private func context(_ phase: Phase, _ plan: Plan, _ report: RunReport, budget: Int, redactor: Redactor)
+    func context(_ phase: Phase, _ plan: Plan, _ report: RunReport, budget: Int, redactor: Redactor)
         -> StepContext
     {
         let post = phase == .post

@@ -9,13 +9,17 @@ package struct Plan: Sendable {
     /// One plugin with the reason it is refused, if it is.
     package struct Entry: Sendable {
         /// True when the plugin quiesces an application (a pre script, or a database plugin).
-        package var quiesces: Bool { spec.kind != .script || spec.pre != nil }
+        package var quiesces: Bool { spec.kind != .script || spec.pre != nil || spec.hold != nil }
 
         package var spec: PluginSpec
         /// Why the pre step may not run (missing, unsafe), with the Azure code.
         package var preRefusal: (code: ErrorCode, message: String)?
         /// Why the post step may not run.
         package var postRefusal: (code: ErrorCode, message: String)?
+        /// Why the hold step may not run (a script's hold refused like its pre), if it may not.
+        package var holdRefusal: (code: ErrorCode, message: String)?
+        /// Why the release step may not run, if it may not.
+        package var releaseRefusal: (code: ErrorCode, message: String)?
     }
 
     package var config: Config
@@ -74,6 +78,12 @@ package struct Planner: Sendable {
                     unsafe: .prepostPreScriptPermissionError),
                 postRefusal: refusal(
                     spec.post, shell: spec.runWithShell, notFound: .prepostPostScriptNotFound,
+                    unsafe: .prepostPostScriptPermissionError),
+                holdRefusal: refusal(
+                    spec.hold, shell: spec.runWithShell, notFound: .prepostPreScriptNotFound,
+                    unsafe: .prepostPreScriptPermissionError),
+                releaseRefusal: refusal(
+                    spec.release, shell: spec.runWithShell, notFound: .prepostPostScriptNotFound,
                     unsafe: .prepostPostScriptPermissionError))
         }
         let freezes = options.freeze && config.freeze.enabled

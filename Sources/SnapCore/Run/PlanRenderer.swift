@@ -29,6 +29,7 @@ package enum PlanRenderer {
             }
             step(text)
         }
+        stage(.hold, plan, step)
         if plan.freezes {
             if plan.mounts.isEmpty {
                 step("freeze: no mount selected (snapshot would be crash-consistent)")
@@ -64,6 +65,7 @@ package enum PlanRenderer {
         if plan.freezes && !plan.mounts.isEmpty {
             step("thaw in reverse order: " + plan.mounts.reversed().map(\.mountPoint).joined(separator: ", "))
         }
+        stage(.release, plan, step)
         for entry in plan.entries.reversed() {
             let spec = entry.spec
             guard
@@ -81,6 +83,25 @@ package enum PlanRenderer {
         step("write the report and the status")
         for skip in plan.skippedDropIns { lines.append("  drop-in skipped: \(skip.path): \(skip.reason)") }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The hold steps (in order, right before the freeze) or the release steps (in reverse, right
+    /// after the thaw) of the plugins that have them.
+    private static func stage(_ phase: Phase, _ plan: Plan, _ step: (String) -> Void) {
+        let entries = phase == .hold ? plan.entries : plan.entries.reversed()
+        for entry in entries {
+            let plugin = PluginFactory.make(entry.spec, launcher: PosixProcessLauncher())
+            guard plugin.hasHold, let command = plugin.describe(phase) else { continue }
+            let name = entry.spec.name
+            var text =
+                phase == .hold
+                ? "hold \(name): \(command)  [timeout \(entry.spec.timeout)] (right before the freeze, after every pre)"
+                : "release \(name): \(command)  [timeout \(entry.spec.timeout)] (right after the thaw, before every post)"
+            if let refusal = phase == .hold ? entry.holdRefusal : entry.releaseRefusal {
+                text += "\n       ! will fail (\(refusal.code.rawValue)): \(refusal.message)"
+            }
+            step(text)
+        }
     }
 
     private static func describeBuiltIn(_ spec: PluginSpec) -> String? {

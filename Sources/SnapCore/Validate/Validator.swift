@@ -71,7 +71,9 @@ package struct Validator: Sendable {
         let frozen = config.freeze.enabled ? freezeSelection(config, file: file, into: &out) : nil
         for plugin in config.plugins {
             let mark = plugin.mark
-            for (phase, script) in [("pre", plugin.pre), ("post", plugin.post)] {
+            for (phase, script) in [
+                ("pre", plugin.pre), ("hold", plugin.hold), ("release", plugin.release), ("post", plugin.post),
+            ] {
                 guard let script else { continue }
                 let execProblems =
                     plugin.runWithShell

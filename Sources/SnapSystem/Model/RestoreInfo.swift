@@ -90,6 +90,6 @@ extension RunReport {
     /// The restore records of the run's plugins, in plugin order (a plugin's post record, which
     /// knows the backup's end, wins over its pre record).
     package var restorePoints: [RestoreInfo] {
-        plugins.compactMap { $0.post?.restore ?? $0.pre?.restore }
+        plugins.compactMap { $0.post?.restore ?? $0.hold?.restore ?? $0.pre?.restore }
     }
 }

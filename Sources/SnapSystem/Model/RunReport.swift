@@ -79,6 +79,10 @@ package struct PluginReport: Sendable, Codable, Hashable {
     package var dropIn: Bool = false
     /// The pre step, if it was started or refused.
     package var pre: StepReport?
+    /// The hold step (the short blocking step right before the freeze), if it started or was refused.
+    package var hold: StepReport?
+    /// The release step (right after the thaw), if it ran.
+    package var release: StepReport?
     /// The post step, if it ran.
     package var post: StepReport?
 

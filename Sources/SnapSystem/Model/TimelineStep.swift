@@ -1,11 +1,15 @@
 /// What one span of the run timeline measures.
 ///
-/// Encoded as the report's `step` string (`pre:NAME`, `post:NAME`, `snapshot:prepare`,
+/// Encoded as the report's `step` string (`pre:NAME`, `hold:NAME`, `release:NAME`, `post:NAME`, `snapshot:prepare`,
 /// `freeze:prepare`, `snapshot`, `freeze-window`), so the JSON is the one the report contract
 /// names; a string this version does not know (a report of a later version) is kept as `other`.
 package enum TimelineStep: Sendable, Hashable, Codable, CustomStringConvertible {
     /// A plugin's pre step.
     case pre(plugin: String)
+    /// A plugin's hold step (right before the freeze).
+    case hold(plugin: String)
+    /// A plugin's release step (right after the thaw).
+    case release(plugin: String)
     /// A plugin's post step.
     case post(plugin: String)
     /// Preparing the snapshot calls (outside the window).
@@ -27,10 +31,9 @@ package enum TimelineStep: Sendable, Hashable, Codable, CustomStringConvertible 
         case "snapshot": self = .snapshot
         case "freeze-window": self = .freezeWindow
         default:
-            if rawValue.hasPrefix("pre:") {
-                self = .pre(plugin: String(rawValue.dropFirst(4)))
-            } else if rawValue.hasPrefix("post:") {
-                self = .post(plugin: String(rawValue.dropFirst(5)))
+            let parts = rawValue.split(separator: ":", maxSplits: 1).map(String.init)
+            if parts.count == 2, let phase = Phase(rawValue: parts[0]) {
+                self = .plugin(phase, parts[1])
             } else {
                 self = .other(rawValue)
             }
@@ -41,6 +44,8 @@ package enum TimelineStep: Sendable, Hashable, Codable, CustomStringConvertible 
     package var rawValue: String {
         switch self {
         case .pre(let plugin): return "pre:\(plugin)"
+        case .hold(let plugin): return "hold:\(plugin)"
+        case .release(let plugin): return "release:\(plugin)"
         case .post(let plugin): return "post:\(plugin)"
         case .snapshotPrepare: return "snapshot:prepare"
         case .freezePrepare: return "freeze:prepare"
@@ -54,8 +59,20 @@ package enum TimelineStep: Sendable, Hashable, Codable, CustomStringConvertible 
     package var pluginStep: (phase: Phase, plugin: String)? {
         switch self {
         case .pre(let plugin): return (.pre, plugin)
+        case .hold(let plugin): return (.hold, plugin)
+        case .release(let plugin): return (.release, plugin)
         case .post(let plugin): return (.post, plugin)
         default: return nil
+        }
+    }
+
+    /// The step of `plugin` in `phase`.
+    package static func plugin(_ phase: Phase, _ plugin: String) -> TimelineStep {
+        switch phase {
+        case .pre: .pre(plugin: plugin)
+        case .hold: .hold(plugin: plugin)
+        case .release: .release(plugin: plugin)
+        case .post: .post(plugin: plugin)
         }
     }
 

@@ -11,11 +11,13 @@ struct TestPlugin {
 
     /// A script plugin: `pre`/`post` paths, `args`, then `options` (`timeout`, `retries`, `on_failure`).
     static func script(
-        _ name: String, pre: String? = nil, post: String? = nil, args: [String] = [],
-        _ options: KeyValuePairs<String, String> = [:]
+        _ name: String, pre: String? = nil, post: String? = nil, hold: String? = nil, release: String? = nil,
+        args: [String] = [], _ options: KeyValuePairs<String, String> = [:]
     ) -> TestPlugin {
         var keys: [(key: String, value: String)] = []
         if let pre { keys.append(("pre", pre)) }
+        if let hold { keys.append(("hold", hold)) }
+        if let release { keys.append(("release", release)) }
         if let post { keys.append(("post", post)) }
         if !args.isEmpty { keys.append(("args", TestConfig.list(args))) }
         return TestPlugin(name: name, type: nil, keys: keys + options.map { ($0.key, $0.value) })
