@@ -49,9 +49,7 @@ extension DatabasePluginTests {
         let tree = TestTree("db")
         defer { tree.cleanup() }
         try await withDatabase("mariadb", in: tree) { server in
-            let cnf = tree.write(
-                "bad.cnf", "[client]\nuser=snaporch\npassword=WRONG-SECRET-PW\nsocket=\(server["SOCKET"])\n",
-                mode: 0o600)
+            let cnf = server.wrongPasswordFile(in: tree)
             let config = tree.write(TestConfig(plugins: [.mysql(defaultsFile: cnf)]))
             let errors = try await validateErrors(config, tree)
             #expect(Set(errors).count == 1, "the message varies between runs: \(Set(errors))")

@@ -16,10 +16,21 @@ struct DatabasePluginTests {
             phase: phase, runId: runId, taskId: runId, budget: .seconds(30), deadlineEpoch: 0, frozenMounts: frozen)
     }
 
-    func mysqlSpec(_ server: DatabaseServer, mode: String = "auto", defaults: String? = nil) throws -> PluginSpec {
+    func mysqlSpec(
+        _ server: DatabaseServer, mode: String = "auto", defaults: String? = nil, lockWaitTimeout: String = "5"
+    ) throws -> PluginSpec {
         var spec = PluginSpec(name: "db", kind: .mysql)
         spec.database = try .decoded(
-            .mysql, ["defaults_file": defaults ?? server["DEFAULTS_FILE"], "mode": mode, "lock_wait_timeout": "5"])
+            .mysql,
+            ["defaults_file": defaults ?? server["DEFAULTS_FILE"], "mode": mode, "lock_wait_timeout": lockWaitTimeout])
+        return spec
+    }
+
+    /// The PostgreSQL plugin on `server`'s socket with `options` (user, mode, ...).
+    func postgresSpec(_ server: DatabaseServer, _ options: [String: String]) throws -> PluginSpec {
+        var spec = PluginSpec(name: "pg", kind: .postgres)
+        spec.database = try .decoded(
+            .postgres, options.merging(["host": server["SOCKET_DIR"], "port": server["PORT"]]) { $1 })
         return spec
     }
 
@@ -83,9 +94,7 @@ struct DatabasePluginTests {
                 if holding != "0" { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            var spec = PluginSpec(name: "db", kind: .mysql)
-            spec.database = try .decoded(
-                .mysql, ["defaults_file": server["DEFAULTS_FILE"], "mode": "ftwrl", "lock_wait_timeout": "2"])
+            let spec = try mysqlSpec(server, mode: "ftwrl", lockWaitTimeout: "2")
             let start = Date()
             let plugin = MySQLPlugin(spec: spec)
             let pre = await plugin.pre(context(.pre))
@@ -108,9 +117,7 @@ struct DatabasePluginTests {
         let tree = TestTree("db")
         defer { tree.cleanup() }
         try await withDatabase("mariadb", in: tree) { server in
-            let bad = tree.write(
-                "bad.cnf", "[client]\nuser=snaporch\npassword=WRONG-SECRET-PW\nsocket=\(server["SOCKET"])\n",
-                mode: 0o600)
+            let bad = server.wrongPasswordFile(in: tree)
             let pre = await MySQLPlugin(spec: try mysqlSpec(server, defaults: bad)).pre(context(.pre))
             #expect(pre.status == .failed)
             #expect(
@@ -173,12 +180,11 @@ struct DatabasePluginTests {
         let tree = TestTree("db")
         defer { tree.cleanup() }
         try await withDatabase("postgres", in: tree) { server in
-            var spec = PluginSpec(name: "pg", kind: .postgres)
-            spec.database = try .decoded(
-                .postgres,
+            let spec = try postgresSpec(
+                server,
                 [
-                    "mode": "backup", "host": server["SOCKET_DIR"], "port": server["PORT"], "user": "snaporch",
-                    "password_file": server["PGPASSFILE"], "label_dir": tree.path("labels"),
+                    "mode": "backup", "user": "snaporch", "password_file": server["PGPASSFILE"],
+                    "label_dir": tree.path("labels"),
                 ])
             let plugin = PostgresPlugin(spec: spec)
             let pre = await plugin.pre(context(.pre, runId: "run-pg-1"))
@@ -202,10 +208,7 @@ struct DatabasePluginTests {
         let tree = TestTree("db")
         defer { tree.cleanup() }
         try await withDatabase("postgres", in: tree) { server in
-            var spec = PluginSpec(name: "pg", kind: .postgres)
-            spec.database = try .decoded(
-                .postgres,
-                ["host": server["SOCKET_DIR"], "port": server["PORT"], "user": "snaporch_peer", "os_user": "postgres"])
+            let spec = try postgresSpec(server, ["user": "snaporch_peer", "os_user": "postgres"])
             let before = try await server.psql("SELECT checkpoints_req FROM pg_stat_bgwriter;").output
             let pre = await PostgresPlugin(spec: spec).pre(context(.pre))
             #expect(pre.ok, "\(pre.error ?? "")")

@@ -46,6 +46,13 @@ struct DatabaseServer: Sendable {
 
     func stop() async { _ = try? await sh("\(Self.scripts)/\(kind)-stop.sh \(directory)", timeout: 120) }
 
+    /// A root 0600 `[client]` file in `tree` for the plugin user with a wrong password (the
+    /// password `WRONG-SECRET-PW`, which no message may show).
+    func wrongPasswordFile(in tree: TestTree) -> String {
+        tree.write(
+            "bad.cnf", "[client]\nuser=snaporch\npassword=WRONG-SECRET-PW\nsocket=\(self["SOCKET"])\n", mode: 0o600)
+    }
+
     /// Runs SQL with the MariaDB client and a defaults file; returns exit code and output.
     func mariadb(_ sql: String, defaults: String? = nil) async throws -> (code: Int32, output: String) {
         let file = defaults ?? self["ADMIN_DEFAULTS_FILE"]
