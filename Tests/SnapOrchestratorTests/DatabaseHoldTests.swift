@@ -54,7 +54,7 @@ extension DatabasePluginTests {
                 let rows = try await maria.mariadb("SELECT v FROM snaporch_test.t WHERE v LIKE '%-writer' ORDER BY id;")
                 #expect(rows.output.split(separator: "\n") == ["pre-writer", "post-writer"], "\(rows.output)")
                 // The lock spans the window only: taken after the writer's pre, released before its post.
-                let at = Dictionary(report.timeline.map { ($0.step, $0) }, uniquingKeysWith: { a, _ in a })
+                let at = Dictionary(report.timeline.map { ($0.step.rawValue, $0) }, uniquingKeysWith: { a, _ in a })
                 let hold = try #require(at["hold:mariadb"])
                 let release = try #require(at["release:mariadb"])
                 let window = try #require(at["freeze-window"])

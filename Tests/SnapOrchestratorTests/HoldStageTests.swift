@@ -70,7 +70,7 @@ struct HoldStageTests {
             #expect(report.consistency == .application)
             #expect(report.plugins[0].hold?.ok == true && report.plugins[0].release?.ok == true)
             #expect(report.plugins[1].hold == nil && report.plugins[1].release == nil)
-            let steps = report.timeline.map(\.step)
+            let steps = report.timeline.map(\.step.rawValue)
             let hold = try #require(steps.firstIndex(of: "hold:a"))
             let window = try #require(steps.firstIndex(of: "freeze-window"))
             let release = try #require(steps.firstIndex(of: "release:a"))
