@@ -153,7 +153,8 @@ struct LegacyConfigTests {
         #expect(config.freeze.exclude.suffix(3) == ["/mnt/resource", "/data/scratch*", "/backup"])
         #expect(config.snapshot.method == .onlyHost)
         #expect(diagnostics.contains { $0.message.contains("seqsnapshot = 1 is ignored") })
-        #expect(diagnostics.contains { $0.code?.rawValue == 313 }, "a missing plugin host config is reported, not silent")
+        #expect(
+            diagnostics.contains { $0.code?.rawValue == 313 }, "a missing plugin host config is reported, not silent")
         let selector = MountSelector(explicit: [], exclude: config.freeze.exclude, allowList: nil)
         #expect(selector.reasonToSkip(fakeMount("/data/scratch01"))?.contains("excluded") == true)
     }

@@ -47,7 +47,9 @@ struct RunCommandTests {
         #expect(r.code == 3)
         let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
         #expect(report.outcome == .degraded)
-        #expect(report.errors.first?.code == .prepostPreScriptFailed && report.errors.first?.name == "FailedPrepostPreScriptFailed")
+        #expect(
+            report.errors.first?.code == .prepostPreScriptFailed
+                && report.errors.first?.name == "FailedPrepostPreScriptFailed")
     }
 
     @Test func dryRunPrintsThePlanAndRunsNothing() async throws {

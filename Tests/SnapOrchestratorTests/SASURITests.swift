@@ -46,10 +46,10 @@ import Testing
     @Test func theHandlerSettingsHoldThemAsSecrets() throws {
         let pub = try JSONSerialization.data(withJSONObject: [
             "taskId": "t-1", "commandToExecute": "snapshot", "statusBlobUri": Self.uri,
-            "objectStr": String(decoding: try JSONSerialization.data(withJSONObject: ["backupMetadata": []]), as: UTF8.self),
+            "objectStr": try JSONSerialization.data(withJSONObject: ["backupMetadata": []]).base64EncodedString(),
         ])
         let prot = try JSONSerialization.data(withJSONObject: [
-            "objectStr": String(decoding: try JSONSerialization.data(withJSONObject: ["blobSASUri": [Self.uri]]), as: UTF8.self)
+            "objectStr": try JSONSerialization.data(withJSONObject: ["blobSASUri": [Self.uri]]).base64EncodedString()
         ])
         let parameters = try BackupParameters.parse(publicJSON: pub, protectedJSON: prot)
         #expect(parameters.blobSASUris == [SASURI(Self.uri)])

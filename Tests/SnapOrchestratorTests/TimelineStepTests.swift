@@ -13,7 +13,8 @@ import Testing
 
     @Test(arguments: steps)
     func encodesAsTheReportString(_ step: TimelineStep, _ text: String) throws {
-        let json = String(decoding: try JSONEncoder().encode(TimelineEntry(step: step, startMs: 1, endMs: 2)), as: UTF8.self)
+        let json = String(
+            decoding: try JSONEncoder().encode(TimelineEntry(step: step, startMs: 1, endMs: 2)), as: UTF8.self)
         #expect(json.contains("\"step\":\"\(text)\""), "\(json)")
         #expect(TimelineStep(rawValue: text) == step)
         let back = try JSONDecoder().decode(TimelineEntry.self, from: Data(json.utf8))
@@ -38,6 +39,8 @@ import Testing
         #expect(json.contains("\"errorCode\":761"))
         #expect(json.contains("{\"code\":300,\"message\":\"m\",\"name\":\"FailedPrepostPreScriptFailed\"}"), "\(json)")
         #expect(try JSONDecoder().decode(RunReport.self, from: Data(json.utf8)) == report)
-        #expect(StepOutcome(taken: true).rawValue == "snapshot-taken" && StepOutcome(taken: false).rawValue == "no-snapshot")
+        #expect(
+            StepOutcome(taken: true).rawValue == "snapshot-taken" && StepOutcome(taken: false).rawValue == "no-snapshot"
+        )
     }
 }

@@ -213,7 +213,9 @@ package struct LegacyConfig: Sendable {
             let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else {
             out.append(
-                Diagnostic(.error, "305 FailedPrepostPluginConfigParsing: not a JSON object", file: file, code: .prepostPluginConfigParsing))
+                Diagnostic(
+                    .error, "305 FailedPrepostPluginConfigParsing: not a JSON object", file: file,
+                    code: .prepostPluginConfigParsing))
             return nil
         }
         guard let pre = json["preScriptLocation"] as? String, let post = json["postScriptLocation"] as? String else {

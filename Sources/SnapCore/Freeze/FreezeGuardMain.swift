@@ -65,7 +65,8 @@ package enum FreezeGuardMain {
         expedite?.restore()
         var report = ""
         for i in results.indices {
-            report += GuardReply.froze(index: i, errno: results[i] < 0 ? EBADF : results[i], micros: Int(micros[i])).line
+            report +=
+                GuardReply.froze(index: i, errno: results[i] < 0 ? EBADF : results[i], micros: Int(micros[i])).line
         }
         for i in pending { report += GuardReply.inFlight(index: i).line }
         emit(report + GuardReply.frozen.line)
@@ -88,7 +89,8 @@ package enum FreezeGuardMain {
         workers.awaitLate(pending) { late in
             emit(
                 GuardReply.late(
-                    index: late.index, freezeErrno: late.freezeErrno, micros: Int(late.micros), thawErrno: late.thawErrno
+                    index: late.index, freezeErrno: late.freezeErrno, micros: Int(late.micros),
+                    thawErrno: late.thawErrno
                 ).line)
         }
         return 0

@@ -20,7 +20,9 @@ package final class RunLock: Sendable {
         }
         let path = directory + "/lock"
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw RunLockError.cannotOpen(path: path, reason: SystemError("open", errno: errno).reason) }
+        guard fd >= 0 else {
+            throw RunLockError.cannotOpen(path: path, reason: SystemError("open", errno: errno).reason)
+        }
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             var buffer = [UInt8](repeating: 0, count: 32)

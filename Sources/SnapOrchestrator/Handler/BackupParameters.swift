@@ -91,7 +91,9 @@ package struct BackupParameters: Sendable, Hashable {
             }
         }
         if let protectedObject = try objectStr(prot["objectStr"], field: "protected objectStr", required: false) {
-            p.blobSASUris = (protectedObject["blobSASUri"] as? [Any] ?? []).compactMap { ($0 as? String).map(SASURI.init) }
+            p.blobSASUris = (protectedObject["blobSASUri"] as? [Any] ?? []).compactMap {
+                ($0 as? String).map(SASURI.init)
+            }
         }
         let custom = nonEmpty(pub["customSettings"]) ?? nonEmpty(prot["customSettings"])
         if let custom {

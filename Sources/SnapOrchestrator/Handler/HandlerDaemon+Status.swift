@@ -42,7 +42,8 @@ extension HandlerDaemon {
         record.save(statusFolder: folder)
         let problems = await writer.write(status, sequence: record.sequence, blobURI: blob)
         log.write(
-            "seq \(record.sequence): \(status.status.rawValue) code \(status.code): \(Redactor().redact(status.message))")
+            "seq \(record.sequence): \(status.status.rawValue) code \(status.code): \(Redactor().redact(status.message))"
+        )
         for problem in problems { log.write(problem) }
         let events = ExtensionEvents(
             folder: environment.eventsFolder, version: facts.extensionVersion(), operationId: status.taskId)

@@ -131,7 +131,8 @@ package struct HandlerStatus: Sendable {
                     })
             } ?? .null
         let body = OrderedJSON.object([
-            ("name", .string(Self.extensionName)), ("operation", .string("Enable")), ("status", .string(status.rawValue)),
+            ("name", .string(Self.extensionName)), ("operation", .string("Enable")),
+            ("status", .string(status.rawValue)),
             ("substatus", .array(reportSubstatus)), ("code", .string(String(code))), ("taskId", .string(taskId)),
             ("formattedMessage", formattedMessage), ("storageDetails", storageDetails),
             ("commandStartTimeUTCTicks", .optional(commandStartTimeUTCTicks)),
@@ -170,11 +171,13 @@ package struct HandlerStatus: Sendable {
         let substatus: [OrderedJSON] = [
             .object([
                 ("code", .string(v2Terminal ? "0" : String(code))), ("name", .string(blobDocument())),
-                ("status", .string((v2Terminal ? State.success : status).rawValue)), ("formattedMessage", formattedMessage),
+                ("status", .string((v2Terminal ? State.success : status).rawValue)),
+                ("formattedMessage", formattedMessage),
             ])
         ]
         let body = OrderedJSON.object([
-            ("name", .string(Self.extensionName)), ("operation", .string("Enable")), ("status", .string(fileStatus.rawValue)),
+            ("name", .string(Self.extensionName)), ("operation", .string("Enable")),
+            ("status", .string(fileStatus.rawValue)),
             ("substatus", .array(substatus)), ("code", .string(String(code))), ("taskId", .string(taskId)),
             ("formattedMessage", formattedMessage), ("storageDetails", storageDetails),
             ("commandStartTimeUTCTicks", .optional(commandStartTimeUTCTicks)), ("telemetryData", .null),

@@ -33,7 +33,8 @@ package enum StatusMapper {
                     + report.reasons.joined(separator: "; ")
             status = HandlerStatus(
                 status: .success, code: code, message: message, taskId: parameters.taskId,
-                snapshotConsistency: consistencyNumber(report.consistency), extErrorCode: firstError?.code.rawValue ?? code)
+                snapshotConsistency: consistencyNumber(report.consistency),
+                extErrorCode: firstError?.code.rawValue ?? code)
         } else {
             let code = snapshotFailureCode(report) ?? firstError?.code.rawValue ?? HandlerCode.error.rawValue
             let name = ErrorCode(rawValue: code)?.name ?? "error"
