@@ -66,6 +66,44 @@ def bench_overhead(tmp):
         "overheadPerStepWallMs": round((statistics.median(wall) - steps * per_script_ms) / steps, 3),
     }
 
+def bench_steps(tmp):
+    """Per-step cost at 1/10/50/100/200/400 trivial script plugins (pre + post, rehearsal): what one more
+    step adds to the run's own duration, i.e. (durationMs(N) - durationMs(0)) / 2N. Runs of all sizes are
+    interleaved so that load from elsewhere hits them alike; small runs are repeated more (the report's
+    duration is in whole ms) and averaged with the top and bottom tenth trimmed."""
+    tree = os.path.join(tmp, "steps")
+    os.makedirs(tree, mode=0o755)
+    script = os.path.join(tree, "noop.sh")
+    write(script, "#!/bin/sh\nexit 0\n", 0o755)
+    env = dict(os.environ, SNAPORCH_ROOT=tree)
+    sizes = (0, 1, 10, 50, 100, 200, 400)
+    configs = {}
+    for n in sizes:
+        plugins = "".join(f"  - name: p{i}\n    pre: {script}\n    post: {script}\n" for i in range(n))
+        configs[n] = os.path.join(tree, f"c{n}.yaml")
+        write(configs[n], "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\n"
+              + ("plugins:\n" + plugins if n else "plugins: []\n"))
+    # Enough runs of every size for about 400 steps (at least RUNS runs).
+    reps = {n: max(RUNS, 400 // max(2 * n, 1)) for n in sizes}
+    durations = {n: [] for n in sizes}
+    for round_ in range(max(reps.values())):
+        for n in sizes:
+            if round_ < reps[n]:
+                out = sh([BIN, "run", "--config", configs[n], "--no-freeze", "--no-snapshot", "--json"], env=env).stdout
+                durations[n].append(json.loads(out)["durationMs"])
+
+    def trimmed_mean(values):
+        values = sorted(values)
+        cut = len(values) // 10
+        kept = values[cut:len(values) - cut] if cut else values
+        return sum(kept) / len(kept)
+
+    base = trimmed_mean(durations[0])
+    per_step = {n: (trimmed_mean(durations[n]) - base) / (2 * n) for n in sizes if n}
+    return {"fixedMs": round(base, 3), "runs": reps,
+            "perStepMs": {str(n): round(v, 4) for n, v in per_step.items()},
+            "deviationVs10Pct": {str(n): round((v / per_step[10] - 1) * 100, 1) for n, v in per_step.items()}}
+
 
 def bench_startup(tmp):
     """Start-up time and peak RSS of `validate` and of a rehearsal run (the sample config)."""

@@ -49,7 +49,7 @@ struct RunCommandTests {
         #expect(report.timeline.map(\.step) == ["pre:a", "pre:b", "post:b", "post:a"])
         let last = try ReportStore(paths: Paths(root: tree.root)).load(tree.path("var/lib/snaporch/last-report.json"))
         #expect(last.runId == report.runId)
-        #expect(!FileManager.default.fileExists(atPath: tree.path("run/snaporch/journal.json")), "journal left behind")
+        #expect(!FileManager.default.fileExists(atPath: tree.path("run/snaporch/journal.jsonl")), "journal left behind")
     }
 
     @Test func failedPreUnderContinueExitsThree() async throws {

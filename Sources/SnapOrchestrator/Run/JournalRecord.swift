@@ -1,0 +1,95 @@
+import Foundation
+
+/// One event of a run as its journal stores it: one line of JSON, appended when the event happens.
+/// Replaying the records in order (`JournalState.apply`) gives what an interrupted run still owes.
+public struct JournalRecord: Sendable, Codable, Hashable {
+    /// What happened.
+    public enum Event: String, Sendable, Codable, Hashable {
+        /// A run started (`runId`, `taskId`, `pid`): always the first record.
+        case begin
+        /// A plugin's pre is starting: its post (`owed`) is owed from now on.
+        case preStarting
+        /// The outcome and consistency the post steps are told (`outcome`, `consistency`).
+        case outcomeKnown
+        /// `mounts` are about to be frozen (`rcuExpedited`: the knob's value to restore).
+        case freezing
+        /// Nothing is frozen any more.
+        case thawed
+        /// `plugin`'s post step has run.
+        case postDone
+        /// The run is over; only what may still be frozen is kept (no post step is owed).
+        case finished
+    }
+
+    public var event: Event
+    public var runId: String?
+    public var taskId: String?
+    public var pid: Int32?
+    public var owed: JournalState.OwedPost?
+    public var outcome: String?
+    public var consistency: String?
+    public var mounts: [String]?
+    public var rcuExpedited: String?
+    public var plugin: String?
+
+    /// A record of `event` with no fields (the constructors below fill them).
+    public init(_ event: Event) { self.event = event }
+
+    /// The first record of a run.
+    public static func begin(runId: String, taskId: String, pid: Int32) -> JournalRecord {
+        var record = JournalRecord(.begin)
+        record.runId = runId
+        record.taskId = taskId
+        record.pid = pid
+        return record
+    }
+
+    /// A post step becomes owed.
+    public static func preStarting(_ owed: JournalState.OwedPost) -> JournalRecord {
+        var record = JournalRecord(.preStarting)
+        record.owed = owed
+        return record
+    }
+
+    /// The post steps' `SNAPORCH_OUTCOME` and `SNAPORCH_CONSISTENCY`.
+    public static func outcomeKnown(outcome: String, consistency: String) -> JournalRecord {
+        var record = JournalRecord(.outcomeKnown)
+        record.outcome = outcome
+        record.consistency = consistency
+        return record
+    }
+
+    /// Mounts about to be frozen.
+    public static func freezing(_ mounts: [String], rcuExpedited: String?) -> JournalRecord {
+        var record = JournalRecord(.freezing)
+        record.mounts = mounts
+        record.rcuExpedited = rcuExpedited
+        return record
+    }
+
+    /// A post step has run.
+    public static func postDone(_ plugin: String) -> JournalRecord {
+        var record = JournalRecord(.postDone)
+        record.plugin = plugin
+        return record
+    }
+
+    /// Whether recovery acts on this record: it adds a duty (a post owed, mounts that may be frozen)
+    /// or tells the owed steps something (the outcome). Such a record is durable before the action
+    /// it announces; the others only discharge duties (see `RunJournal`'s durability policy).
+    public var announcesDuty: Bool {
+        switch event {
+        case .preStarting, .outcomeKnown, .freezing: return true
+        case .begin, .thawed, .postDone, .finished: return false
+        }
+    }
+
+    /// The record as one line: compact JSON with sorted keys (never a raw newline inside) and `\n`.
+    public func line() -> [UInt8]? {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+        guard var bytes = try? Array(encoder.encode(self)) else { return nil }
+        bytes.append(0x0A)
+        return bytes
+    }
+}
