@@ -3,6 +3,7 @@
 
 Measures, on this machine, with the release binary:
   1. orchestration overhead per step: 50 trivial script plugins, pre + post, rehearsal mode;
+     and the per-step cost at 1/10/50/100/200/400 plugins (flat: the journal appends one record a step);
   2. the freeze window with 8 loop mounts and no snapshot call (target <= 20 ms);
   3. FIFREEZE time with ~200 MB of dirty data, without and with a sync first;
   4. reading and parsing a > 256 KiB mount table (2000 mounts, in a private mount namespace).
@@ -65,6 +66,45 @@ def bench_overhead(tmp):
         "overheadPerStepMs": round((statistics.median(pipeline) - steps * per_script_ms) / steps, 3),
         "overheadPerStepWallMs": round((statistics.median(wall) - steps * per_script_ms) / steps, 3),
     }
+
+def bench_steps(tmp):
+    """Per-step cost at 1/10/50/100/200/400 trivial script plugins (pre + post, rehearsal): what one more
+    step adds to the run's own duration, i.e. (durationMs(N) - durationMs(0)) / 2N, the script's own
+    fork+exec+run included. Runs of all sizes are interleaved so that load from elsewhere hits them
+    alike; small runs are repeated more (the report's duration is in whole ms) and averaged with the
+    top and bottom tenth trimmed."""
+    tree = os.path.join(tmp, "steps")
+    os.makedirs(tree, mode=0o755)
+    script = os.path.join(tree, "noop.sh")
+    write(script, "#!/bin/sh\nexit 0\n", 0o755)
+    env = dict(os.environ, SNAPORCH_ROOT=tree)
+    sizes = (0, 1, 10, 50, 100, 200, 400)
+    configs = {}
+    for n in sizes:
+        plugins = "".join(f"  - name: p{i}\n    pre: {script}\n    post: {script}\n" for i in range(n))
+        configs[n] = os.path.join(tree, f"c{n}.yaml")
+        write(configs[n], "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\n"
+              + ("plugins:\n" + plugins if n else "plugins: []\n"))
+    # Enough runs of every size for about 600 steps (at least RUNS runs), spread evenly over the
+    # whole measurement so that a change of load on the machine hits every size alike.
+    reps = {n: max(RUNS, 600 // max(2 * n, 1)) for n in sizes}
+    schedule = sorted(((k + 0.5) / reps[n], n) for n in sizes for k in range(reps[n]))
+    durations = {n: [] for n in sizes}
+    for _, n in schedule:
+        out = sh([BIN, "run", "--config", configs[n], "--no-freeze", "--no-snapshot", "--json"], env=env).stdout
+        durations[n].append(json.loads(out)["durationMs"])
+
+    def trimmed_mean(values):
+        values = sorted(values)
+        cut = len(values) // 10 if len(values) >= 10 else 1 if len(values) >= 5 else 0
+        kept = values[cut:len(values) - cut] if cut else values
+        return sum(kept) / len(kept)
+
+    base = trimmed_mean(durations[0])
+    per_step = {n: (trimmed_mean(durations[n]) - base) / (2 * n) for n in sizes if n}
+    return {"fixedMs": round(base, 3), "runs": reps,
+            "perStepMs": {str(n): round(v, 4) for n, v in per_step.items()},
+            "deviationVs10Pct": {str(n): round((v / per_step[10] - 1) * 100, 1) for n, v in per_step.items()}}
 
 
 def bench_startup(tmp):
@@ -295,6 +335,7 @@ def main():
     os.chmod(tmp, 0o755)
     try:
         results["overhead"] = bench_overhead(tmp)
+        results["steps"] = bench_steps(tmp)
         results["startup"] = bench_startup(tmp)
         if os.geteuid() == 0 and os.path.exists("/dev/loop-control"):
             results["window"] = bench_window(tmp)
@@ -312,6 +353,11 @@ def main():
              "<= 2 ms", o["overheadPerStepMs"], 2.0),
             ("  same, including snaporch start-up (wall)", f"{o['overheadPerStepWallMs']} ms", "", None, None),
             ("  a trivial script's own fork+exec+run", f"{o['scriptOwnMs']} ms", "", None, None)]
+    st = results["steps"]
+    for n, v in st["perStepMs"].items():
+        dev = st["deviationVs10Pct"][n]
+        rows.append((f"per-step cost, {n} plugin(s) (pre+post, rehearsal)", f"{v:.3f} ms",
+                     f"flat: within +-10 % of 10 plugins ({dev:+.1f} %)", abs(dev), 10.0))
     rss_bounds = {"validate": 40, "rehearsal": 48}
     for name, v in results["startup"].items():
         bound = rss_bounds.get(name.split()[0])

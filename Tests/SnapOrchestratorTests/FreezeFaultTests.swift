@@ -56,8 +56,10 @@ struct FreezeFaultTests {
                 #expect(mount.error?.contains("may still freeze") == true, "\(mount.error ?? "")")
                 #expect(report.consistency == .crash)
                 #expect(tree.read("order.log")?.hasSuffix("post snapshot-taken crash\n") == true)
-                let journal = tree.read("run/snaporch/journal.json") ?? ""
-                #expect(journal.contains("mayBeFrozen"), "the journal forgot the mount: \(journal)")
+                let journal = RunJournal(directory: tree.path("run/snaporch")).leftover()
+                #expect(
+                    journal?.mayBeFrozen == [m.mountPoint],
+                    "the journal forgot the mount: \(String(describing: journal))")
                 // The guard outlives its FIFREEZE and thaws the moment it returns.
                 let pid = try #require(guardPid)
                 let end = Date().addingTimeInterval(90)

@@ -53,7 +53,7 @@ struct RecoveryTests {
         env["SNAPORCH_FREEZE_ALLOW"] = tree.path("nothing-to-freeze")
         try await runAndKill(
             ["run", "--no-freeze", "--no-snapshot"], env: env, pidFile: tree.path("orch.pid"), stopped: false)
-        let journal = tree.path("run/snaporch/journal.json")
+        let journal = tree.path("run/snaporch/journal.jsonl")
         var st = stat()
         #expect(stat(journal, &st) == 0 && st.st_mode & 0o777 == 0o600, "journal mode \(String(st.st_mode, radix: 8))")
         #expect(stat(tree.path("run/snaporch"), &st) == 0 && st.st_mode & 0o077 == 0, "run dir open to others")
@@ -80,9 +80,11 @@ struct RecoveryTests {
         var env = tree.environment
         env["SNAPORCH_FAULT_STOP_AT"] = "post"
         try await runAndKill(["run"], env: env, pidFile: tree.path("orch.pid"), stopped: true)
-        let journalText = tree.read("run/snaporch/journal.json") ?? ""
-        let journal = try JSONSerialization.jsonObject(with: Data(journalText.utf8)) as? [String: Any]
-        let owed = (journal?["owed"] as? [[String: Any]])?.first
+        let journalText = tree.read("run/snaporch/journal.jsonl") ?? ""
+        let records = try journalText.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let owed = records.first { $0?["event"] as? String == "preStarting" }??["owed"] as? [String: Any]
         let environment = (owed?["invocation"] as? [String: Any])?["environment"] as? [String: String]
         // The journalled environment is the script contract's, nothing more (no secrets).
         let keys = Set(environment?.keys.map { $0 } ?? [])

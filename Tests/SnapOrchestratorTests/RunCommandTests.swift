@@ -37,7 +37,7 @@ struct RunCommandTests {
         #expect(report.timeline.map(\.step.rawValue) == ["pre:a", "pre:b", "post:b", "post:a"])
         let last = try ReportStore(paths: Paths(root: tree.root)).load(tree.path("var/lib/snaporch/last-report.json"))
         #expect(last.runId == report.runId)
-        #expect(!FileManager.default.fileExists(atPath: tree.path("run/snaporch/journal.json")), "journal left behind")
+        #expect(!FileManager.default.fileExists(atPath: tree.path("run/snaporch/journal.jsonl")), "journal left behind")
     }
 
     @Test func failedPreUnderContinueExitsThree() async throws {

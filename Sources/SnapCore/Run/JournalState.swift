@@ -1,0 +1,65 @@
+import SnapSystem
+/// What an interrupted run owes, as `recover` needs it: the replay of the run's journal records
+/// (or an older version's `journal.json`, which stored exactly this value).
+package struct JournalState: Sendable, Codable, Hashable {
+    /// A post step owed to a plugin whose pre started.
+    package struct OwedPost: Sendable, Codable, Hashable {
+        package var plugin: String
+        /// The post script (older journals: the only description of the step).
+        package var executable: String?
+        /// The post step's arguments.
+        package var arguments: [String]
+        package var timeoutMs: Int
+        /// Exactly what the plugin would have run (argv, environment, limits); nil for a plugin
+        /// without a post script (a database plugin) and in journals of older versions.
+        package var invocation: StepInvocation?
+    }
+
+    package var runId: String
+    package var taskId: String
+    package var pid: Int32
+    package var owed: [OwedPost] = []
+    /// Mounts that may be frozen (set just before the window, cleared after the thaw).
+    package var mayBeFrozen: [String] = []
+    /// `/sys/kernel/rcu_expedited` before the window, when the run may change it: recovery then checks
+    /// the knob (`RCUExpedite.heal`).
+    package var rcuExpedited: String?
+    /// Set (never written) when the journal could not be read or parsed: the reason. Recovery then
+    /// thaws every mount the file may name (`mayBeFrozen` holds them).
+    package var unreadable: String?
+    /// `SNAPORCH_OUTCOME` the post steps get, once the run knows it (after the thaw).
+    package var outcome: StepOutcome?
+    /// `SNAPORCH_CONSISTENCY` the post steps get, once the run knows it.
+    package var consistency: RunReport.Consistency?
+
+    /// Applies one journal record (the replay of a record log).
+    /// - Returns: false when the record lacks what its event needs (then nothing is changed).
+    @discardableResult
+    package mutating func apply(_ record: JournalRecord) -> Bool {
+        switch record.event {
+        case .begin:
+            guard let runId = record.runId, let taskId = record.taskId, let pid = record.pid else { return false }
+            self = JournalState(runId: runId, taskId: taskId, pid: pid)
+        case .preStarting:
+            guard let post = record.owed else { return false }
+            owed.append(post)
+        case .outcomeKnown:
+            guard let outcome = record.outcome, let consistency = record.consistency else { return false }
+            self.outcome = outcome
+            self.consistency = consistency
+        case .freezing:
+            guard let mounts = record.mounts else { return false }
+            mayBeFrozen = mounts
+            rcuExpedited = record.rcuExpedited
+        case .thawed:
+            mayBeFrozen = []
+            rcuExpedited = nil
+        case .postDone:
+            guard let plugin = record.plugin else { return false }
+            owed.removeAll { $0.plugin == plugin }
+        case .finished:
+            owed = []
+        }
+        return true
+    }
+}
