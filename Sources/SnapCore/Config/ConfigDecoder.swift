@@ -185,19 +185,7 @@ package struct ConfigDecoder: Sendable {
         if let n = map["type"], let kind = reader.choice(n, key: "type", as: PluginSpec.Kind.self) {
             plugin.kind = kind
         }
-        for key in ["pre", "hold", "release", "post"] {
-            guard let n = map[key], !n.isNull, let path = reader.string(n, key: "\(name).\(key)") else { continue }
-            if !path.hasPrefix("/") {
-                reader.error("plugin '\(name)': '\(key)' must be an absolute path, found '\(path)'", at: n)
-                ok = false
-            }
-            switch key {
-            case "pre": plugin.pre = path
-            case "hold": plugin.hold = path
-            case "release": plugin.release = path
-            default: plugin.post = path
-            }
-        }
+        if !decodeSteps(map, into: &plugin, reader: &reader) { ok = false }
         if let n = map["args"], let v = reader.strings(n, key: "\(name).args") { plugin.args = v }
         if let n = map["timeout"], let v = reader.duration(n, key: "\(name).timeout", max: .seconds(3600)) {
             plugin.timeout = v
@@ -212,17 +200,7 @@ package struct ConfigDecoder: Sendable {
         switch plugin.kind {
         case .script:
             ownKeys = []
-            if plugin.pre == nil && plugin.post == nil && plugin.hold == nil && plugin.release == nil {
-                reader.error("script plugin '\(name)' needs 'pre', 'post' or both", at: node)
-                ok = false
-            }
-            if (plugin.hold == nil) != (plugin.release == nil) {
-                let (given, missing) = plugin.hold != nil ? ("hold", "release") : ("release", "hold")
-                reader.error(
-                    "script plugin '\(name)' has '\(given)' but no '\(missing)': a hold (the pause right before the freeze) and its release (right after the thaw) go together",
-                    at: map[given] ?? node)
-                ok = false
-            }
+            if !checkScriptSteps(plugin, map, node, reader: &reader) { ok = false }
         case .mysql: ownKeys = Self.mysqlKeys
         case .postgres: ownKeys = Self.postgresKeys
         }
@@ -251,6 +229,46 @@ package struct ConfigDecoder: Sendable {
             ok = false
         }
         return ok ? plugin : nil
+    }
+
+    /// Reads the step executables (`pre`, `hold`, `release`, `post`): absolute paths.
+    private func decodeSteps(_ map: [String: YAMLNode], into plugin: inout PluginSpec, reader: inout NodeReader) -> Bool {
+        var ok = true
+        for key in ["pre", "hold", "release", "post"] {
+            guard let n = map[key], !n.isNull, let path = reader.string(n, key: "\(plugin.name).\(key)") else {
+                continue
+            }
+            if !path.hasPrefix("/") {
+                reader.error("plugin '\(plugin.name)': '\(key)' must be an absolute path, found '\(path)'", at: n)
+                ok = false
+            }
+            switch key {
+            case "pre": plugin.pre = path
+            case "hold": plugin.hold = path
+            case "release": plugin.release = path
+            default: plugin.post = path
+            }
+        }
+        return ok
+    }
+
+    /// A script plugin has at least one step, and a hold always comes with its release.
+    private func checkScriptSteps(
+        _ plugin: PluginSpec, _ map: [String: YAMLNode], _ node: YAMLNode, reader: inout NodeReader
+    ) -> Bool {
+        var ok = true
+        if plugin.pre == nil && plugin.post == nil && plugin.hold == nil && plugin.release == nil {
+            reader.error("script plugin '\(plugin.name)' needs 'pre', 'post' or both", at: node)
+            ok = false
+        }
+        if (plugin.hold == nil) != (plugin.release == nil) {
+            let (given, missing) = plugin.hold != nil ? ("hold", "release") : ("release", "hold")
+            reader.error(
+                "script plugin '\(plugin.name)' has '\(given)' but no '\(missing)': a hold (the pause right before the freeze) and its release (right after the thaw) go together",
+                at: map[given] ?? node)
+            ok = false
+        }
+        return ok
     }
 
     private static func firstInvalidUTF8(_ bytes: [UInt8]) -> SourceMark {
