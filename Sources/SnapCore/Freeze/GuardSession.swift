@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// One guard process, the watchdog, and this process's own fds to the same mounts.
@@ -9,9 +8,9 @@ import SnapSystem
 final class GuardSession: FreezeSession, @unchecked Sendable {
     let child: SpawnedChild
     let mounts: [MountEntry]
-    let ownFDs: [Int32]
+    let ownFDs: [FileDescriptor]
     let timeout: TimeSpan
-    var channel: LineChannel
+    var channel: LineReader
     /// The last-resort thaw, armed just before the first FIFREEZE and disarmed after the thaw.
     var watchdog: WatchdogLink?
     private var frozen: [Bool]
@@ -29,13 +28,13 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     let waves: [Int]
     private let startWatching = DispatchSemaphore(value: 0)
 
-    init(child: SpawnedChild, mounts: [MountEntry], ownFDs: [Int32], timeout: TimeSpan, waves: [Int]) {
+    init(child: SpawnedChild, mounts: [MountEntry], ownFDs: [FileDescriptor], timeout: TimeSpan, waves: [Int]) {
         self.child = child
         self.mounts = mounts
         self.ownFDs = ownFDs
         self.timeout = timeout
         self.waves = waves
-        self.channel = LineChannel(fd: child.stdoutFD)
+        self.channel = LineReader(fd: child.stdoutFD)
         self.frozen = Array(repeating: false, count: mounts.count)
     }
 
@@ -59,7 +58,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     }
 
     package func freeze() -> [MountFreezeResult] {
-        var results = mounts.map { MountFreezeResult(mountPoint: $0.mountPoint, errno: EIO) }
+        var results = mounts.map { MountFreezeResult(mountPoint: $0.mountPoint, errno: Errno.ioError.rawValue) }
         freezeStart = Sys.monotonicNanos()
         watchdog?.send("A\n")
         guard send("F\n") else { return results }
@@ -80,7 +79,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         // A mount the guard never answered for may be frozen (the guard stopped or died mid-way).
         for i in mounts.indices where !answered.contains(i) { results[i].inFlight = true }
         // A foreign freeze (EBUSY) is not ours: the watchdog must not thaw it.
-        for i in results.indices where results[i].errno == EBUSY { watchdog?.send("X \(i)\n") }
+        for i in results.indices where results[i].verdict == .frozenByOthers { watchdog?.send("X \(i)\n") }
         // Watch the guard through the window: if it dies or hangs past the deadline, thaw here.
         startWatching.signal()
         return results
@@ -158,7 +157,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
                 i < mounts.count
             {
                 outcome.results[mounts[i].mountPoint] = e
-                if e == 0 || e == EINVAL { frozen[i] = false }
+                if FreezeIoctlResult(errnoValue: e).confirmsThaw { frozen[i] = false }
             }
         }
         if !sawDone || frozen.contains(true) {
@@ -167,7 +166,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             // mount; EINVAL just means "was not frozen".
             outcome.guardLost = !sawDone
             for i in thawOrder where frozen[i] || !sawDone {
-                let e = FreezeIoctl.thaw(ownFDs[i])
+                let e = ownFDs[i].thaw().errnoValue
                 if e == 0 || outcome.results[mounts[i].mountPoint] == nil || frozen[i] {
                     outcome.results[mounts[i].mountPoint] = e
                 }
@@ -182,7 +181,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             if outcome.guardLost {
                 // Then the knob: a guard stopped inside its RCU instant holds the lock. Stop it for good
                 // (it is of no use any more), and put the knob back with bounded waits only.
-                if inFlight.isEmpty { kill(child.pid, SIGKILL) }
+                if inFlight.isEmpty { Signal.kill.send(to: child.pid) }
                 RCUExpedite.heal(waitUpTo: .milliseconds(1500))
             }
         }
@@ -205,9 +204,9 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         }
         guard first else { return }
         watchdog?.close()
-        if let fd = child.stdinFD { close(fd) }
-        close(child.stdoutFD)
-        for fd in ownFDs { close(fd) }
+        if let fd = child.stdinFD { Sys.close(fd) }
+        Sys.close(child.stdoutFD)
+        for fd in ownFDs { fd.close() }
         // A guard waiting for a FIFREEZE in flight must live until it returns, to thaw it: never
         // kill it, never wait for it (it cannot exit before the kernel lets go).
         guard inFlight.subtracting(settled).isEmpty || outcome.guardLost else { return }
@@ -218,10 +217,10 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             let rc = waitpid(child.pid, &status, WNOHANG)
             if rc == child.pid || (rc < 0 && errno != EINTR) { return }
             if Sys.monotonicNanos() > end { break }
-            usleep(1000)
+            ThisProcess.sleep(microseconds: 1000)
         }
         // Stuck: kill it, but never wait on a process that may sit in the kernel.
-        kill(child.pid, SIGKILL)
+        Signal.kill.send(to: child.pid)
         _ = waitpid(child.pid, &status, WNOHANG)
     }
 }

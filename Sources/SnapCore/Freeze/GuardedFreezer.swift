@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// The real `Freezer`: a guard process holds the freeze, and this process keeps its own fds to
@@ -21,19 +20,19 @@ package struct GuardedFreezer: Freezer {
     }
 
     package func prepare(_ mounts: [MountEntry], timeout: TimeSpan) throws(FreezeError) -> any FreezeSession {
-        var own: [Int32] = []
+        var own: [FileDescriptor] = []
         for mount in mounts {
-            let (fd, err) = FreezeIoctl.openMount(mount.mountPoint)
-            if fd < 0 {
-                own.forEach { close($0) }
+            switch FileDescriptor.openMount(mount.mountPoint) {
+            case .success(let fd):
+                own.append(fd)
+            case .failure(let code):
+                own.forEach { $0.close() }
                 throw FreezeError(
-                    code: ErrorCode.unableToOpenMount.rawValue,
-                    "cannot open \(mount.mountPoint): \(String(cString: strerror(err)))")
+                    code: ErrorCode.unableToOpenMount.rawValue, "cannot open \(mount.mountPoint): \(code.message)")
             }
-            own.append(fd)
         }
         // Flush dirty data now, outside the window, so FIFREEZE does not wait on writeback.
-        for fd in own { _ = FreezeIoctl.syncFilesystem(fd) }
+        for fd in own { try? fd.syncFilesystem() }
         var environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
         if let stop = FaultPoint.target { environment["SNAPORCH_FAULT_STOP_AT"] = stop }
         let waves = FreezeWaves.waves(for: mounts)
@@ -47,12 +46,12 @@ package struct GuardedFreezer: Freezer {
                 ] + (expediteRCU ? ["--expedite-rcu"] : []) + ["--"] + mounts.map(\.mountPoint),
                 environment: environment, workingDirectory: "/", stdinPipe: true)
         } catch {
-            own.forEach { close($0) }
+            own.forEach { $0.close() }
             throw FreezeError(code: ErrorCode.fsFreezeFailed.rawValue, "cannot start the freeze guard: \(error)")
         }
-        close(child.stderrFD)
+        Sys.close(child.stderrFD)
         let session = GuardSession(child: child, mounts: mounts, ownFDs: own, timeout: timeout, waves: waves)
-        var channel = LineChannel(fd: child.stdoutFD)
+        var channel = LineReader(fd: child.stdoutFD)
         var openErrors: [String] = []
         while let line = channel.readLine(timeoutMs: 5000) {
             if line == "READY" {
@@ -70,7 +69,7 @@ package struct GuardedFreezer: Freezer {
             }
             let parts = line.split(separator: " ")
             if parts.count == 3, parts[0] == "OPEN", let i = Int(parts[1]), let e = Int32(parts[2]), i < mounts.count {
-                openErrors.append("guard cannot open \(mounts[i].mountPoint): \(String(cString: strerror(e)))")
+                openErrors.append("guard cannot open \(mounts[i].mountPoint): \(Errno(rawValue: e).message)")
             }
         }
         session.cancel()
@@ -97,9 +96,9 @@ final class WatchdogLink: @unchecked Sendable {
                 arguments: ["__watchdog", "--after-ms", String(after.milliseconds), "--"] + mounts.map(\.mountPoint),
                 environment: environment, workingDirectory: "/", stdinPipe: true, newSession: true)
         else { return nil }
-        Glibc.close(child.stderrFD)
+        Sys.close(child.stderrFD)
         let link = WatchdogLink(child: child)
-        var channel = LineChannel(fd: child.stdoutFD)
+        var channel = LineReader(fd: child.stdoutFD)
         while let line = channel.readLine(timeoutMs: 5000) {
             if line == "READY" { return link }
         }
@@ -118,16 +117,16 @@ final class WatchdogLink: @unchecked Sendable {
     func close() {
         guard !closed else { return }
         closed = true
-        if let fd = child.stdinFD { Glibc.close(fd) }
-        Glibc.close(child.stdoutFD)
+        if let fd = child.stdinFD { Sys.close(fd) }
+        Sys.close(child.stdoutFD)
         var status: Int32 = 0
         let end = Sys.monotonicNanos() + 1_000_000_000
         while waitpid(child.pid, &status, WNOHANG) == 0 {
             if Sys.monotonicNanos() > end {
-                kill(child.pid, SIGKILL)
+                Signal.kill.send(to: child.pid)
                 break
             }
-            usleep(1000)
+            ThisProcess.sleep(microseconds: 1000)
         }
     }
 }

@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Glibc
 import SnapSystem
 
 /// SIGINT, SIGTERM and SIGHUP during a run: instead of dying with applications quiesced, the run
@@ -13,8 +12,9 @@ package final class Interrupts: @unchecked Sendable {
 
     /// Starts catching the signals.
     package init() {
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
+        for signal in [Signal.interrupt, .terminate, .hangup] {
+            let sig = signal.rawValue
+            Signal.ignore([signal])
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in self?.lock.withLock { self?.received = sig } }
             source.resume()

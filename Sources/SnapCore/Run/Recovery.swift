@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// Finishes the duties of a run that was killed: kills its leftover plugin processes, thaws what
@@ -67,16 +66,18 @@ package struct Recovery: Sendable {
         let phases = ["SNAPORCH_PHASE=pre", "SNAPORCH_PHASE=snapshot"].map { Array($0.utf8) }
         var pids: [Int32] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(name), pid != getpid(),
+            guard let pid = Int32(name), pid != ThisProcess.id,
                 let data = ProcFile.bytes("/proc/\(name)/environ")
             else { continue }
             let entries = Array(data).split(separator: 0).map(Array.init)
             if entries.contains(marker) && entries.contains(where: { phases.contains($0) }) { pids.append(pid) }
         }
         guard !pids.isEmpty else { return }
-        for pid in pids { kill(pid, SIGTERM) }
+        for pid in pids { Signal.terminate.send(to: pid) }
         let end = Sys.monotonicNanos() + 1_000_000_000
-        while Sys.monotonicNanos() < end && pids.contains(where: { ProcessLiveness.isAlive($0) }) { usleep(20_000) }
-        for pid in pids where ProcessLiveness.isAlive(pid) { kill(pid, SIGKILL) }
+        while Sys.monotonicNanos() < end && pids.contains(where: { ProcessLiveness.isAlive($0) }) {
+            ThisProcess.sleep(microseconds: 20_000)
+        }
+        for pid in pids where ProcessLiveness.isAlive(pid) { Signal.kill.send(to: pid) }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// What a run has started, kept under `/run/snaporch/journal.json` (tmpfs on a real VM, never a
@@ -51,8 +50,7 @@ package final class RunJournal: @unchecked Sendable {
     /// parsed is not ignored: it comes back with `unreadable` set and, as `mayBeFrozen`, every
     /// mounted filesystem whose mount point appears in it (recovery thaws them all).
     package func leftover() -> JournalState? {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return nil }
+        guard (try? FileStatus.of(path, followingSymlinks: false)) != nil else { return nil }
         let reason: String
         if let data = FileManager.default.contents(atPath: path) {
             do {
@@ -66,7 +64,7 @@ package final class RunJournal: @unchecked Sendable {
             return state
         }
         var state = JournalState(runId: "unknown", taskId: "unknown", pid: 0)
-        state.unreadable = "cannot read \(path): \(String(cString: strerror(errno)))"
+        state.unreadable = "cannot read \(path): \(Errno.current.message)"
         // Nothing to go by: every mount that can be frozen may be.
         state.mayBeFrozen = Self.mountsNamed(in: nil)
         return state
@@ -87,7 +85,7 @@ package final class RunJournal: @unchecked Sendable {
 
     /// Starts a journal for a new run.
     package func begin(runId: String, taskId: String) {
-        state = JournalState(runId: runId, taskId: taskId, pid: getpid())
+        state = JournalState(runId: runId, taskId: taskId, pid: ThisProcess.id)
         save()
     }
 
@@ -141,13 +139,13 @@ package final class RunJournal: @unchecked Sendable {
             return
         }
         state = nil
-        unlink(path)
+        FileSystem.remove(path)
     }
 
     /// Removes the journal whatever it holds (after a recovery).
     package func discard() {
         state = nil
-        unlink(path)
+        FileSystem.remove(path)
     }
 
     @discardableResult

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// One run per machine: an exclusive `flock` on `/run/snaporch/lock`.
@@ -7,9 +6,9 @@ import SnapSystem
 /// The kernel drops the lock when the holder dies, however it dies, so a crashed run never blocks
 /// the next one.
 package final class RunLock: Sendable {
-    let fd: Int32
+    let fd: FileDescriptor
 
-    private init(fd: Int32) { self.fd = fd }
+    private init(fd: FileDescriptor) { self.fd = fd }
 
     /// Takes the lock at once or fails, naming the holder's pid.
     package static func acquire(directory: String) throws(RunLockError) -> RunLock {
@@ -19,20 +18,21 @@ package final class RunLock: Sendable {
             throw RunLockError(message: "cannot create \(directory): \(error)")
         }
         let path = directory + "/lock"
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw RunLockError(message: "cannot open \(path): \(String(cString: strerror(errno)))") }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            if errno == EINTR { continue }
-            var buffer = [UInt8](repeating: 0, count: 32)
-            let n = pread(fd, &buffer, buffer.count, 0)
-            close(fd)
-            let holder = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingSpaces : "unknown"
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, [.readWrite, .create], mode: 0o600)
+        } catch {
+            throw RunLockError(message: "cannot open \(path): \(error.reason)")
+        }
+        if (try? fd.tryLockExclusive()) != true {
+            let bytes = (try? fd.read(upTo: 32, at: 0)) ?? []
+            fd.close()
+            let holder = bytes.isEmpty ? "unknown" : String(decoding: bytes, as: UTF8.self).trimmingSpaces
             throw RunLockError(
                 message: "another snaporch run holds the lock \(path) (pid \(holder)); refusing to start a second one")
         }
-        _ = ftruncate(fd, 0)
-        let pid = Array("\(getpid())\n".utf8)
-        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        try? fd.truncate(to: 0)
+        try? fd.writeAll(Array("\(ThisProcess.id)\n".utf8), at: 0)
         return RunLock(fd: fd)
     }
 
@@ -49,7 +49,7 @@ package final class RunLock: Sendable {
         }
     }
 
-    deinit { close(fd) }
+    deinit { fd.close() }
 }
 
 /// The lock is held by another run.

@@ -169,7 +169,7 @@ package struct Validator: Sendable {
     func which(_ program: String) -> String? {
         for dir in searchPath.split(separator: ":") {
             let candidate = "\(dir)/\(program)"
-            if access(candidate, X_OK) == 0 { return candidate }
+            if FileSystem.isExecutable(candidate) { return candidate }
         }
         return nil
     }
