@@ -48,7 +48,8 @@ package struct ConfigLoader: Sendable {
         if status.kind == .directory { return .failure(FileReadError("is a directory, not a config file")) }
         if status.kind != .regular { return .failure(FileReadError("is not a regular file")) }
         if status.size > limit {
-            return .failure(FileReadError("is \(status.size) bytes; configs larger than \(limit >> 20) MiB are refused"))
+            return .failure(
+                FileReadError("is \(status.size) bytes; configs larger than \(limit >> 20) MiB are refused"))
         }
         var bytes: [UInt8] = []
         while true {

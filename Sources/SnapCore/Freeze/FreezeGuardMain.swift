@@ -64,7 +64,9 @@ package enum FreezeGuardMain {
         if expedite != nil { FaultPoint.hit("guard-rcu") }
         expedite?.restore()
         var report = ""
-        for i in results.indices { report += "FROZE \(i) \(results[i] < 0 ? Errno.badFileDescriptor.rawValue : results[i]) \(micros[i])\n" }
+        for i in results.indices {
+            report += "FROZE \(i) \(results[i] < 0 ? Errno.badFileDescriptor.rawValue : results[i]) \(micros[i])\n"
+        }
         for i in pending { report += "INFLIGHT \(i)\n" }
         emit(report + "FROZEN\n")
 

@@ -14,7 +14,7 @@ extension FreezeIoctlResult {
     package var errnoDescription: String {
         switch self {
         case .done: ""
-        case .failed(let errno): errno.message
+        case .failed(let code): code.message
         }
     }
 }
@@ -37,11 +37,11 @@ package enum FreezeVerdict: Sendable, Hashable {
 extension MountFreezeResult {
     /// The freeze layer's reading of this result.
     package var verdict: FreezeVerdict {
-        let code = Errno(rawValue: errno)
+        let code = Errno(rawValue: self.errno)
         if code == .notSupported { return .unsupported }
         if code == .busy { return .frozenByOthers }
         if inFlight { return .mayBeFrozen(timedOut: code == .timedOut) }
-        return errno == 0 ? .frozen : .failed(code)
+        return self.errno == 0 ? .frozen : .failed(code)
     }
 }
 

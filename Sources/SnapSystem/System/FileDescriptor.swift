@@ -50,7 +50,9 @@ package final class FileDescriptor: Sendable, CustomStringConvertible {
     package func open(relative name: String, _ options: OpenOptions, mode: UInt32 = 0o600) throws(SystemError)
         -> FileDescriptor
     {
-        let fd = try Sys.call("openat", name) { Glibc.openat(rawValue, name, options.rawValue | O_CLOEXEC, mode_t(mode)) }
+        let fd = try Sys.call("openat", name) {
+            Glibc.openat(rawValue, name, options.rawValue | O_CLOEXEC, mode_t(mode))
+        }
         return FileDescriptor(adopting: fd, label: name)
     }
 
@@ -91,7 +93,9 @@ package final class FileDescriptor: Sendable, CustomStringConvertible {
         var done = 0
         while done < bytes.count {
             let n = try Sys.callSize("pwrite", label) {
-                bytes.withUnsafeBytes { Glibc.pwrite(rawValue, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done)) }
+                bytes.withUnsafeBytes {
+                    Glibc.pwrite(rawValue, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done))
+                }
             }
             done += n
         }
@@ -129,7 +133,7 @@ package final class FileDescriptor: Sendable, CustomStringConvertible {
         do {
             try Sys.call("flock", label) { flock(rawValue, LOCK_EX | LOCK_NB) }
             return true
-        } catch where error.code == .wouldBlock {
+        } catch  where error.code == .wouldBlock {
             return false
         }
     }

@@ -46,7 +46,7 @@ package struct LineReader: Sendable {
                 let bytes = try descriptor.read(upTo: chunkSize)
                 if bytes.isEmpty { return .closed }
                 pending += bytes
-            } catch where error.code == .wouldBlock {
+            } catch  where error.code == .wouldBlock {
                 continue
             } catch {
                 return .closed
