@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "SnapSystem", dependencies: ["CLinux", "CYaml", "CCurl"], swiftSettings: swift6),
         .target(name: "SnapCore", dependencies: ["SnapSystem"], swiftSettings: swift6),
         .target(name: "SnapOrchestrator", dependencies: ["SnapCore", "SnapSystem"], swiftSettings: swift6),
-        .executableTarget(name: "snaporch", dependencies: ["SnapOrchestrator"], swiftSettings: swift6),
+        .executableTarget(name: "snaporch", dependencies: ["SnapOrchestrator", "SnapSystem"], swiftSettings: swift6),
         .testTarget(
             name: "SnapOrchestratorTests",
             dependencies: ["SnapOrchestrator", "SnapCore", "SnapSystem", "snaporch"],

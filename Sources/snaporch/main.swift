@@ -1,6 +1,6 @@
-import Glibc
 import SnapOrchestrator
+import SnapSystem
 
 // The executable only hands argv to the library and maps the result to an exit code.
 let code = await CommandLineTool().main(Array(CommandLine.arguments.dropFirst()))
-exit(code)
+ThisProcess.exit(code)

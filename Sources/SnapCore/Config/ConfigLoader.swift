@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// Reads a config file from disk and decodes it, turning every I/O problem into a diagnostic.
@@ -32,32 +31,36 @@ package struct ConfigLoader: Sendable {
 
     /// Reads a whole regular file of at most `limit` bytes, with an admin-readable failure.
     package static func readFile(_ path: String, limit: Int) -> Result<[UInt8], FileReadError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-        guard fd >= 0 else {
-            let e = errno
-            if e == ENOENT { return .failure(FileReadError("no such file")) }
-            return .failure(FileReadError("cannot open: \(String(cString: strerror(e)))"))
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, [.readOnly, .noControllingTerminal, .nonBlocking])
+        } catch {
+            if error.code == .noSuchFile { return .failure(FileReadError("no such file")) }
+            return .failure(FileReadError("cannot open: \(error.reason)"))
         }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else {
-            return .failure(FileReadError("cannot stat: \(String(cString: strerror(errno)))"))
+        defer { fd.close() }
+        let status: FileStatus
+        do {
+            status = try fd.status()
+        } catch {
+            return .failure(FileReadError("cannot stat: \(error.reason)"))
         }
-        if (st.st_mode & S_IFMT) == S_IFDIR { return .failure(FileReadError("is a directory, not a config file")) }
-        if (st.st_mode & S_IFMT) != S_IFREG { return .failure(FileReadError("is not a regular file")) }
-        if st.st_size > limit {
-            return .failure(FileReadError("is \(st.st_size) bytes; configs larger than \(limit >> 20) MiB are refused"))
+        if status.kind == .directory { return .failure(FileReadError("is a directory, not a config file")) }
+        if status.kind != .regular { return .failure(FileReadError("is not a regular file")) }
+        if status.size > limit {
+            return .failure(
+                FileReadError("is \(status.size) bytes; configs larger than \(limit >> 20) MiB are refused"))
         }
         var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failure(FileReadError("read failed: \(String(cString: strerror(errno)))"))
+            let chunk: [UInt8]
+            do {
+                chunk = try fd.read(upTo: 65_536)
+            } catch {
+                return .failure(FileReadError("read failed: \(error.reason)"))
             }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
+            if chunk.isEmpty { break }
+            bytes += chunk
             if bytes.count > limit { return .failure(FileReadError("grew past \(limit >> 20) MiB while being read")) }
         }
         return .success(bytes)

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// Reads the original extension's configuration files with their documented meaning (reference
@@ -319,11 +318,15 @@ package struct LegacyConfig: Sendable {
     /// The original's mode rule on the last three octal digits (plus owner root).
     /// What breaks the rule, and whether it is the owner (rather than the mode).
     func legacyModeProblem(_ path: String, ownerDigitMustBeEven: Bool) -> (String, isOwner: Bool)? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return (String(cString: strerror(errno)), false) }
-        let mode = Int(st.st_mode & 0o777)
+        let status: FileStatus
+        do {
+            status = try FileStatus.of(path)
+        } catch {
+            return (error.reason, false)
+        }
+        let mode = Int(status.permissions & 0o777)
         let owner = mode >> 6, group = (mode >> 3) & 7, other = mode & 7
-        if st.st_uid != 0 { return ("owned by uid \(st.st_uid), not root", true) }
+        if status.ownerID != 0 { return ("owned by uid \(status.ownerID), not root", true) }
         if ownerDigitMustBeEven {
             if owner % 2 != 0 || group != 0 || other != 0 {
                 return ("mode \(String(mode, radix: 8)) (must be 600, 400 or 200)", false)

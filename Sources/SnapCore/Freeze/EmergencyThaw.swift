@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// `snaporch thaw`: FITHAW a mount until the kernel says it is not frozen.
@@ -14,20 +13,21 @@ package enum EmergencyThaw {
 
     /// Thaws `mountPoint`, unwinding nested freezes (at most 64 levels).
     package static func thaw(_ mountPoint: String) -> Result {
-        let (fd, err) = FreezeIoctl.openMount(mountPoint)
-        guard fd >= 0 else {
-            return Result(mountPoint: mountPoint, thaws: 0, error: "cannot open: \(String(cString: strerror(err)))")
+        let fd: FileDescriptor
+        switch FileDescriptor.openMount(mountPoint) {
+        case .success(let opened): fd = opened
+        case .failure(let code): return Result(mountPoint: mountPoint, thaws: 0, error: "cannot open: \(code.message)")
         }
-        defer { close(fd) }
+        defer { fd.close() }
         var count = 0
         for _ in 0..<64 {
-            let e = FreezeIoctl.thaw(fd)
-            if e == 0 {
+            let result = fd.thaw()
+            if result == .done {
                 count += 1
                 continue
             }
-            if e == EINVAL { return Result(mountPoint: mountPoint, thaws: count, error: nil) }
-            return Result(mountPoint: mountPoint, thaws: count, error: "FITHAW: \(String(cString: strerror(e)))")
+            if result.wasNotFrozen { return Result(mountPoint: mountPoint, thaws: count, error: nil) }
+            return Result(mountPoint: mountPoint, thaws: count, error: "FITHAW: \(result.errnoDescription)")
         }
         return Result(mountPoint: mountPoint, thaws: count, error: "still frozen after 64 thaws")
     }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// The freeze guard: a small process (`snaporch __guard`) that holds the freeze.
@@ -41,21 +40,23 @@ package enum FreezeGuardMain {
             expedite = RCUExpedite()
         }
         guard argv.popFirst() == "--" else { return 2 }
-        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGTSTP] { signal(sig, SIG_IGN) }
+        Signal.ignore([.interrupt, .terminate, .hangup, .brokenPipe, .quit, .terminalStop])
         // The OOM killer must pick anything but the process that holds the freeze.
         OOMProtection.protectThisProcess()
         let mounts = Array(argv)
-        var fds = [Int32](repeating: -1, count: mounts.count)
+        var fds = [FileDescriptor?](repeating: nil, count: mounts.count)
         var lines = ""
         for (i, mount) in mounts.enumerated() {
-            let (fd, err) = FreezeIoctl.openMount(mount)
-            fds[i] = fd
-            if fd < 0 { lines += GuardReply.openFailed(index: i, errno: err).line }
+            switch FileDescriptor.openMount(mount) {
+            case .success(let fd): fds[i] = fd
+            case .failure(let code): lines += GuardReply.openFailed(index: i, errno: code.rawValue).line
+            }
         }
-        _ = mlockall(Int32(MCL_CURRENT | MCL_FUTURE))
+        ThisProcess.lockMemory()
         let workers = FreezeWorkers(fds: fds)
         emit(lines + GuardReply.ready.line)
-        guard waitCommand(deadline: nil).flatMap(GuardCommand.init(byte:)) == .freeze else { return 0 }
+        var commands = LineReader(fd: FileDescriptor.standardInput.rawValue)
+        guard waitCommand(&commands, deadline: nil).flatMap(GuardCommand.init(byte:)) == .freeze else { return 0 }
 
         let start = Sys.monotonicNanos()
         let deadline = start + UInt64(timeoutMs) * 1_000_000
@@ -66,18 +67,20 @@ package enum FreezeGuardMain {
         var report = ""
         for i in results.indices {
             report +=
-                GuardReply.froze(index: i, errno: results[i] < 0 ? EBADF : results[i], micros: Int(micros[i])).line
+                GuardReply.froze(
+                    index: i, errno: results[i] < 0 ? Errno.badFileDescriptor.rawValue : results[i], micros: Int(micros[i])
+                ).line
         }
         for i in pending { report += GuardReply.inFlight(index: i).line }
         emit(report + GuardReply.frozen.line)
 
-        let command = pending.isEmpty ? waitCommand(deadline: deadline) : nil
+        let command = pending.isEmpty ? waitCommand(&commands, deadline: deadline) : nil
         let deadlineHit = command == nil
         // Thaw hosts before the loop devices they back: descending wave, then reverse order.
         let order = fds.indices.sorted { (wave(waves, $0), $0) > (wave(waves, $1), $1) }
         var thawed = [Int32](repeating: -1, count: mounts.count)
         for i in order where results[i] == 0 {
-            thawed[i] = FreezeIoctl.thaw(fds[i])
+            thawed[i] = fds[i]?.thaw().errnoValue ?? Errno.badFileDescriptor.rawValue
         }
         let end = Sys.monotonicNanos()
         var done = ""
@@ -98,39 +101,21 @@ package enum FreezeGuardMain {
 
     static func wave(_ waves: [Int], _ i: Int) -> Int { waves.indices.contains(i) ? waves[i] : 0 }
 
-    /// Waits for one command byte on stdin. Returns 0 for EOF (parent gone), nil at the deadline.
-    private static func waitCommand(deadline: UInt64?) -> UInt8? {
-        var byte: UInt8 = 0
+    /// Waits for the next command on stdin (its first byte; empty lines are skipped). Returns 0 for
+    /// EOF (parent gone), nil at the deadline.
+    private static func waitCommand(_ commands: inout LineReader, deadline: UInt64?) -> UInt8? {
         while true {
-            var timeout: Int32 = -1
-            if let deadline {
-                let now = Sys.monotonicNanos()
-                if now >= deadline { return nil }
-                timeout = Int32(clamping: (deadline - now + 999_999) / 1_000_000)
+            switch commands.next(deadline: deadline) {
+            case .line(let text):
+                if let byte = text.utf8.first { return byte }
+            case .closed: return 0
+            case .timedOut: return nil
             }
-            var entry = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-            let rc = poll(&entry, 1, timeout)
-            if rc < 0 {
-                if errno == EINTR { continue }
-                return 0
-            }
-            if rc == 0 { continue }
-            let n = read(0, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return 0 }
-            if byte == UInt8(ascii: "\n") { continue }
-            return byte
         }
     }
 
+    /// Writes a protocol line to stdout (a pipe), ignoring a reader that is gone.
     private static func emit(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+        try? FileDescriptor.standardOutput.writeAll(Array(text.utf8))
     }
 }

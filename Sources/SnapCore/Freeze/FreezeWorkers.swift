@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 import Synchronization
 
@@ -21,12 +20,12 @@ final class FreezeWorkers: Sendable {
         var lateThaw: [Int32]
     }
 
-    private let fds: [Int32]
+    private let fds: [FileDescriptor?]
     private let go: [DispatchSemaphore]
     private let done = DispatchSemaphore(value: 0)
     private let slots: Mutex<Slots>
 
-    init(fds: [Int32]) {
+    init(fds: [FileDescriptor?]) {
         self.fds = fds
         go = fds.map { _ in DispatchSemaphore(value: 0) }
         let n = fds.count
@@ -34,11 +33,11 @@ final class FreezeWorkers: Sendable {
             Slots(
                 results: .init(repeating: -1, count: n), micros: .init(repeating: 0, count: n),
                 abandoned: .init(repeating: false, count: n), lateThaw: .init(repeating: -1, count: n)))
-        for i in fds.indices where fds[i] >= 0 {
+        for i in fds.indices where fds[i] != nil {
             let thread = Thread { [self] in
                 go[i].wait()
                 let t = Sys.monotonicNanos()
-                let e = FreezeIoctl.freeze(self.fds[i])
+                let e = self.fds[i]!.freeze().errnoValue
                 let took = (Sys.monotonicNanos() - t) / 1000
                 let abandoned = slots.withLock { s -> Bool in
                     s.results[i] = e
@@ -47,7 +46,7 @@ final class FreezeWorkers: Sendable {
                 }
                 if abandoned && e == 0 {
                     // Nobody waits for this freeze any more: undo it at once.
-                    let thawed = FreezeIoctl.thaw(self.fds[i])
+                    let thawed = self.fds[i]!.thaw().errnoValue
                     slots.withLock { $0.lateThaw[i] = thawed }
                 }
                 done.signal()
@@ -65,7 +64,7 @@ final class FreezeWorkers: Sendable {
         let last = waves.max() ?? 0
         var errnos = [Int32](repeating: -1, count: fds.count)
         for wave in 0...last {
-            let members = fds.indices.filter { fds[$0] >= 0 && (waves.indices.contains($0) ? waves[$0] : 0) == wave }
+            let members = fds.indices.filter { fds[$0] != nil && (waves.indices.contains($0) ? waves[$0] : 0) == wave }
             for i in members { go[i].signal() }
             var finished = 0
             while finished < members.count {
@@ -83,7 +82,7 @@ final class FreezeWorkers: Sendable {
                     for i in late { s.abandoned[i] = true }
                     return (late, s)
                 }
-                for i in members { errnos[i] = pending.contains(i) ? ETIMEDOUT : snapshot.results[i] }
+                for i in members { errnos[i] = pending.contains(i) ? Errno.timedOut.rawValue : snapshot.results[i] }
                 // Signals of finished workers that were not counted are absorbed by `awaitLate`.
                 return (errnos, snapshot.micros, pending)
             }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// Freezes and thaws a set of filesystems; the seam between the pipeline and the kernel.
@@ -51,7 +50,7 @@ package struct LateFreeze: Sendable, Hashable {
     }
 
     /// True when the filesystem is known not to be frozen any more.
-    package var knownThawed: Bool { freezeErrno != 0 || thawErrno == 0 || thawErrno == EINVAL }
+    package var knownThawed: Bool { freezeErrno != 0 || FreezeIoctlResult(errnoValue: thawErrno).confirmsThaw }
 }
 
 /// The result of FIFREEZE on one mount.

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 import Synchronization
 
@@ -10,9 +9,9 @@ import Synchronization
 final class GuardSession: FreezeSession, @unchecked Sendable {
     let child: ChildProcess
     let mounts: [MountEntry]
-    let ownFDs: [Int32]
+    let ownFDs: [FileDescriptor]
     let timeout: TimeSpan
-    var channel: LineChannel
+    var channel: LineReader
     /// The last-resort thaw, armed just before the first FIFREEZE and disarmed after the thaw.
     var watchdog: WatchdogLink?
     private var frozen: [Bool]
@@ -28,13 +27,13 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     let waves: [Int]
     private let startWatching = DispatchSemaphore(value: 0)
 
-    init(child: ChildProcess, mounts: [MountEntry], ownFDs: [Int32], timeout: TimeSpan, waves: [Int]) {
+    init(child: ChildProcess, mounts: [MountEntry], ownFDs: [FileDescriptor], timeout: TimeSpan, waves: [Int]) {
         self.child = child
         self.mounts = mounts
         self.ownFDs = ownFDs
         self.timeout = timeout
         self.waves = waves
-        self.channel = LineChannel(fd: child.stdoutFD)
+        self.channel = LineReader(fd: child.stdoutFD)
         self.frozen = Array(repeating: false, count: mounts.count)
     }
 
@@ -58,7 +57,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     }
 
     package func freeze() -> [MountFreezeResult] {
-        var results = mounts.map { MountFreezeResult(mountPoint: $0.mountPoint, errno: EIO) }
+        var results = mounts.map { MountFreezeResult(mountPoint: $0.mountPoint, errno: Errno.ioError.rawValue) }
         freezeStart = Sys.monotonicNanos()
         watchdog?.send(.arm)
         guard send(.freeze) else { return results }
@@ -80,7 +79,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         // A mount the guard never answered for may be frozen (the guard stopped or died mid-way).
         for i in mounts.indices where !answered.contains(i) { results[i].inFlight = true }
         // A foreign freeze (EBUSY) is not ours: the watchdog must not thaw it.
-        for i in results.indices where results[i].errno == EBUSY { watchdog?.send(.exclude(i)) }
+        for i in results.indices where results[i].verdict == .frozenByOthers { watchdog?.send(.exclude(i)) }
         // Watch the guard through the window: if it dies or hangs past the deadline, thaw here.
         startWatching.signal()
         return results
@@ -153,7 +152,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             case .window(let us): outcome.windowMicros = us
             case .thawed(let i, let e) where i < mounts.count:
                 outcome.results[mounts[i].mountPoint] = e
-                if e == 0 || e == EINVAL { frozen[i] = false }
+                if FreezeIoctlResult(errnoValue: e).confirmsThaw { frozen[i] = false }
             default: continue
             }
         }
@@ -163,7 +162,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             // mount; EINVAL just means "was not frozen".
             outcome.guardLost = !sawDone
             for i in thawOrder where frozen[i] || !sawDone {
-                let e = FreezeIoctl.thaw(ownFDs[i])
+                let e = ownFDs[i].thaw().errnoValue
                 if e == 0 || outcome.results[mounts[i].mountPoint] == nil || frozen[i] {
                     outcome.results[mounts[i].mountPoint] = e
                 }
@@ -202,7 +201,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         guard first else { return }
         watchdog?.close()
         child.closePipes()
-        for fd in ownFDs { close(fd) }
+        for fd in ownFDs { fd.close() }
         // A guard waiting for a FIFREEZE in flight must live until it returns, to thaw it: never
         // kill it, never wait for it (it cannot exit before the kernel lets go).
         guard inFlight.subtracting(settled).isEmpty || outcome.guardLost else { return }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 import Synchronization
 
@@ -22,19 +21,19 @@ package struct GuardedFreezer: Freezer {
     }
 
     package func prepare(_ mounts: [MountEntry], timeout: TimeSpan) throws(FreezeError) -> any FreezeSession {
-        var own: [Int32] = []
+        var own: [FileDescriptor] = []
         for mount in mounts {
-            let (fd, err) = FreezeIoctl.openMount(mount.mountPoint)
-            if fd < 0 {
-                own.forEach { close($0) }
+            switch FileDescriptor.openMount(mount.mountPoint) {
+            case .success(let fd):
+                own.append(fd)
+            case .failure(let code):
+                own.forEach { $0.close() }
                 throw FreezeError(
-                    code: .unableToOpenMount,
-                    "cannot open \(mount.mountPoint): \(String(cString: strerror(err)))")
+                    code: .unableToOpenMount, "cannot open \(mount.mountPoint): \(code.message)")
             }
-            own.append(fd)
         }
         // Flush dirty data now, outside the window, so FIFREEZE does not wait on writeback.
-        for fd in own { _ = FreezeIoctl.syncFilesystem(fd) }
+        for fd in own { try? fd.syncFilesystem() }
         var environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
         if let stop = FaultPoint.target { environment["SNAPORCH_FAULT_STOP_AT"] = stop }
         let waves = FreezeWaves.waves(for: mounts)
@@ -48,12 +47,12 @@ package struct GuardedFreezer: Freezer {
                 ] + (expediteRCU ? ["--expedite-rcu"] : []) + ["--"] + mounts.map(\.mountPoint),
                 environment: environment, workingDirectory: "/", stdinPipe: true)
         } catch {
-            own.forEach { close($0) }
+            own.forEach { $0.close() }
             throw FreezeError(code: .fsFreezeFailed, "cannot start the freeze guard: \(error)")
         }
         child.closeOutput(.stderr)
         let session = GuardSession(child: child, mounts: mounts, ownFDs: own, timeout: timeout, waves: waves)
-        var channel = LineChannel(fd: child.stdoutFD)
+        var channel = LineReader(fd: child.stdoutFD)
         var openErrors: [String] = []
         while let line = channel.readLine(timeoutMs: 5000) {
             let reply = GuardReply(line: line)
@@ -71,7 +70,7 @@ package struct GuardedFreezer: Freezer {
                 break
             }
             if case .openFailed(let i, let e) = reply, i < mounts.count {
-                openErrors.append("guard cannot open \(mounts[i].mountPoint): \(String(cString: strerror(e)))")
+                openErrors.append("guard cannot open \(mounts[i].mountPoint): \(Errno(rawValue: e).message)")
             }
         }
         session.cancel()
@@ -100,7 +99,7 @@ final class WatchdogLink: Sendable {
         else { return nil }
         child.closeOutput(.stderr)
         let link = WatchdogLink(child: child)
-        var channel = LineChannel(fd: child.stdoutFD)
+        var channel = LineReader(fd: child.stdoutFD)
         while let line = channel.readLine(timeoutMs: 5000) {
             if GuardReply(line: line) == .ready { return link }
         }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// Chooses the filesystems to freeze and says why every other mount is left out.
@@ -100,7 +99,6 @@ package struct MountSelector: Sendable {
 
 /// True when SNAPORCH_ROOT points at a private (test) tree.
 package func isPrivateRoot() -> Bool {
-    guard let root = getenv("SNAPORCH_ROOT") else { return false }
-    let value = String(cString: root)
+    guard let value = ThisProcess.environmentValue("SNAPORCH_ROOT") else { return false }
     return !value.isEmpty && value != "/"
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// The last-resort thaw (`snaporch __watchdog`): a process that lives outside the run's process
@@ -22,39 +21,40 @@ package enum ThawWatchdogMain {
         guard argv.popFirst() == "--after-ms", let afterMs = argv.popFirst().flatMap({ UInt64($0) }),
             argv.popFirst() == "--"
         else { return 2 }
-        for sig in [SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT, SIGTSTP] { signal(sig, SIG_IGN) }
-        _ = setsid()
+        Signal.ignore([.interrupt, .terminate, .hangup, .brokenPipe, .quit, .terminalStop])
+        ThisProcess.startSession()
         let refused = CgroupEscape.moveThisProcessToRoot()
         OOMProtection.protectThisProcess()
         let mounts = Array(argv)
-        var fds = [Int32](repeating: -1, count: mounts.count)
+        var fds = [FileDescriptor?](repeating: nil, count: mounts.count)
         var lines = refused.map { GuardReply.cgroupRefused($0).line }.joined()
         for (i, mount) in mounts.enumerated() {
-            let (fd, err) = FreezeIoctl.openMount(mount)
-            fds[i] = fd
-            if fd < 0 { lines += GuardReply.openFailed(index: i, errno: err).line }
+            switch FileDescriptor.openMount(mount) {
+            case .success(let fd): fds[i] = fd
+            case .failure(let code): lines += GuardReply.openFailed(index: i, errno: code.rawValue).line
+            }
         }
         GuardLine.emit(lines + GuardReply.ready.line)
-        var commands = CommandReader()
+        var commands = LineReader(fd: FileDescriptor.standardInput.rawValue, chunkSize: 256)
         var deadline: UInt64?
         var excluded = Set<Int>()
         while true {
             switch commands.next(deadline: deadline) {
-            case .command(.arm) where deadline == nil:
-                deadline = Sys.monotonicNanos() + afterMs * 1_000_000
-            case .command(.disarm):
-                return 0
-            case .command(.exclude(let i)):
-                excluded.insert(i)
-            case .command:
-                continue
+            case .line(let text):
+                switch GuardCommand(line: text) {
+                case .arm? where deadline == nil: deadline = Sys.monotonicNanos() + afterMs * 1_000_000
+                case .disarm?: return 0
+                case .exclude(let i)?: excluded.insert(i)
+                default: continue
+                }
             case .closed where deadline == nil:
                 return 0  // never armed: nothing was frozen
             case .closed, .timedOut:
                 // The run is gone (or hung) with the window open: thaw what it may have frozen.
                 var report = ""
-                for i in fds.indices.reversed() where fds[i] >= 0 && !excluded.contains(i) {
-                    report += GuardReply.thawed(index: i, errno: FreezeIoctl.thaw(fds[i])).line
+                for i in fds.indices.reversed() where !excluded.contains(i) {
+                    guard let fd = fds[i] else { continue }
+                    report += GuardReply.thawed(index: i, errno: fd.thaw().errnoValue).line
                 }
                 GuardLine.emit(report + GuardReply.done.line)
                 return 0
@@ -63,54 +63,9 @@ package enum ThawWatchdogMain {
     }
 }
 
-/// Reads newline-terminated commands from stdin, with an optional monotonic deadline.
-struct CommandReader {
-    enum Event: Equatable {
-        case command(GuardCommand)
-        case closed
-        case timedOut
-    }
-
-    private var pending: [UInt8] = []
-
-    mutating func next(deadline: UInt64?) -> Event {
-        while true {
-            if let newline = pending.firstIndex(of: 0x0A) {
-                let line = String(decoding: pending[..<newline], as: UTF8.self)
-                pending.removeSubrange(...newline)
-                guard let command = GuardCommand(line: line) else { continue }
-                return .command(command)
-            }
-            var timeout: Int32 = -1
-            if let deadline {
-                let now = Sys.monotonicNanos()
-                if now >= deadline { return .timedOut }
-                timeout = Int32(clamping: (deadline - now + 999_999) / 1_000_000)
-            }
-            var entry = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-            let rc = poll(&entry, 1, timeout)
-            if rc < 0 && errno == EINTR { continue }
-            if rc < 0 { return .closed }
-            if rc == 0 { continue }
-            var chunk = [UInt8](repeating: 0, count: 256)
-            let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return .closed }
-            pending += chunk[0..<n]
-        }
-    }
-}
-
 /// Writes a protocol line to stdout (a pipe), ignoring a reader that is gone.
 enum GuardLine {
     static func emit(_ text: String) {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+        try? FileDescriptor.standardOutput.writeAll(Array(text.utf8))
     }
 }

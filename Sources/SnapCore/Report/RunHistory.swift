@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// The last runs' reports under `/var/lib/snaporch/history/`, bounded in count and size, and the
@@ -30,11 +29,10 @@ package struct RunHistory: Sendable {
     private func prune() {
         var names = files()
         var sizes = names.map { name -> Int in
-            var st = stat()
-            return stat("\(directory)/\(name)", &st) == 0 ? Int(st.st_size) : 0
+            Int((try? FileStatus.of("\(directory)/\(name)"))?.size ?? 0)
         }
         while !names.isEmpty && (names.count > limit || sizes.reduce(0, +) > byteLimit) {
-            unlink("\(directory)/\(names.removeFirst())")
+            FileSystem.remove("\(directory)/\(names.removeFirst())")
             sizes.removeFirst()
         }
     }

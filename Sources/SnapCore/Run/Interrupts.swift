@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Glibc
 import SnapSystem
 import Synchronization
 
@@ -15,13 +14,15 @@ package final class Interrupts: Sendable {
     /// Starts catching the signals.
     package init() {
         var sources: [any DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
-            sources.append(DispatchSource.makeSignalSource(signal: sig, queue: .global()))
+        for signal in [Signal.interrupt, .terminate, .hangup] {
+            let sig = signal.rawValue
+            Signal.ignore([signal])
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in self?.received.store(sig, ordering: .relaxed) }
+            sources.append(source)
         }
         self.sources = sources
-        for (sig, source) in zip([SIGINT, SIGTERM, SIGHUP], sources) {
-            source.setEventHandler { [weak self] in self?.received.store(sig, ordering: .relaxed) }
+        for source in sources {
             source.resume()
         }
     }

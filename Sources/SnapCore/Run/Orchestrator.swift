@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// The run pipeline: PRE in order → FREEZE → SNAPSHOT → THAW → POST in reverse → aggregate.

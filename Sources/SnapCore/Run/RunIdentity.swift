@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// Names for a run and the binary running it.
@@ -20,9 +19,6 @@ package enum RunIdentity {
 
     /// The path of the running binary (the handler daemon is started from it).
     package static func executable() -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        return n > 0
-            ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        FileSystem.symbolicLinkTarget("/proc/self/exe") ?? CommandLine.arguments[0]
     }
 }

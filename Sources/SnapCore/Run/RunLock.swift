@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapSystem
 
 /// One run per machine: an exclusive `flock` on `/run/snaporch/lock`.
@@ -7,9 +6,9 @@ import SnapSystem
 /// The kernel drops the lock when the holder dies, however it dies, so a crashed run never blocks
 /// the next one.
 package final class RunLock: Sendable {
-    let fd: Int32
+    let fd: FileDescriptor
 
-    private init(fd: Int32) { self.fd = fd }
+    private init(fd: FileDescriptor) { self.fd = fd }
 
     /// Takes the lock at once or fails, naming the holder's pid.
     package static func acquire(directory: String) throws(RunLockError) -> RunLock {
@@ -19,21 +18,20 @@ package final class RunLock: Sendable {
             throw RunLockError.cannotCreate(directory: directory, reason: "\(error)")
         }
         let path = directory + "/lock"
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw RunLockError.cannotOpen(path: path, reason: SystemError("open", errno: errno).reason)
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, [.readWrite, .create], mode: 0o600)
+        } catch {
+            throw RunLockError.cannotOpen(path: path, reason: error.reason)
         }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            if errno == EINTR { continue }
-            var buffer = [UInt8](repeating: 0, count: 32)
-            let n = pread(fd, &buffer, buffer.count, 0)
-            close(fd)
-            let holder = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingSpaces : "unknown"
+        if (try? fd.tryLockExclusive()) != true {
+            let bytes = (try? fd.read(upTo: 32, at: 0)) ?? []
+            fd.close()
+            let holder = bytes.isEmpty ? "unknown" : String(decoding: bytes, as: UTF8.self).trimmingSpaces
             throw RunLockError.held(path: path, holder: holder)
         }
-        _ = ftruncate(fd, 0)
-        let pid = Array("\(getpid())\n".utf8)
-        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        try? fd.truncate(to: 0)
+        try? fd.writeAll(Array("\(ThisProcess.id)\n".utf8), at: 0)
         return RunLock(fd: fd)
     }
 
@@ -50,7 +48,7 @@ package final class RunLock: Sendable {
         }
     }
 
-    deinit { close(fd) }
+    deinit { fd.close() }
 }
 
 /// Why the run lock could not be taken.

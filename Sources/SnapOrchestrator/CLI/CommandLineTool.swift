@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapCore
 import SnapSystem
 
@@ -19,7 +18,7 @@ package struct CommandLineTool: Sendable {
         }
         let rest = Array(argv.dropFirst())
         // A dead pipe reader (the guard, a script) must give EPIPE, not kill the orchestrator.
-        signal(SIGPIPE, SIG_IGN)
+        Signal.ignore([.brokenPipe])
         if rest.contains("--help") || rest.contains("-h") {
             if let text = HelpText.forCommand(command) {
                 console.out(text + "\n")

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapCore
 import SnapSystem
 
@@ -16,6 +15,6 @@ package struct Console: Sendable {
 
     /// True when standard error is a terminal and `NO_COLOR` is unset.
     package var colorOnStderr: Bool {
-        isatty(2) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        FileDescriptor.standardError.isTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapCore
 import SnapSystem
 
@@ -62,19 +61,19 @@ package struct ExtensionEvents: Sendable {
             return .object([
                 ("Version", .string(version)), ("Timestamp", .string(stamp)), ("TaskName", .string(taskName)),
                 ("EventLevel", .string(level.name)), ("Message", .string(text)),
-                ("EventPid", .string(String(getpid()))), ("EventTid", .string(String(UInt(pthread_self())))),
+                ("EventPid", .string(String(ThisProcess.id))), ("EventTid", .string(String(ThisProcess.threadID))),
                 ("OperationId", .string(operationId)),
             ])
         }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let name = String(Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)) + ".json"
+        let name = String(Sys.epochNanos()) + ".json"
         let path = folder + "/" + name
         let temp = folder + "/." + name + ".tmp"
         do {
             try FileSystem.writeAtomically(Array(OrderedJSON.array(events).serialized().utf8), to: temp, mode: 0o600)
-            guard rename(temp, path) == 0 else {
-                unlink(temp)
+            do {
+                try FileSystem.rename(temp, to: path)
+            } catch {
+                FileSystem.remove(temp)
                 return nil
             }
             return path

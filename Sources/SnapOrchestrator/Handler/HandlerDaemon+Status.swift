@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapCore
 import SnapSystem
 
@@ -72,7 +71,7 @@ extension HandlerDaemon {
         for name in siblings.sorted() where name.hasPrefix(prefix) {
             let folder = base + "/" + name + "/status"
             if let other = HandlerState.load(statusFolder: folder, sequence: sequence), other.phase == .running,
-                other.pid == getpid()
+                other.pid == ThisProcess.id
             {
                 return folder
             }

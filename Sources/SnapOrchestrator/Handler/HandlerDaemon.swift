@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapCore
 import SnapSystem
 
@@ -53,7 +52,7 @@ package struct HandlerDaemon: Sendable {
             HandlerState.load(statusFolder: statusFolder, sequence: sequence) ?? HandlerState(sequence: sequence)
         if record.phase != .done {
             // First thing: this daemon owns the sequence (enable waits for this record).
-            record.own(by: getpid())
+            record.own(by: ThisProcess.id)
             record.save(statusFolder: statusFolder)
         }
 
@@ -120,7 +119,7 @@ package struct HandlerDaemon: Sendable {
             return status
         }
         record.taskId = parameters.taskId
-        record.own(by: getpid())
+        record.own(by: ThisProcess.id)
         record.terminal = nil
         record.save(statusFolder: statusFolder)
 

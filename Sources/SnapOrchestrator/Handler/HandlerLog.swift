@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapCore
 import SnapSystem
 
@@ -16,9 +15,8 @@ package struct HandlerLog: Sendable {
         try? FileSystem.makeDirectory(directory)
         let stamp = ISO8601DateFormatter().string(from: Date())
         let text = "\(stamp) [snaporch \(Version.current)] \(Redactor().redact(line))\n"
-        let fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        _ = try? Sys.writeAll(fd, Array(text.utf8))
-        close(fd)
+        guard let fd = try? FileDescriptor.open(file, [.writeOnly, .create, .append], mode: 0o600) else { return }
+        defer { fd.close() }
+        try? fd.writeAll(Array(text.utf8))
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapCore
 import SnapSystem
 
@@ -35,13 +34,13 @@ package struct ProtectedSettingsDecryptor: Sendable {
             return .failure(HandlerError(code: .parameterError, "protectedSettings is not base64"))
         }
         try? FileSystem.makeDirectory(scratchDirectory, mode: 0o700)
-        let temp = "\(scratchDirectory)/protected.\(getpid()).der"
+        let temp = "\(scratchDirectory)/protected.\(ThisProcess.id).der"
         do {
             try FileSystem.writeAtomically(Array(der), to: temp, mode: 0o600)
         } catch {
             return .failure(HandlerError(code: .error, "cannot write a temp file in \(scratchDirectory): \(error)"))
         }
-        defer { unlink(temp) }
+        defer { FileSystem.remove(temp) }
         var lastError = "openssl failed"
         for tool in ["cms", "smime"] {
             var spec = ProcessSpec(

@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapCore
 import SnapSystem
 
@@ -87,9 +86,7 @@ package enum StatusMapper {
     }
 
     static func telemetry(_ report: RunReport, extErrorCode: Int) -> [(String, String)] {
-        var uts = utsname()
-        uname(&uts)
-        let kernel = withUnsafeBytes(of: uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let kernel = Kernel.release()
         var pairs: [(String, String)] = [
             ("snaporchVersion", Version.current),
             ("platformArchitecture", "64bit"),

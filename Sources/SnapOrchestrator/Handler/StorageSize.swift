@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import SnapCore
 import SnapSystem
 
@@ -14,9 +13,8 @@ package enum StorageSize {
         where !MountSelector.unfreezableTypes.contains(entry.fsType) && !entry.fsType.hasPrefix("fuse")
             && entry.source.hasPrefix("/dev/") && seen.insert(entry.device).inserted
         {
-            var st = statvfs()
-            guard statvfs(entry.mountPoint, &st) == 0 else { continue }
-            used += Int64(st.f_blocks - st.f_bfree) * Int64(st.f_frsize)
+            guard let bytes = FileSystem.usedBytes(ofFilesystemAt: entry.mountPoint) else { continue }
+            used += bytes
         }
         return (seen.count, used)
     }

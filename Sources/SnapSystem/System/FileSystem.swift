@@ -23,29 +23,28 @@ package enum FileSystem {
         let directory = (path as NSString).deletingLastPathComponent
         removeStaleTemps(of: path)
         let temp = "\(path).tmp.\(getpid()).\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
-        let fd = try Sys.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
+        let fd = try FileDescriptor.open(temp, [.writeOnly, .create, .exclusive, .noFollow], mode: UInt32(mode))
         do {
             // The umask may have narrowed the mode; never widen it, but make it exact.
-            try Sys.call("fchmod", temp) { fchmod(fd, mode) }
-            try Sys.writeAll(fd, bytes)
-            try Sys.call("fsync", temp) { fsync(fd) }
+            try fd.setPermissions(UInt32(mode))
+            try fd.writeAll(bytes)
+            try fd.sync()
         } catch {
-            Sys.close(fd)
-            unlink(temp)
+            fd.close()
+            remove(temp)
             throw error
         }
-        Sys.close(fd)
+        fd.close()
         beforeRename()
         do {
-            try Sys.call("rename", path) { rename(temp, path) }
+            try rename(temp, to: path)
         } catch {
-            unlink(temp)
+            remove(temp)
             throw error
         }
-        let dirFD = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            _ = fsync(dirFD)
-            Sys.close(dirFD)
+        if let directoryFD = try? FileDescriptor.open(directory.isEmpty ? "." : directory, [.readOnly, .directory]) {
+            try? directoryFD.sync()
+            directoryFD.close()
         }
     }
 
