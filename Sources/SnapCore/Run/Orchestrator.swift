@@ -1,10 +1,12 @@
 import Foundation
 import SnapSystem
 
-/// The run pipeline: PRE in order → FREEZE → SNAPSHOT → THAW → POST in reverse → aggregate.
+/// The run pipeline: PRE in order → WINDOW (freeze, snapshot, thaw) → VERIFY → VERDICT → POST in
+/// reverse → the report assembled from the phases' results.
 ///
-/// Every OS access goes through the injected seams, so the ordering rules are tested with fakes
-/// and the real implementations are tested against the kernel on their own.
+/// Every OS access goes through the injected seams (launcher, freezer, provider, journal, clock),
+/// so the ordering rules are tested with fakes and the real implementations are tested against
+/// the kernel on their own.
 /// Safety contract: thaws on every path; runs post for every plugin whose pre started, whatever
 /// happened to the freeze and the snapshot; writes nothing to disk inside the freeze window.
 package struct Orchestrator: Sendable {
@@ -15,6 +17,8 @@ package struct Orchestrator: Sendable {
     package var journal: RunJournal?
     /// Reports a signal asking the run to stop (checked between steps); nil when none came.
     package var interruption: @Sendable () -> Int32? = { nil }
+    /// The clocks the run reads: deadlines, budgets and the timeline (monotonic), timestamps (wall).
+    package var clock: any RunClock = SystemClock()
 
     /// Creates an orchestrator from its seams.
     package init(
@@ -28,247 +32,76 @@ package struct Orchestrator: Sendable {
     }
 
     /// Executes `plan` and returns the report (never throws: every failure is in the report).
+    ///
+    /// The phases run in this order, each returning its own result; the journal records each
+    /// duty before the action it covers (an owed post before its pre, the mounts before FIFREEZE,
+    /// the verdict before the posts).
     package func execute(_ plan: Plan, runId: String) async -> RunReport {
-        var plan = plan
-        plan.options.runId = runId
-        let config = plan.config
-        var report = RunReport(runId: runId, taskId: plan.options.taskId ?? runId)
-        // A rehearsal is a run told on the command line to leave a step out; the config's own
-        // choices (freeze.enabled: false, provider: none) make a real run.
-        report.mode = plan.options.freeze && plan.options.snapshot ? .run : .rehearsal
-        report.startedAt = ISO8601DateFormatter().string(from: Date())
-        let clock = RunClock()
-        // Literal secrets this run knows, masked wherever they might surface (even URL-encoded).
-        let redactor = Redactor(secrets: plan.disks.flatMap(\.signatures))
-        journal?.begin(runId: runId, taskId: report.taskId)
-        let plugins: [any Plugin] = plan.entries.map { PluginFactory.make($0.spec, launcher: launcher) }
-        report.plugins = plan.entries.map {
-            PluginReport(name: $0.spec.name, type: $0.spec.kind.rawValue, dropIn: $0.spec.isDropIn)
-        }
-
-        // PRE, in order.
-        var started: [Int] = []
-        var aborted = false
-        var degradedBy: [String] = []
-        let preEnd = config.preTimeout.map { clock.now + UInt64($0.milliseconds) * 1_000_000 }
-        for (index, plugin) in plugins.enumerated() {
-            let spec = plugin.spec
-            let entry = plan.entries[index]
-            if index == 0 { FaultPoint.hit("pre") }
-            if let sig = interruption() {
-                aborted = true
-                report.reasons.append(
-                    "interrupted by signal \(sig) before '\(spec.name)': no freeze, no snapshot; post steps run")
-                report.errors.append(ErrorEntry(.generic, "interrupted by signal \(sig)"))
-                break
-            }
-            if spec.pre == nil && spec.kind == .script {
-                started.append(index)  // nothing to quiesce; its post still runs
-                journalOwedPost(plugin, report)
-                continue
-            }
-            var budget = spec.timeout.milliseconds * (spec.retries + 1) + spec.retries * 100
-            if let preEnd {
-                let left = preEnd > clock.now ? Int((preEnd - clock.now) / 1_000_000) : 0
-                if left <= 0 {
-                    var skipped = StepReport(status: .skipped)
-                    skipped.error = "pre_timeout (\(config.preTimeout!)) exhausted before this plugin"
-                    report.plugins[index].pre = skipped
-                    report.errors.append(
-                        ErrorEntry(.prepostPluginhostPreTimeout, "pre phase budget exhausted before '\(spec.name)'"))
-                    if spec.onFailure == .abort {
-                        aborted = true
-                        report.reasons.append(
-                            "'\(spec.name)' (on_failure: abort) could not run its pre step in the pre_timeout budget")
-                        break
-                    } else {
-                        degradedBy.append(spec.name)
-                    }
-                    continue
-                }
-                budget = min(budget, left)
-            }
-            if let refusal = entry.preRefusal {
-                var refused = StepReport(status: .failed)
-                refused.error = refusal.message
-                report.plugins[index].pre = refused
-                report.errors.append(ErrorEntry(refusal.code, "plugin '\(spec.name)' pre: \(refusal.message)"))
-                if spec.onFailure == .abort {
-                    aborted = true
-                    report.reasons.append("pre of '\(spec.name)' refused (on_failure: abort): \(refusal.message)")
-                    break
-                }
-                degradedBy.append(spec.name)
-                report.reasons.append("pre of '\(spec.name)' refused: \(refusal.message)")
-                continue
-            }
-            journalOwedPost(plugin, report)
-            started.append(index)
-            let begin = clock.ms
-            let result = await plugin.pre(context(.pre, plan, report, budget: budget, redactor: redactor))
-            report.timeline.append(TimelineEntry(step: .pre(plugin: spec.name), startMs: begin, endMs: clock.ms))
-            report.plugins[index].pre = result
-            if !result.ok {
-                let code: ErrorCode = result.status == .timedOut ? .prepostPreScriptTimeout : .prepostPreScriptFailed
-                report.errors.append(
-                    ErrorEntry(code, "plugin '\(spec.name)' pre: \(result.error ?? result.status.rawValue)"))
-                if spec.onFailure == .abort {
-                    aborted = true
-                    report.reasons.append(
-                        "pre of '\(spec.name)' \(result.status.rawValue) (on_failure: abort): no freeze, no snapshot")
-                    break
-                }
-                degradedBy.append(spec.name)
-                report.reasons.append("pre of '\(spec.name)' \(result.status.rawValue) (on_failure: continue)")
-            }
-        }
-
-        // FREEZE → SNAPSHOT → THAW.
-        var freezeOK = false
-        var inFlight: (any FreezeSession)?
-        if !aborted, let sig = interruption() {
-            aborted = true
-            report.reasons.append("interrupted by signal \(sig) before the freeze: no snapshot; post steps run")
-            report.errors.append(ErrorEntry(.generic, "interrupted by signal \(sig)"))
-        }
-        var holds = HoldStage(plugins: plugins, started: started, reports: report.plugins, redactor: redactor)
-        if !aborted {
-            freezeOK = await window(plan, &report, clock, inFlight: &inFlight, holds: &holds)
-            degradedBy += holds.degradedBy
-            aborted = holds.aborted
-        } else {
-            report.freeze.enabled = plan.freezes
-            report.snapshot.provider = plan.config.snapshot.provider
-        }
-
-        // A quiesce that lives in a session (a database lock) must still hold after the thaw.
-        if report.snapshot.taken {
-            for index in started where report.plugins[index].pre?.ok == true && !plugins[index].hasHold {
-                if let problem = await plugins[index].verifyHeld() {
-                    degradedBy.append(plugins[index].spec.name)
-                    report.reasons.append("'\(plugins[index].spec.name)': \(problem)")
-                    report.errors.append(
-                        ErrorEntry(.workloadQuiescingTimeout, "plugin '\(plugins[index].spec.name)': \(problem)"))
-                }
-            }
-        }
-
-        // Consistency, known before post so that post scripts can be told. Without any plugin that
-        // quiesces an application, a frozen snapshot is filesystem-consistent, not application-consistent.
-        let quiesces = plan.entries.contains(where: \.quiesces)
-        report.consistency = Self.consistency(
-            snapshot: report.snapshot.taken, freezeOK: freezeOK, degraded: !degradedBy.isEmpty || !quiesces)
-        if report.consistency == .filesystem && !quiesces {
-            report.reasons.append("no plugin quiesces an application: the snapshot is filesystem-consistent")
-        }
-        if report.snapshot.taken && !freezeOK && plan.freezes {
-            report.reasons.append("the freeze did not hold (see freeze): the snapshot is only crash-consistent")
-        } else if report.snapshot.taken && !plan.freezes {
-            report.reasons.append(
-                "filesystems were not frozen (\(plan.options.freeze ? "freeze.enabled: false" : "--no-freeze")): crash-consistent"
-            )
-        }
-
-        // POST, in exact reverse order, for every plugin whose pre started.
-        journal?.outcomeKnown(
-            outcome: StepOutcome(taken: report.snapshot.taken), consistency: report.consistency)
-        var postFailed = false
-        let postEnd = config.postTimeout.map { clock.now + UInt64($0.milliseconds) * 1_000_000 }
-        if !started.isEmpty { FaultPoint.hit("post") }
-        for index in started.reversed() {
-            let plugin = plugins[index]
-            let spec = plugin.spec
-            var budget = spec.timeout.milliseconds * (spec.retries + 1)
-            if let postEnd {
-                let left = postEnd > clock.now ? Int((postEnd - clock.now) / 1_000_000) : 0
-                if left < budget {
-                    if left <= 0 {
-                        report.errors.append(
-                            ErrorEntry(
-                                .prepostPluginhostPostTimeout,
-                                "post phase budget exhausted at '\(spec.name)'; its post still runs (bounded)"))
-                    }
-                    budget = max(left, min(spec.timeout.milliseconds, 5000))
-                }
-            }
-            let begin = clock.ms
-            var result: StepReport
-            if let refusal = plan.entries[index].postRefusal {
-                result = StepReport(status: .failed)
-                result.error = refusal.message
-                report.errors.append(ErrorEntry(refusal.code, "plugin '\(spec.name)' post: \(refusal.message)"))
-            } else {
-                result = await plugin.post(context(.post, plan, report, budget: budget, redactor: redactor))
-                if result.status != .skipped && !result.ok {
-                    let code: ErrorCode =
-                        result.status == .timedOut ? .prepostPostScriptTimeout : .prepostPostScriptFailed
-                    report.errors.append(
-                        ErrorEntry(code, "plugin '\(spec.name)' post: \(result.error ?? result.status.rawValue)"))
-                }
-            }
-            if result.status != .skipped {
-                report.timeline.append(TimelineEntry(step: .post(plugin: spec.name), startMs: begin, endMs: clock.ms))
-            }
-            if result.status != .skipped && !result.ok {
-                postFailed = true
-                report.reasons.append(
-                    "post of '\(spec.name)' \(result.status.rawValue): the application may not have resumed")
-            }
-            report.plugins[index].post = result
-            journal?.postDone(spec.name)
-        }
-        if let inFlight { await settleInFlight(inFlight, &report) }
+        let startedAt = ISO8601DateFormatter().string(from: clock.wallDate)
+        let setup = prepareRun(plan, runId: runId)
+        journal?.begin(runId: runId, taskId: setup.taskId)
+        let pre = await runPre(setup)
+        var window = pre.aborted ? WindowResult(skipping: setup.plan) : await runWindow(setup)
+        let verify = await verifyHolds(setup, pre: pre, window: window)
+        let verdict = Self.verdict(setup.plan, pre: pre, window: window, verify: verify)
+        journal?.outcomeKnown(outcome: verdict.outcome, consistency: verdict.consistency.rawValue)
+        let post = await runPost(setup, pre: pre, verdict: verdict)
+        if let inFlight = window.inFlight { await settleInFlight(inFlight, &window) }
         journal?.finish()
-
-        report.outcome = Self.outcome(
-            plan: plan, report: report, aborted: aborted, freezeOK: freezeOK,
-            degraded: !degradedBy.isEmpty || postFailed)
-        report.durationMs = clock.ms
+        var report = Self.assemble(setup, pre: pre, window: window, verify: verify, verdict: verdict, post: post)
+        report.startedAt = startedAt
         return report
     }
 
-    func context(_ phase: Phase, _ plan: Plan, _ report: RunReport, budget: Int, redactor: Redactor)
-        -> StepContext
-    {
-        let post = phase == .post
-        return StepContext(
-            phase: phase, runId: report.runId, taskId: report.taskId, budget: .milliseconds(budget),
-            deadlineEpoch: (Sys.epochMillis() + Int64(budget) + 999) / 1000, dryRun: false,
-            outcome: post ? StepOutcome(taken: report.snapshot.taken) : nil,
-            consistency: post ? report.consistency : nil,
-            killGrace: plan.config.killGrace, redactor: redactor,
-            frozenMounts: plan.freezes ? plan.mounts.map(\.mountPoint) : [])
+    /// What every phase shares: the plan with the run id, the plugins, the redactor, the stopwatch.
+    private func prepareRun(_ plan: Plan, runId: String) -> RunSetup {
+        var plan = plan
+        plan.options.runId = runId
+        return RunSetup(
+            plan: plan, runId: runId, taskId: plan.options.taskId ?? runId,
+            plugins: plan.entries.map { PluginFactory.make($0.spec, launcher: launcher) },
+            redactor: Redactor(secrets: plan.disks.flatMap(Redactor.sasSignatures)), timer: RunTimer(clock: clock))
     }
 
-    /// The consistency a snapshot reached.
-    static func consistency(snapshot: Bool, freezeOK: Bool, degraded: Bool) -> RunReport.Consistency {
-        if !snapshot { return .none }
-        if !freezeOK { return .crash }
-        return degraded ? .filesystem : .application
-    }
-
-    /// The verdict: success when everything requested worked, degraded when a snapshot (or a
-    /// rehearsal) went through with a downgrade, failed when nothing usable came out.
-    static func outcome(plan: Plan, report: RunReport, aborted: Bool, freezeOK: Bool, degraded: Bool)
-        -> RunReport.Outcome
-    {
-        if aborted { return .failed }
-        if plan.snapshots {
-            guard report.snapshot.taken else { return .failed }
-            if report.snapshot.disks.contains(where: { !$0.ok }) { return .degraded }
-            // Skipping the freeze on purpose makes crash-consistency the best a run can do.
-            let best: RunReport.Consistency =
-                !plan.freezes ? .crash : plan.entries.contains(where: \.quiesces) ? .application : .filesystem
-            return report.consistency == best && !degraded ? .success : .degraded
+    /// The report, from the phases' results: their errors, reasons and timeline in phase order.
+    static func assemble(
+        _ setup: RunSetup, pre: PreResult, window: WindowResult, verify: VerifyResult, verdict: Verdict,
+        post: PostResult
+    ) -> RunReport {
+        let plan = setup.plan
+        var report = RunReport(runId: setup.runId, taskId: setup.taskId)
+        // A rehearsal is a run told on the command line to leave a step out; the config's own
+        // choices (freeze.enabled: false, provider: none) make a real run.
+        report.mode = plan.options.freeze && plan.options.snapshot ? "run" : "rehearsal"
+        report.plugins = plan.entries.indices.map { index in
+            let spec = plan.entries[index].spec
+            var plugin = PluginReport(name: spec.name, type: spec.kind.rawValue, dropIn: spec.isDropIn)
+            plugin.pre = pre.steps[index]
+            plugin.post = post.steps[index]
+            return plugin
         }
-        if plan.freezes && !freezeOK { return .failed }
-        return degraded ? .degraded : .success
+        report.freeze = window.freeze
+        report.snapshot = window.snapshot
+        let phases: [any PhaseRecord] = [pre, window, verify, verdict, post]
+        report.errors = phases.flatMap(\.errors)
+        report.reasons = phases.flatMap(\.reasons)
+        report.timeline = phases.flatMap(\.timeline)
+        report.consistency = verdict.consistency
+        report.outcome = Self.outcome(
+            plan: plan, report: report, aborted: pre.aborted, freezeOK: window.freezeOK,
+            degraded: !verdict.degradedBy.isEmpty || post.failed)
+        report.durationMs = setup.timer.ms
+        return report
     }
-}
 
-/// Milliseconds since the start of the run, on the monotonic clock.
-struct RunClock: Sendable {
-    let start = Sys.monotonicNanos()
-    var now: UInt64 { Sys.monotonicNanos() }
-    var ms: Int { Int((Sys.monotonicNanos() - start) / 1_000_000) }
+    /// The context of one step: the script contract's environment, the budget and its deadline;
+    /// a post step also learns the verdict.
+    func context(_ phase: Phase, _ setup: RunSetup, budget: TimeSpan, verdict: Verdict? = nil) -> StepContext {
+        StepContext(
+            phase: phase, runId: setup.runId, taskId: setup.taskId, budget: budget,
+            deadlineEpoch: setup.timer.deadlineEpoch(after: budget), dryRun: false,
+            outcome: verdict?.outcome, consistency: verdict?.consistency.rawValue,
+            killGrace: setup.config.killGrace, redactor: setup.redactor,
+            frozenMounts: setup.plan.freezes ? setup.plan.mounts.map(\.mountPoint) : [])
+    }
 }

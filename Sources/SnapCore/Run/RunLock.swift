@@ -36,14 +36,16 @@ package final class RunLock: Sendable {
     }
 
     /// Takes the lock, waiting up to `waitUpTo` for a running holder to finish.
-    package static func acquire(directory: String, waitUpTo: TimeSpan) async throws(RunLockError) -> RunLock {
-        let end = Sys.monotonicNanos() + UInt64(waitUpTo.milliseconds) * 1_000_000
+    package static func acquire(
+        directory: String, waitUpTo: TimeSpan, clock: any RunClock = SystemClock()
+    ) async throws(RunLockError) -> RunLock {
+        let end = clock.deadline(after: waitUpTo)
         while true {
             do {
                 return try acquire(directory: directory)
             } catch {
-                if Sys.monotonicNanos() >= end || !error.isHeld { throw error }
-                try? await Task.sleep(for: .milliseconds(100))
+                if clock.now >= end || !error.isHeld { throw error }
+                await clock.sleep(for: .milliseconds(100))
             }
         }
     }

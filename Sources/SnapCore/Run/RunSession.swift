@@ -1,18 +1,33 @@
 import Foundation
 import SnapSystem
 
-/// One locked run: take the run lock, finish an interrupted run's duties, execute the plan, store
-/// the report. Shared by `snaporch run` and the handler daemon.
+/// The one composition root of a run, shared by `snaporch run` and the handler daemon: config →
+/// plan → snapshot provider → orchestrator (launcher, guarded freezer, journal, interrupts,
+/// clock), executed under the run lock after finishing an interrupted run's duties; the report
+/// is stored.
 package struct RunSession: Sendable {
     package let paths: Paths
     package let launcher: any ProcessLauncher
     /// The `snaporch` binary (it runs the freeze guard).
     package let executable: String
+    /// The environment the run sees (mount-table overrides, the host endpoint).
+    package let environment: [String: String]
+    /// What the handler settings ask, when the run comes from them.
+    package let request: HandlerRequest?
+    /// The clocks of the run.
+    package let clock: any RunClock
 
-    package init(paths: Paths, launcher: any ProcessLauncher = PosixProcessLauncher(), executable: String) {
+    /// Creates the composition root of one run.
+    package init(
+        paths: Paths, launcher: any ProcessLauncher = PosixProcessLauncher(), executable: String,
+        environment: [String: String], request: HandlerRequest? = nil, clock: any RunClock = SystemClock()
+    ) {
         self.paths = paths
         self.launcher = launcher
         self.executable = executable
+        self.environment = environment
+        self.request = request
+        self.clock = clock
     }
 
     /// What a session produced.
@@ -24,42 +39,66 @@ package struct RunSession: Sendable {
         package var recoveryNote: String?
     }
 
+    /// The plan of `config` with `options`; the handler settings supply the disks (when `options`
+    /// names none) and the snapshot method (when the config names none).
+    package func plan(_ config: Config, options: RunOptions) -> Plan {
+        var config = config
+        var options = options
+        if let request {
+            if options.disks.isEmpty { options.disks = request.disks }
+            if config.snapshot.provider == .blob || config.snapshot.provider == .host {
+                config.snapshot.method = config.snapshot.method ?? request.snapshotMethod
+            }
+        }
+        return Planner(environment: environment).plan(config, options: options)
+    }
+
+    /// The snapshot provider `plan` asks for; nil when it is `none`.
+    package func provider(for plan: Plan) -> (any SnapshotProvider)? {
+        SnapshotProviders.make(
+            for: plan, launcher: launcher, environment: environment, host: request?.host,
+            metadata: request?.metadata ?? [])
+    }
+
     /// Runs `plan` under the run lock (`heldLock`, or taken here waiting up to `lockWait`).
     /// - Throws: `RunLockError` when another run holds the lock.
     package func execute(
         _ plan: Plan, runId: String, heldLock: RunLock? = nil, lockWait: TimeSpan = .milliseconds(0),
-        extraReportPath: String? = nil,
-        provider: @escaping @Sendable (Plan) -> (any SnapshotProvider)?,
-        beforeStore: @Sendable (inout RunReport) async -> Void = { _ in }
+        extraReportPath: String? = nil, beforeStore: @Sendable (inout RunReport) async -> Void = { _ in }
     ) async throws(RunLockError) -> Result {
         let lock: RunLock
         if let heldLock {
             lock = heldLock
         } else {
-            lock = try await RunLock.acquire(directory: paths.runDir, waitUpTo: lockWait)
+            lock = try await RunLock.acquire(directory: paths.runDir, waitUpTo: lockWait, clock: clock)
         }
         defer { withExtendedLifetime(lock) {} }
         let journal = RunJournal(directory: paths.runDir)
-        var recovered: [RecoveredStep] = []
-        var note: String?
-        if let leftover = journal.leftover() {
-            note = "an earlier run (\(leftover.runId), pid \(leftover.pid)) was interrupted; finishing its duties first"
-            if let reason = leftover.unreadable {
-                note = "the run journal is unreadable (\(reason)); thawing every mount it may name first"
-            }
-            recovered = await Recovery(launcher: launcher, killGrace: plan.config.killGrace).recover(leftover).steps
-            journal.discard()
-        }
+        let (recovered, note) = await finishInterrupted(journal, plan: plan)
         let interrupts = Interrupts()
         var orchestrator = Orchestrator(
             launcher: launcher,
             freezer: GuardedFreezer(executable: executable, expediteRCU: plan.config.freeze.expediteRCU),
-            makeProvider: provider, journal: journal)
+            makeProvider: { [self] plan in provider(for: plan) }, journal: journal)
         orchestrator.interruption = { interrupts.receivedSignal }
+        orchestrator.clock = clock
         var report = await orchestrator.execute(plan, runId: runId)
         report.recovered = recovered
         await beforeStore(&report)
         let problems = ReportStore(paths: paths).save(report, extra: extraReportPath)
         return Result(report: report, storeProblems: problems, recoveryNote: note)
+    }
+
+    /// Finishes the duties of an interrupted run the journal names (thaw, owed posts); returns
+    /// what was recovered and a note for the admin.
+    private func finishInterrupted(_ journal: RunJournal, plan: Plan) async -> ([RecoveredStep], String?) {
+        guard let leftover = journal.leftover() else { return ([], nil) }
+        var note = "an earlier run (\(leftover.runId), pid \(leftover.pid)) was interrupted; finishing its duties first"
+        if let reason = leftover.unreadable {
+            note = "the run journal is unreadable (\(reason)); thawing every mount it may name first"
+        }
+        let recovered = await Recovery(launcher: launcher, killGrace: plan.config.killGrace).recover(leftover).steps
+        journal.discard()
+        return (recovered, note)
     }
 }

@@ -51,32 +51,11 @@ struct HandlerCommand {
         }
         let statusFolder = handlerEnvironment.statusFolder
         let writer = StatusWriter(statusFolder: statusFolder, blobClient: CurlHTTPClient())
-        let statusFile = writer.path(sequence)
         let facts = AgentFacts(paths: paths, environment: environment, directory: directory)
-        if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence) {
-            // The guest agent runs enable again on every new goal state: one daemon per sequence,
-            // a re-run only reports again (and writes the status file when it went missing).
-            if record.phase == .done, let terminal = record.terminal {
-                log.write("enable: seq \(sequence) already processed; reporting its result again")
-                if !FileManager.default.fileExists(atPath: statusFile) {
-                    let status = facts.annotate(terminal.status(taskId: record.taskId))
-                    for problem in await writer.write(status, sequence: sequence, blobURI: nil) {
-                        log.write("enable: \(problem)")
-                    }
-                }
-                return ExitCode.ok
-            }
-            if record.daemonAlive {
-                log.write(
-                    "enable: seq \(sequence) is being run by the daemon (pid \(record.pid ?? 0)); not started twice")
-                if !FileManager.default.fileExists(atPath: statusFile) {
-                    let status = facts.annotate(HandlerStatus.transitioning(taskId: record.taskId, ticks: nil))
-                    for problem in await writer.write(status, sequence: sequence, blobURI: nil) {
-                        log.write("enable: \(problem)")
-                    }
-                }
-                return ExitCode.ok
-            }
+        if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence),
+            await reportExisting(record, writer: writer, facts: facts, log: log)
+        {
+            return ExitCode.ok
         }
         // Public settings only: the daemon decrypts (and strips) the protected ones.
         let settings = try? await SettingsFile.load(
@@ -86,6 +65,50 @@ struct HandlerCommand {
         status.isV2 = StatusMapper.isV2(summary?.vmType)
         status = facts.annotate(status)
         for problem in await writer.write(status, sequence: sequence, blobURI: nil) { log.write("enable: \(problem)") }
+        await startDaemon(
+            sequence: sequence, directory: directory, environment: environment, writer: writer, taskId: status.taskId,
+            log: log)
+        return ExitCode.ok
+    }
+
+    /// The guest agent runs enable again on every new goal state: one daemon per sequence, a re-run
+    /// only reports again (and writes the status file when it went missing). Returns true when the
+    /// sequence is done or its daemon is alive (nothing to start).
+    private func reportExisting(
+        _ record: HandlerState, writer: StatusWriter, facts: AgentFacts, log: HandlerLog
+    ) async -> Bool {
+        let sequence = record.sequence
+        let statusFile = writer.path(sequence)
+        if record.phase == "done", let terminal = record.terminal {
+            log.write("enable: seq \(sequence) already processed; reporting its result again")
+            if !FileManager.default.fileExists(atPath: statusFile) {
+                let status = facts.annotate(terminal.status(taskId: record.taskId))
+                for problem in await writer.write(status, sequence: sequence, blobURI: nil) {
+                    log.write("enable: \(problem)")
+                }
+            }
+            return true
+        }
+        if record.daemonAlive {
+            log.write("enable: seq \(sequence) is being run by the daemon (pid \(record.pid ?? 0)); not started twice")
+            if !FileManager.default.fileExists(atPath: statusFile) {
+                let status = facts.annotate(HandlerStatus.transitioning(taskId: record.taskId, ticks: nil))
+                for problem in await writer.write(status, sequence: sequence, blobURI: nil) {
+                    log.write("enable: \(problem)")
+                }
+            }
+            return true
+        }
+        return false
+    }
+
+    /// Starts `handler daemon` for `sequence` in its own session and waits (up to 5 s) for it to
+    /// record itself as the sequence's owner; a daemon that cannot start gets an error status.
+    private func startDaemon(
+        sequence: Int, directory: String, environment: [String: String], writer: StatusWriter, taskId: String,
+        log: HandlerLog
+    ) async {
+        let statusFolder = writer.statusFolder
         var env = environment
         env["ConfigSequenceNumber"] = String(sequence)
         do {
@@ -96,23 +119,23 @@ struct HandlerCommand {
             try? FileSystem.writeAtomically(Array("\(pid)\n".utf8), to: paths.runDir + "/daemon.pid")
             // The daemon records itself as the sequence's owner first thing; waiting for that record
             // means a re-run of enable can never start a second daemon for this sequence.
-            let deadline = ContinuousClock.now + .seconds(5)
-            while ContinuousClock.now < deadline, ProcessLiveness.isAlive(pid) {
+            let clock = SystemClock()
+            let deadline = clock.deadline(after: .seconds(5))
+            while clock.now < deadline, ProcessLiveness.isAlive(pid) {
                 if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence),
                     record.pid == pid || record.phase == .done
                 {
                     break
                 }
-                try? await Task.sleep(for: .milliseconds(20))
+                await clock.sleep(for: .milliseconds(20))
             }
             log.write("enable: seq \(sequence): daemon started (pid \(pid))")
         } catch {
             log.write("enable: cannot start the daemon: \(error)")
             let failed = HandlerStatus(
                 status: .error, code: HandlerCode.error.rawValue, message: "Failed to call the daemon: \(error)",
-                taskId: status.taskId)
+                taskId: taskId)
             _ = await writer.write(failed, sequence: sequence, blobURI: nil)
         }
-        return ExitCode.ok
     }
 }

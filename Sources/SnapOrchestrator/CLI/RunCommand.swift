@@ -15,7 +15,7 @@ struct RunCommand {
         if let path = args.value("--settings") { settings = try SettingsOption.load(path) }
         let (loaded, diagnostics) = ConfigSource(paths: paths).load(explicit: args.value("--config"))
         for diagnostic in diagnostics where diagnostic.severity != .note { console.err(diagnostic.rendered + "\n") }
-        guard var config = loaded else { return ExitCode.usage }
+        guard let config = loaded else { return ExitCode.usage }
         var options = RunOptions()
         options.dryRun = args.has("--dry-run")
         options.freeze = !args.has("--no-freeze")
@@ -29,17 +29,14 @@ struct RunCommand {
         }
         let runId = RunIdentity.newRunId()
         options.taskId = args.value("--task-id") ?? settings.map(\.taskId).flatMap { $0.isEmpty ? nil : $0 } ?? runId
-        if options.disks.isEmpty, let settings { options.disks = settings.blobSASUris }
-        if let settings, config.snapshot.provider == .blob || config.snapshot.provider == .host {
-            config.snapshot.method = config.snapshot.method ?? settings.snapshotMethod
-        }
-        let environment = ProcessInfo.processInfo.environment
-        let plan = Planner(environment: environment).plan(config, options: options)
+        let session = RunSession(
+            paths: paths, executable: RunIdentity.selfExecutable, environment: ProcessInfo.processInfo.environment,
+            request: settings?.handlerRequest)
+        let plan = session.plan(config, options: options)
         if options.dryRun {
             console.out(PlanRenderer.render(plan))
             return ExitCode.ok
         }
-        let launcher = PosixProcessLauncher()
         var statusTarget: SASURI?
         do throws(UsageError) {
             if let value = args.value("--status-blob") { statusTarget = try Self.expand(value).first.map(SASURI.init) }
@@ -48,17 +45,10 @@ struct RunCommand {
             return ExitCode.usage
         }
         let statusBlob = statusTarget ?? settings?.statusBlobUri
-        let host = settings?.hostRequest
-        let metadata = settings?.backupMetadata ?? []
-        let session = RunSession(paths: paths, launcher: launcher, executable: RunIdentity.selfExecutable)
         let result: RunSession.Result
         do throws(RunLockError) {
             result = try await session.execute(
                 plan, runId: runId, extraReportPath: args.value("--report"),
-                provider: { plan in
-                    SnapshotProviders.make(
-                        for: plan, launcher: launcher, environment: environment, host: host, metadata: metadata)
-                },
                 beforeStore: { report in await Self.uploadStatus(&report, to: statusBlob) })
         } catch {
             console.err("snaporch run: \(error.message)\n")

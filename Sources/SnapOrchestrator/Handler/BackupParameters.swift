@@ -124,6 +124,12 @@ package struct BackupParameters: Sendable, Hashable {
             instantAccessDurationMinutes: instantAccessDurationMinutes)
     }
 
+    /// What these parameters ask of the run (disks, snapshot method, host request, metadata).
+    package var handlerRequest: HandlerRequest {
+        HandlerRequest(
+            disks: blobSASUris, snapshotMethod: snapshotMethod, host: hostRequest, metadata: backupMetadata)
+    }
+
     /// taskId, ticks and vmType from the public settings alone (what `enable` needs).
     package static func publicSummary(_ publicJSON: Data) -> (taskId: String, ticks: String?, vmType: String?) {
         let pub = (try? JSONSerialization.jsonObject(with: publicJSON)) as? [String: Any] ?? [:]

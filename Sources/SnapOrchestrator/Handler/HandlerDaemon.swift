@@ -45,9 +45,6 @@ package struct HandlerDaemon: Sendable {
             return nil
         }
         let statusFolder = handlerEnvironment.statusFolder
-        let decryptor = ProtectedSettingsDecryptor(
-            waagentDirectory: paths.resolve("/var/lib/waagent"), scratchDirectory: paths.runDir + "/handler",
-            launcher: launcher)
         var record =
             HandlerState.load(statusFolder: statusFolder, sequence: sequence) ?? HandlerState(sequence: sequence)
         if record.phase != .done {
@@ -57,22 +54,11 @@ package struct HandlerDaemon: Sendable {
         }
 
         // Settings and parameters: every failure becomes a terminal status.
-        var parameters = BackupParameters()
-        let settings: SettingsFile
-        do {
-            settings = try await SettingsFile.load(
-                configFolder: handlerEnvironment.configFolder, sequence: sequence, decryptor: decryptor)
-            parameters = try BackupParameters.parse(
-                publicJSON: settings.publicSettings, protectedJSON: settings.protectedSettings)
-        } catch {
-            let status = HandlerStatus(
-                status: .error, code: error.code.rawValue, message: error.message, taskId: parameters.taskId)
+        let (loaded, failure) = await loadParameters(handlerEnvironment, sequence: sequence, log: log)
+        guard let parameters = loaded else {
+            let status = failure!
             await finish(status, record: &record, blob: nil, environment: handlerEnvironment, log: log)
             return status
-        }
-        if let problem = settings.protectedError {
-            log.write("protected settings: \(problem)")
-            parameters.warnings.append("protected settings unreadable: \(problem)")
         }
 
         // One run per machine; duplicates are decided under the lock, without any random sleep.
@@ -88,6 +74,54 @@ package struct HandlerDaemon: Sendable {
         }
         defer { withExtendedLifetime(lock) {} }
         await recoverDeadDaemons(except: sequence, environment: handlerEnvironment, log: log)
+        if let status = await reportAgain(parameters, record: &record, environment: handlerEnvironment, log: log) {
+            return status
+        }
+        record.taskId = parameters.taskId
+        record.own(by: ThisProcess.id)
+        record.terminal = nil
+        record.save(statusFolder: statusFolder)
+
+        let status = await backup(parameters, lock: lock, record: &record, environment: handlerEnvironment, log: log)
+        return status
+    }
+
+    /// The settings of `sequence` (protected settings decrypted) parsed into backup parameters; or
+    /// the terminal status that a failure becomes.
+    private func loadParameters(
+        _ handlerEnvironment: HandlerEnvironment, sequence: Int, log: HandlerLog
+    ) async -> (BackupParameters?, HandlerStatus?) {
+        let decryptor = ProtectedSettingsDecryptor(
+            waagentDirectory: paths.resolve("/var/lib/waagent"), scratchDirectory: paths.runDir + "/handler",
+            launcher: launcher)
+        var parameters = BackupParameters()
+        let settings: SettingsFile
+        do {
+            settings = try await SettingsFile.load(
+                configFolder: handlerEnvironment.configFolder, sequence: sequence, decryptor: decryptor)
+            parameters = try BackupParameters.parse(
+                publicJSON: settings.publicSettings, protectedJSON: settings.protectedSettings)
+        } catch {
+            let status = HandlerStatus(
+                status: .error, code: error.code.rawValue, message: error.message, taskId: parameters.taskId)
+            return (nil, status)
+        }
+        if let problem = settings.protectedError {
+            log.write("protected settings: \(problem)")
+            parameters.warnings.append("protected settings unreadable: \(problem)")
+        }
+        return (parameters, nil)
+    }
+
+    /// Under the lock: a sequence that already has its result reports it again, unchanged; a task
+    /// already processed under another sequence gets the original result (no second snapshot).
+    /// Returns the status written then, or nil when this sequence is to run.
+    private func reportAgain(
+        _ parameters: BackupParameters, record: inout HandlerState, environment handlerEnvironment: HandlerEnvironment,
+        log: HandlerLog
+    ) async -> HandlerStatus? {
+        let sequence = record.sequence
+        let statusFolder = handlerEnvironment.statusFolder
         if let current = HandlerState.load(statusFolder: statusFolder, sequence: sequence), current.phase == .done,
             let terminal = current.terminal
         {
@@ -118,131 +152,6 @@ package struct HandlerDaemon: Sendable {
             await finish(status, record: &record, blob: nil, environment: handlerEnvironment, log: log, original: false)
             return status
         }
-        record.taskId = parameters.taskId
-        record.own(by: ThisProcess.id)
-        record.terminal = nil
-        record.save(statusFolder: statusFolder)
-
-        let status = await backup(parameters, lock: lock, record: &record, environment: handlerEnvironment, log: log)
-        return status
-    }
-
-    private func backup(
-        _ parameters: BackupParameters, lock: RunLock, record: inout HandlerState,
-        environment handlerEnvironment: HandlerEnvironment,
-        log: HandlerLog
-    ) async
-        -> HandlerStatus
-    {
-        let sequence = record.sequence
-        let command = parameters.commandToExecute.lowercased()
-        if command.contains("install") {
-            let status = HandlerStatus(
-                status: .success, code: HandlerCode.success.rawValue, message: "Install Succeeded",
-                taskId: parameters.taskId)
-            await finish(
-                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
-            return status
-        }
-        guard command.contains("snapshot") else {
-            let status = HandlerStatus(
-                status: .error, code: HandlerCode.parameterError.rawValue,
-                message: "command is not correct: \(parameters.commandToExecute)", taskId: parameters.taskId)
-            await finish(
-                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
-            return status
-        }
-        // Checked before any freeze, never by a network call inside the window.
-        if let age = parameters.commandAge(), age > Self.staleAfter {
-            let status = HandlerStatus(
-                status: .error, code: HandlerCode.commandTooLate.rawValue,
-                message:
-                    "CRP timeout limit has reached, will not take snapshot. (command is \(Int(age / 60)) minutes old)",
-                taskId: parameters.taskId)
-            await finish(
-                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
-            return status
-        }
-        if let age = parameters.commandAge(), age < -Self.futureTolerance {
-            let status = HandlerStatus(
-                status: .error, code: HandlerCode.parameterError.rawValue,
-                message:
-                    "commandStartTimeUTCTicks is \(Int(-age / 60)) minutes in the future (a clock off by more than "
-                    + "\(Int(Self.futureTolerance / 60)) minutes, or a forged date), will not take snapshot.",
-                taskId: parameters.taskId)
-            await finish(
-                status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
-            return status
-        }
-        var transitioning = HandlerStatus.transitioning(
-            taskId: parameters.taskId, ticks: parameters.commandStartTimeUTCTicks.map(String.init))
-        transitioning.isV2 = StatusMapper.isV2(parameters.vmType)
-        transitioning = withFacts(transitioning)
-        _ = await StatusWriter(
-            statusFolder: handlerEnvironment.statusFolder, blobClient: CurlHTTPClient()
-        )
-        .write(transitioning, sequence: sequence, blobURI: parameters.statusBlobUri)
-
-        let (loaded, diagnostics) = ConfigSource(paths: paths).load(explicit: nil, defaultWhenAbsent: true)
-        var configProblems = diagnostics.filter { $0.severity != .note }.map(\.rendered)
-        var config = loaded ?? Config()
-        if loaded == nil {
-            configProblems.insert("the configuration is invalid: no plugins were run", at: 0)
-        }
-        if config.snapshot.provider == .none || config.snapshot.provider == .command {
-            config.snapshot.provider = config.snapshot.provider == .command ? .command : .blob
-        }
-        if config.snapshot.provider == .blob || config.snapshot.provider == .host {
-            config.snapshot.method = config.snapshot.method ?? parameters.snapshotMethod
-        }
-        var options = RunOptions()
-        options.taskId = parameters.taskId.isEmpty ? nil : parameters.taskId
-        options.disks = parameters.blobSASUris
-        let plan = Planner(environment: environment).plan(config, options: options)
-        let host = parameters.hostRequest
-        let metadata = parameters.backupMetadata
-        let environment = self.environment
-        let session = RunSession(paths: paths, launcher: launcher, executable: executable)
-        var report: RunReport
-        do {
-            report = try await session.execute(
-                plan, runId: RunIdentity.newRunId(), heldLock: lock,
-                provider: { plan in
-                    SnapshotProviders.make(
-                        for: plan, launcher: PosixProcessLauncher(), environment: environment, host: host,
-                        metadata: metadata)
-                }
-            ).report
-        } catch {
-            report = RunReport(runId: "none", taskId: parameters.taskId)
-        }
-        // Legacy config problems the original would only log (or hide) reach the status here.
-        for diagnostic in diagnostics {
-            if let code = diagnostic.code, diagnostic.severity != .note {
-                report.errors.append(ErrorEntry(code, diagnostic.rendered))
-            }
-        }
-        for problem in configProblems + parameters.warnings {
-            report.reasons.append(problem)
-            if report.consistency == .application {
-                report.consistency = .filesystem
-                report.outcome = .degraded
-            }
-        }
-        let status = StatusMapper.status(for: report, parameters: parameters)
-        await finish(
-            status, record: &record, blob: parameters.statusBlobUri, environment: handlerEnvironment, log: log)
-        if let logs = parameters.logsBlobUri.flatMap(BlobURI.init) {
-            // The summary, then the full report: what a trimmed status points to.
-            let text = Redactor().redact(
-                Summary(color: false).render(report) + "\n--- run report (JSON) ---\n"
-                    + JSONOutput.encode(report, pretty: true) + "\n")
-            if let error = await BlobWriter(client: CurlHTTPClient()).write(
-                Data(text.utf8), to: logs, contentType: "text/plain")
-            {
-                log.write("log blob: \(error)")
-            }
-        }
-        return status
+        return nil
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import SnapSystem
 
 /// What a restore of this run's snapshot needs from one database plugin, recorded by the plugin
 /// while it held its quiesce (MySQL/MariaDB) or when it ended the backup (PostgreSQL).
