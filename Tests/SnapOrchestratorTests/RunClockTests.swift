@@ -67,7 +67,7 @@ struct RunClockTests {
         let report = await orchestrator.execute(plan, runId: "c1")
         #expect(report.plugins[0].pre?.status == .skipped)
         #expect(report.plugins[0].pre?.error?.contains("pre_timeout (10s) exhausted") == true)
-        #expect(report.errors.map(\.code) == [ErrorCode.prepostPluginhostPreTimeout.rawValue])
+        #expect(report.errors.map(\.code) == [ErrorCode.prepostPluginhostPreTimeout])
         #expect(tree.read("order.log") == nil, "the pre script must not have run")
         // The report's duration is measured on the same clock: hours, in a test that took seconds.
         #expect(report.durationMs >= 3_600_000)
@@ -84,7 +84,7 @@ struct RunClockTests {
         // SNAPORCH_DEADLINE: the wall clock plus the step's 30 s budget, rounded up to the second.
         #expect(tree.read("deadline") == "\(Self.wall / 1000 + 30)\n")
         // Each reading is a second later: every step on the timeline lasts whole seconds.
-        let steps = report.timeline.map(\.step)
+        let steps = report.timeline.map(\.step.rawValue)
         #expect(steps == ["pre:a", "post:a"])
         for entry in report.timeline {
             #expect(entry.endMs > entry.startMs && (entry.endMs - entry.startMs) % 1000 == 0)

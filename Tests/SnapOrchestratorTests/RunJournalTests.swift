@@ -2,7 +2,9 @@ import Foundation
 import Glibc
 import Testing
 
+@testable import SnapCore
 @testable import SnapOrchestrator
+@testable import SnapSystem
 
 /// The run journal as an append-only record log: one record per event, appended without touching
 /// earlier bytes; replay; a torn last record dropped, everything before it kept; a corrupt record
@@ -38,8 +40,8 @@ struct RunJournalTests {
             journal.preStarting(post.plugin, post: post.executable, arguments: post.arguments, timeout: .seconds(1))
             expected.append(.preStarting(post))
         }
-        expected.append(.outcomeKnown(outcome: "snapshot-taken", consistency: "application"))
-        journal.outcomeKnown(outcome: "snapshot-taken", consistency: "application")
+        expected.append(.outcomeKnown(outcome: .snapshotTaken, consistency: .application))
+        journal.outcomeKnown(outcome: .snapshotTaken, consistency: .application)
         for i in (0..<40).reversed() {
             journal.postDone("p\(i)")
             expected.append(.postDone("p\(i)"))
@@ -79,12 +81,12 @@ struct RunJournalTests {
         #expect(state.owed.map(\.plugin) == ["a", "b", "c"] && state.owed[1].timeoutMs == 2000)
         #expect(state.mayBeFrozen == ["/m1", "/m2"] && state.rcuExpedited == "0" && state.unreadable == nil)
         journal.thawed()
-        journal.outcomeKnown(outcome: "snapshot-taken", consistency: "filesystem")
+        journal.outcomeKnown(outcome: .snapshotTaken, consistency: .filesystem)
         journal.postDone("c")
         journal.postDone("b")
         state = try #require(RunJournal(directory: dir).leftover())
         #expect(state.owed.map(\.plugin) == ["a"] && state.mayBeFrozen.isEmpty && state.rcuExpedited == nil)
-        #expect(state.outcome == "snapshot-taken" && state.consistency == "filesystem")
+        #expect(state.outcome == .snapshotTaken && state.consistency == .filesystem)
 
         // A FIFREEZE still in flight at the end: the journal stays, owing nothing but the thaw.
         journal.freezing(["/m3"])
@@ -165,7 +167,7 @@ struct RunJournalTests {
         var old = JournalState(runId: "r5", taskId: "t5", pid: 11)
         old.owed = [owed("a")]
         old.mayBeFrozen = ["/m1"]
-        old.outcome = "no-snapshot"
+        old.outcome = .noSnapshot
         tree.write("run/journal.json", String(decoding: try JSONEncoder().encode(old), as: UTF8.self), mode: 0o600)
         let journal = RunJournal(directory: dir)
         #expect(journal.leftover() == old)

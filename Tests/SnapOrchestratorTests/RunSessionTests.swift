@@ -23,7 +23,7 @@ import Testing
 
     var request: HandlerRequest {
         HandlerRequest(
-            disks: [Self.disk], snapshotMethod: .onlyHost,
+            disks: [SASURI(Self.disk)], snapshotMethod: .onlyHost,
             host: HostSnapshotRequest(
                 taskId: "t", snapshotTaskToken: "", diskIds: [-1], settings: [:], metadata: [:],
                 instantAccessDurationMinutes: nil),
@@ -32,14 +32,14 @@ import Testing
 
     @Test func handlerSettingsSupplyDisksAndMethodWhenNothingElseDoes() throws {
         let plan = session(request).plan(try config("blob"), options: RunOptions())
-        #expect(plan.disks == [Self.disk])
+        #expect(plan.disks.map(\.description) == [SASURI(Self.disk).description])
         #expect(plan.config.snapshot.method == .onlyHost)
         #expect(session(request).provider(for: plan) is MethodSnapshotProvider)
     }
 
     @Test func theCommandLineAndTheConfigWinOverTheSettings() throws {
         var options = RunOptions()
-        options.disks = ["https://acct.blob.core.windows.net/vhds/mine.vhd"]
+        options.disks = [SASURI("https://acct.blob.core.windows.net/vhds/mine.vhd")]
         let plan = session(request).plan(try config("blob", method: "onlyGuest"), options: options)
         #expect(plan.disks == options.disks)
         #expect(plan.config.snapshot.method == .onlyGuest)

@@ -4,7 +4,7 @@ import SnapSystem
 /// the disks, the snapshot method, and the host path's request and metadata.
 package struct HandlerRequest: Sendable {
     /// Blob SAS URIs of the disks (used when the command line names none).
-    package var disks: [String]
+    package var disks: [SASURI]
     /// The settings' snapshot method (used when the config names none, for `blob` and `host`).
     package var snapshotMethod: SnapshotMethod
     /// What the host snapshot path sends.
@@ -14,7 +14,7 @@ package struct HandlerRequest: Sendable {
 
     /// Creates a request from the settings' parts.
     package init(
-        disks: [String], snapshotMethod: SnapshotMethod, host: HostSnapshotRequest,
+        disks: [SASURI], snapshotMethod: SnapshotMethod, host: HostSnapshotRequest,
         metadata: [(key: String, value: String)]
     ) {
         self.disks = disks

@@ -13,16 +13,12 @@ package final class Interrupts: Sendable {
 
     /// Starts catching the signals.
     package init() {
-        var sources: [any DispatchSourceSignal] = []
-        for signal in [Signal.interrupt, .terminate, .hangup] {
+        let signals: [Signal] = [.interrupt, .terminate, .hangup]
+        Signal.ignore(signals)
+        sources = signals.map { DispatchSource.makeSignalSource(signal: $0.rawValue, queue: .global()) }
+        for (signal, source) in zip(signals, sources) {
             let sig = signal.rawValue
-            Signal.ignore([signal])
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [weak self] in self?.received.store(sig, ordering: .relaxed) }
-            sources.append(source)
-        }
-        self.sources = sources
-        for source in sources {
             source.resume()
         }
     }

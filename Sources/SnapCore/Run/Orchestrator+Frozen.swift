@@ -8,7 +8,7 @@ extension Orchestrator {
     /// Safety contract: thaws on every path (the guard thaws on its own at the deadline).
     func openWindow(
         _ session: any FreezeSession, _ prepared: (any PreparedSnapshot)?, _ setup: RunSetup,
-        _ window: inout WindowResult
+        _ window: inout WindowResult, holds: inout HoldStage
     ) async {
         let plan = setup.plan
         let config = setup.config
@@ -27,13 +27,14 @@ extension Orchestrator {
             // The orchestrator never waits past the deadline, whatever the provider does: a call
             // still out by then is abandoned and the thaw goes ahead.
             window.snapshot = await Self.take(prepared, until: deadline, grace: margin.duration / 2)
-            window.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: setup.timer.ms))
+            window.timeline.append(TimelineEntry(step: .snapshot, startMs: snapBegin, endMs: setup.timer.ms))
         }
         // The guard starts thawing now; the thread that collects its report comes after.
         session.requestThaw()
         let thaw = await offload { session.thaw() }
         FaultPoint.hit("thaw")
-        window.timeline.append(TimelineEntry(step: "freeze-window", startMs: begin, endMs: setup.timer.ms))
+        window.timeline.append(TimelineEntry(step: .freezeWindow, startMs: begin, endMs: setup.timer.ms))
+        await releaseHolds(&holds, setup, &window)
         if thaw.inFlight.isEmpty {
             await offload { session.finish() }
         } else {

@@ -21,17 +21,20 @@ struct HoldStage: Sendable {
     let redactor: Redactor
     /// Indices whose hold started, in the order they started.
     private(set) var started: [Int] = []
-    /// Plugins whose hold failed with `on_failure: continue`.
+    /// The hold and release steps, by plugin index.
+    private(set) var holdSteps: [Int: StepReport] = [:]
+    private(set) var releaseSteps: [Int: StepReport] = [:]
+    /// Plugins whose hold failed with `on_failure: continue`, or whose hold did not last.
     private(set) var degradedBy: [String] = []
     /// True when a hold failed with `on_failure: abort`: no freeze, no snapshot.
     private(set) var aborted = false
     /// True once the releases ran (they run once, right after the thaw or the snapshot call).
     private(set) var released = false
 
-    init(plugins: [any Plugin], started: [Int], reports: [PluginReport], redactor: Redactor) {
+    init(plugins: [any Plugin], pre: PreResult, redactor: Redactor) {
         self.plugins = plugins
         self.redactor = redactor
-        candidates = started.filter { plugins[$0].hasHold && reports[$0].pre?.ok != false }
+        candidates = pre.started.filter { plugins[$0].hasHold && pre.steps[$0]?.ok != false }
     }
 
     /// True when no plugin takes a hold in this run.
@@ -40,78 +43,79 @@ struct HoldStage: Sendable {
 
 extension Orchestrator {
     /// Runs the holds in config order. Stops at a failed hold whose plugin says `on_failure: abort`.
-    func takeHolds(_ holds: inout HoldStage, _ plan: Plan, _ report: inout RunReport, _ clock: RunClock) async {
+    func takeHolds(_ holds: inout HoldStage, _ setup: RunSetup, _ window: inout WindowResult) async {
+        let plan = setup.plan
         for index in holds.candidates {
             let plugin = holds.plugins[index]
             let spec = plugin.spec
-            journalOwedRelease(plugin, report)
+            journalOwedRelease(plugin, setup)
             holds.record(started: index)
-            let begin = clock.ms
+            let begin = setup.timer.ms
             let result: StepReport
             if let refusal = plan.entries[index].holdRefusal {
                 var refused = StepReport(status: .failed)
                 refused.error = refusal.message
                 result = refused
             } else {
-                let budget = spec.timeout.milliseconds * (spec.retries + 1) + spec.retries * 100
-                result = await plugin.hold(context(.hold, plan, report, budget: budget, redactor: holds.redactor))
-                report.timeline.append(TimelineEntry(step: .hold(plugin: spec.name), startMs: begin, endMs: clock.ms))
+                let budget = spec.timeout * (spec.retries + 1) + .milliseconds(spec.retries * 100)
+                result = await plugin.hold(context(.hold, setup, budget: budget))
+                window.timeline.append(TimelineEntry(step: .hold(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
             }
-            report.plugins[index].hold = result
+            holds.record(hold: result, at: index)
             guard !result.ok else { continue }
             let code: ErrorCode =
                 plan.entries[index].holdRefusal?.code
                 ?? (result.status == .timedOut ? .prepostPreScriptTimeout : .prepostPreScriptFailed)
-            report.errors.append(
+            window.errors.append(
                 ErrorEntry(code, "plugin '\(spec.name)' hold: \(result.error ?? result.status.rawValue)"))
             if spec.onFailure == .abort {
-                report.reasons.append(
+                window.reasons.append(
                     "hold of '\(spec.name)' \(result.status.rawValue) (on_failure: abort): no freeze, no snapshot")
                 holds.recordAbort()
                 return
             }
             holds.record(degraded: spec.name)
-            report.reasons.append("hold of '\(spec.name)' \(result.status.rawValue) (on_failure: continue)")
+            window.reasons.append("hold of '\(spec.name)' \(result.status.rawValue) (on_failure: continue)")
         }
     }
 
     /// Checks that every session-held quiesce still holds, then runs the releases in reverse order.
-    func releaseHolds(_ holds: inout HoldStage, _ plan: Plan, _ report: inout RunReport, _ clock: RunClock) async {
-        if report.snapshot.taken {
-            for index in holds.started where report.plugins[index].hold?.ok == true {
+    func releaseHolds(_ holds: inout HoldStage, _ setup: RunSetup, _ window: inout WindowResult) async {
+        let plan = setup.plan
+        if window.snapshot.taken {
+            for index in holds.started where holds.holdSteps[index]?.ok == true {
                 let name = holds.plugins[index].spec.name
                 if let problem = await holds.plugins[index].verifyHeld() {
                     holds.record(degraded: name)
-                    report.reasons.append("'\(name)': \(problem)")
-                    report.errors.append(ErrorEntry(.workloadQuiescingTimeout, "plugin '\(name)': \(problem)"))
+                    window.reasons.append("'\(name)': \(problem)")
+                    window.errors.append(ErrorEntry(.workloadQuiescingTimeout, "plugin '\(name)': \(problem)"))
                 }
             }
         }
         for index in holds.started.reversed() {
             let plugin = holds.plugins[index]
             let spec = plugin.spec
-            let begin = clock.ms
+            let begin = setup.timer.ms
             var result: StepReport
             if let refusal = plan.entries[index].releaseRefusal {
                 result = StepReport(status: .failed)
                 result.error = refusal.message
             } else {
-                let budget = spec.timeout.milliseconds * (spec.retries + 1)
-                result = await plugin.release(
-                    context(.release, plan, report, budget: budget, redactor: holds.redactor))
-                report.timeline.append(TimelineEntry(step: .release(plugin: spec.name), startMs: begin, endMs: clock.ms))
+                let budget = spec.timeout * (spec.retries + 1)
+                result = await plugin.release(context(.release, setup, budget: budget))
+                window.timeline.append(TimelineEntry(step: .release(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
             }
             if result.status != .skipped && !result.ok {
                 let code: ErrorCode =
                     plan.entries[index].releaseRefusal?.code
                     ?? (result.status == .timedOut ? .prepostPostScriptTimeout : .prepostPostScriptFailed)
-                report.errors.append(
+                window.errors.append(
                     ErrorEntry(code, "plugin '\(spec.name)' release: \(result.error ?? result.status.rawValue)"))
                 holds.record(degraded: spec.name)
-                report.reasons.append(
+                window.reasons.append(
                     "release of '\(spec.name)' \(result.status.rawValue): the application may not have resumed")
             }
-            report.plugins[index].release = result
+            holds.record(release: result, at: index)
             journal?.postDone(Self.releaseJournalName(spec.name))
         }
         holds.releasedAll()
@@ -121,13 +125,13 @@ extension Orchestrator {
     static func releaseJournalName(_ plugin: String) -> String { "\(plugin):release" }
 
     /// Records in the journal that `plugin`'s release is owed, exactly as it will run.
-    func journalOwedRelease(_ plugin: any Plugin, _ report: RunReport) {
+    func journalOwedRelease(_ plugin: any Plugin, _ setup: RunSetup) {
         guard let journal else { return }
         let spec = plugin.spec
         var invocation: StepInvocation?
         if let script = plugin as? ScriptPlugin {
             let context = StepContext(
-                phase: .release, runId: report.runId, taskId: report.taskId, budget: spec.timeout, deadlineEpoch: 0)
+                phase: .release, runId: setup.runId, taskId: setup.taskId, budget: spec.timeout, deadlineEpoch: 0)
             var environment = context.environment(plugin: spec.name)
             environment.removeValue(forKey: "SNAPORCH_DEADLINE")
             invocation = script.invocation(.release, environment: environment)
@@ -140,6 +144,8 @@ extension Orchestrator {
 
 extension HoldStage {
     fileprivate mutating func record(started index: Int) { started.append(index) }
+    fileprivate mutating func record(hold step: StepReport, at index: Int) { holdSteps[index] = step }
+    fileprivate mutating func record(release step: StepReport, at index: Int) { releaseSteps[index] = step }
     fileprivate mutating func record(degraded name: String) {
         if !degradedBy.contains(name) { degradedBy.append(name) }
     }

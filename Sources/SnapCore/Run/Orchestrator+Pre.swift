@@ -89,7 +89,7 @@ extension Orchestrator {
         pre.started.append(index)
         let begin = setup.timer.ms
         let result = await plugin.pre(context(.pre, setup, budget: budget))
-        pre.timeline.append(TimelineEntry(step: "pre:\(spec.name)", startMs: begin, endMs: setup.timer.ms))
+        pre.timeline.append(TimelineEntry(step: .pre(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
         pre.steps[index] = result
         if !result.ok {
             let code: ErrorCode = result.status == .timedOut ? .prepostPreScriptTimeout : .prepostPreScriptFailed

@@ -11,7 +11,7 @@ struct Verdict: PhaseRecord {
     var reasons: [String] = []
 
     /// What post scripts learn as `SNAPORCH_OUTCOME`.
-    var outcome: String { snapshotTaken ? "snapshot-taken" : "no-snapshot" }
+    var outcome: StepOutcome { StepOutcome(taken: snapshotTaken) }
 }
 
 extension Orchestrator {
@@ -19,7 +19,7 @@ extension Orchestrator {
     /// downgrade. Without any plugin that quiesces an application, a frozen snapshot is
     /// filesystem-consistent, not application-consistent.
     static func verdict(_ plan: Plan, pre: PreResult, window: WindowResult, verify: VerifyResult) -> Verdict {
-        let degradedBy = pre.degradedBy + verify.degradedBy
+        let degradedBy = pre.degradedBy + (window.holds?.degradedBy ?? []) + verify.degradedBy
         let freezeOK = window.freezeOK
         let quiesces = plan.entries.contains(where: \.quiesces)
         var verdict = Verdict(

@@ -14,7 +14,7 @@ extension Orchestrator {
     func verifyHolds(_ setup: RunSetup, pre: PreResult, window: WindowResult) async -> VerifyResult {
         var verify = VerifyResult()
         guard window.snapshot.taken else { return verify }
-        for index in pre.started where pre.steps[index]?.ok == true {
+        for index in pre.started where pre.steps[index]?.ok == true && !setup.plugins[index].hasHold {
             let name = setup.plugins[index].spec.name
             if let problem = await setup.plugins[index].verifyHeld() {
                 verify.degradedBy.append(name)

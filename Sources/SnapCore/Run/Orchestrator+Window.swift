@@ -11,6 +11,8 @@ struct WindowResult: PhaseRecord {
     var freezeOK = false
     /// A session with a FIFREEZE still in flight at the deadline (never waited for in the window).
     var inFlight: (any FreezeSession)?
+    /// The hold stage taken around the window, when any plugin has one.
+    var holds: HoldStage?
     var errors: [ErrorEntry] = []
     var reasons: [String] = []
     var timeline: [TimelineEntry] = []
@@ -19,13 +21,13 @@ struct WindowResult: PhaseRecord {
     init(opening plan: Plan) {
         freeze.enabled = plan.freezes
         freeze.skipped = plan.skippedMounts
-        snapshot.provider = plan.snapshots ? plan.config.snapshot.provider.rawValue : "none"
+        snapshot.provider = plan.snapshots ? plan.config.snapshot.provider : .none
     }
 
     /// The window of a run that stopped before it (the pre phase aborted).
     init(skipping plan: Plan) {
         freeze.enabled = plan.freezes
-        snapshot.provider = plan.config.snapshot.provider.rawValue
+        snapshot.provider = plan.config.snapshot.provider
     }
 }
 
@@ -33,7 +35,7 @@ extension Orchestrator {
     /// FREEZE → SNAPSHOT → THAW. Everything that can happen before the window (the provider's
     /// preparation, the guard, the journal) happens first; a session with a FIFREEZE still in
     /// flight is handed back in `inFlight` (never waited for here).
-    func runWindow(_ setup: RunSetup) async -> WindowResult {
+    func runWindow(_ setup: RunSetup, pre: PreResult) async -> WindowResult {
         let plan = setup.plan
         var window = WindowResult(opening: plan)
         var prepared: (any PreparedSnapshot)?
@@ -44,11 +46,28 @@ extension Orchestrator {
                 return window
             }
         }
-        if let session = await prepareFreeze(setup, &window) {
-            await openWindow(session, prepared, setup, &window)
+        let session = await prepareFreeze(setup, &window)
+        // The holds, last of all preparations, right before the first FIFREEZE or the snapshot call.
+        var holds = HoldStage(plugins: setup.plugins, pre: pre, redactor: setup.redactor)
+        if !holds.isEmpty {
+            await takeHolds(&holds, setup, &window)
+            if holds.aborted {
+                if let session {
+                    await offload { session.cancel() }
+                    journal?.thawed()
+                }
+                await releaseHolds(&holds, setup, &window)
+                window.holds = holds
+                return window
+            }
+        }
+        if let session {
+            await openWindow(session, prepared, setup, &window, holds: &holds)
         } else if plan.snapshots, let prepared {
             await takeUnfrozen(prepared, setup, &window)
         }
+        if !holds.released { await releaseHolds(&holds, setup, &window) }
+        if !holds.isEmpty { window.holds = holds }
         if plan.snapshots { judgeSnapshot(setup, &window) }
         return window
     }
@@ -62,7 +81,7 @@ extension Orchestrator {
                 prepared = try await provider.prepare()
             } catch {
                 window.snapshot.error = error.message
-                window.errors.append(ErrorEntry(ErrorCode(rawValue: error.code) ?? .generic, error.message))
+                window.errors.append(ErrorEntry(error.code, error.message))
             }
         } else {
             let message =
@@ -70,7 +89,7 @@ extension Orchestrator {
             window.snapshot.error = message
             window.errors.append(ErrorEntry(.generic, message))
         }
-        window.timeline.append(TimelineEntry(step: "snapshot:prepare", startMs: begin, endMs: setup.timer.ms))
+        window.timeline.append(TimelineEntry(step: .snapshotPrepare, startMs: begin, endMs: setup.timer.ms))
         return prepared
     }
 
@@ -105,10 +124,10 @@ extension Orchestrator {
         case .success(let s): session = s
         case .failure(let error):
             window.freeze.error = error.message
-            window.errors.append(ErrorEntry(ErrorCode(rawValue: error.code) ?? .fsFreezeFailed, error.message))
+            window.errors.append(ErrorEntry(error.code, error.message))
             window.reasons.append("freeze: \(error.message)")
         }
-        window.timeline.append(TimelineEntry(step: "freeze:prepare", startMs: begin, endMs: setup.timer.ms))
+        window.timeline.append(TimelineEntry(step: .freezePrepare, startMs: begin, endMs: setup.timer.ms))
         guard let ready = session else { return nil }
         let rcu = setup.config.freeze.expediteRCU ? RCUExpedite.current().map { String(UnicodeScalar($0)) } : nil
         if let problem = journal?.freezing(plan.mounts.map(\.mountPoint), rcuExpedited: rcu) {
@@ -128,13 +147,13 @@ extension Orchestrator {
         let snapBegin = setup.timer.ms
         window.snapshot = await Self.take(
             prepared, until: setup.timer.deadline(after: setup.config.snapshot.timeout), grace: .milliseconds(250))
-        window.timeline.append(TimelineEntry(step: "snapshot", startMs: snapBegin, endMs: setup.timer.ms))
+        window.timeline.append(TimelineEntry(step: .snapshot, startMs: snapBegin, endMs: setup.timer.ms))
     }
 
     /// The snapshot's errors and reasons once the window is closed.
     private func judgeSnapshot(_ setup: RunSetup, _ window: inout WindowResult) {
-        if window.snapshot.provider == "none" { window.snapshot.provider = setup.config.snapshot.provider.rawValue }
-        let code = window.snapshot.errorCode.flatMap { ErrorCode(rawValue: $0) }
+        if window.snapshot.provider == .none { window.snapshot.provider = setup.config.snapshot.provider }
+        let code = window.snapshot.errorCode
         if !window.snapshot.taken {
             let message = window.snapshot.error ?? "no disk was snapshotted"
             window.reasons.append("no snapshot: \(message)")
@@ -159,7 +178,7 @@ extension Orchestrator {
                 report.error =
                     "the snapshot call(s) had not returned at their deadline: abandoned so that the thaw goes ahead "
                     + "(a snapshot the service still completes later is not consistent)"
-                report.errorCode = ErrorCode.snapshotFailedNoNetwork.rawValue
+                report.errorCode = .snapshotFailedNoNetwork
                 return report
             },
             { await provider.take(deadlineNanos: deadline.nanoseconds) })

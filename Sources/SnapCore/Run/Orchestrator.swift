@@ -41,10 +41,10 @@ package struct Orchestrator: Sendable {
         let setup = prepareRun(plan, runId: runId)
         journal?.begin(runId: runId, taskId: setup.taskId)
         let pre = await runPre(setup)
-        var window = pre.aborted ? WindowResult(skipping: setup.plan) : await runWindow(setup)
+        var window = pre.aborted ? WindowResult(skipping: setup.plan) : await runWindow(setup, pre: pre)
         let verify = await verifyHolds(setup, pre: pre, window: window)
         let verdict = Self.verdict(setup.plan, pre: pre, window: window, verify: verify)
-        journal?.outcomeKnown(outcome: verdict.outcome, consistency: verdict.consistency.rawValue)
+        journal?.outcomeKnown(outcome: verdict.outcome, consistency: verdict.consistency)
         let post = await runPost(setup, pre: pre, verdict: verdict)
         if let inFlight = window.inFlight { await settleInFlight(inFlight, &window) }
         journal?.finish()
@@ -60,7 +60,7 @@ package struct Orchestrator: Sendable {
         return RunSetup(
             plan: plan, runId: runId, taskId: plan.options.taskId ?? runId,
             plugins: plan.entries.map { PluginFactory.make($0.spec, launcher: launcher) },
-            redactor: Redactor(secrets: plan.disks.flatMap(Redactor.sasSignatures)), timer: RunTimer(clock: clock))
+            redactor: Redactor(secrets: plan.disks.flatMap(\.signatures)), timer: RunTimer(clock: clock))
     }
 
     /// The report, from the phases' results: their errors, reasons and timeline in phase order.
@@ -72,11 +72,13 @@ package struct Orchestrator: Sendable {
         var report = RunReport(runId: setup.runId, taskId: setup.taskId)
         // A rehearsal is a run told on the command line to leave a step out; the config's own
         // choices (freeze.enabled: false, provider: none) make a real run.
-        report.mode = plan.options.freeze && plan.options.snapshot ? "run" : "rehearsal"
+        report.mode = plan.options.freeze && plan.options.snapshot ? .run : .rehearsal
         report.plugins = plan.entries.indices.map { index in
             let spec = plan.entries[index].spec
             var plugin = PluginReport(name: spec.name, type: spec.kind.rawValue, dropIn: spec.isDropIn)
             plugin.pre = pre.steps[index]
+            plugin.hold = window.holds?.holdSteps[index]
+            plugin.release = window.holds?.releaseSteps[index]
             plugin.post = post.steps[index]
             return plugin
         }
@@ -88,7 +90,7 @@ package struct Orchestrator: Sendable {
         report.timeline = phases.flatMap(\.timeline)
         report.consistency = verdict.consistency
         report.outcome = Self.outcome(
-            plan: plan, report: report, aborted: pre.aborted, freezeOK: window.freezeOK,
+            plan: plan, report: report, aborted: pre.aborted || window.holds?.aborted == true, freezeOK: window.freezeOK,
             degraded: !verdict.degradedBy.isEmpty || post.failed)
         report.durationMs = setup.timer.ms
         return report
@@ -100,7 +102,7 @@ package struct Orchestrator: Sendable {
         StepContext(
             phase: phase, runId: setup.runId, taskId: setup.taskId, budget: budget,
             deadlineEpoch: setup.timer.deadlineEpoch(after: budget), dryRun: false,
-            outcome: verdict?.outcome, consistency: verdict?.consistency.rawValue,
+            outcome: verdict?.outcome, consistency: verdict?.consistency,
             killGrace: setup.config.killGrace, redactor: setup.redactor,
             frozenMounts: setup.plan.freezes ? setup.plan.mounts.map(\.mountPoint) : [])
     }

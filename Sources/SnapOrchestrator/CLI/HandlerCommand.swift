@@ -79,7 +79,7 @@ struct HandlerCommand {
     ) async -> Bool {
         let sequence = record.sequence
         let statusFile = writer.path(sequence)
-        if record.phase == "done", let terminal = record.terminal {
+        if record.phase == .done, let terminal = record.terminal {
             log.write("enable: seq \(sequence) already processed; reporting its result again")
             if !FileManager.default.fileExists(atPath: statusFile) {
                 let status = facts.annotate(terminal.status(taskId: record.taskId))

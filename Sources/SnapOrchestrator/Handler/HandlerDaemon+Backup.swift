@@ -38,24 +38,24 @@ extension HandlerDaemon {
         let command = parameters.commandToExecute.lowercased()
         if command.contains("install") {
             return HandlerStatus(
-                status: "success", code: HandlerCode.success.rawValue, message: "Install Succeeded",
+                status: .success, code: HandlerCode.success.rawValue, message: "Install Succeeded",
                 taskId: parameters.taskId)
         }
         guard command.contains("snapshot") else {
             return HandlerStatus(
-                status: "error", code: HandlerCode.parameterError.rawValue,
+                status: .error, code: HandlerCode.parameterError.rawValue,
                 message: "command is not correct: \(parameters.commandToExecute)", taskId: parameters.taskId)
         }
         if let age = parameters.commandAge(), age > Self.staleAfter {
             return HandlerStatus(
-                status: "error", code: HandlerCode.commandTooLate.rawValue,
+                status: .error, code: HandlerCode.commandTooLate.rawValue,
                 message:
                     "CRP timeout limit has reached, will not take snapshot. (command is \(Int(age / 60)) minutes old)",
                 taskId: parameters.taskId)
         }
         if let age = parameters.commandAge(), age < -Self.futureTolerance {
             return HandlerStatus(
-                status: "error", code: HandlerCode.parameterError.rawValue,
+                status: .error, code: HandlerCode.parameterError.rawValue,
                 message:
                     "commandStartTimeUTCTicks is \(Int(-age / 60)) minutes in the future (a clock off by more than "
                     + "\(Int(Self.futureTolerance / 60)) minutes, or a forged date), will not take snapshot.",
@@ -90,7 +90,7 @@ extension HandlerDaemon {
         }
         // Legacy config problems the original would only log (or hide) reach the status here.
         for diagnostic in diagnostics {
-            if let raw = diagnostic.code, let code = ErrorCode(rawValue: raw), diagnostic.severity != .note {
+            if let code = diagnostic.code, diagnostic.severity != .note {
                 report.errors.append(ErrorEntry(code, diagnostic.rendered))
             }
         }
@@ -105,7 +105,7 @@ extension HandlerDaemon {
     }
 
     /// The summary, then the full report, to the logs blob: what a trimmed status points to.
-    private func uploadLog(_ report: RunReport, to target: String?, log: HandlerLog) async {
+    private func uploadLog(_ report: RunReport, to target: SASURI?, log: HandlerLog) async {
         guard let logs = target.flatMap(BlobURI.init) else { return }
         let text = Redactor().redact(
             Summary(color: false).render(report) + "\n--- run report (JSON) ---\n"
