@@ -91,7 +91,8 @@ extension DatabasePluginTests {
                         #expect(report.plugins[1].post?.details?["backupLabel"] != nil)
                         // Restore data of both databases, in plugin order.
                         #expect(report.restorePoints.map(\.type) == ["mysql", "postgres"])
-                        #expect(report.restorePoints.first?.binlogFile == report.plugins[0].hold?.details?["binlogFile"])
+                        #expect(
+                            report.restorePoints.first?.binlogFile == report.plugins[0].hold?.details?["binlogFile"])
                         #expect(
                             report.restorePoints.first?.gtid
                                 == report.plugins[0].hold?.details?["gtidBinlogPos"]?.nilIfEmpty)

@@ -145,7 +145,8 @@ struct HoldStageTests {
             let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
             #expect(report.outcome == .failed && !report.snapshot.taken)
             #expect(report.freeze.mounts.isEmpty, "a mount was frozen after an aborting hold failed")
-            #expect(report.reasons.contains { $0.contains("hold of 'b' failed (on_failure: abort)") }, "\(report.reasons)")
+            #expect(
+                report.reasons.contains { $0.contains("hold of 'b' failed (on_failure: abort)") }, "\(report.reasons)")
             #expect(await writeCompletes(in: m.mountPoint, within: 1))
         }
     }
@@ -156,7 +157,8 @@ struct HoldStageTests {
             let m = try await fx.loop()
             let log = tree.path("order.log")
             let a = logger(
-                tree, "a", log: log, mount: m.mountPoint, extra: "[ $SNAPORCH_PHASE = pre ] && echo $PPID > \(tree.path("run.pid")); true")
+                tree, "a", log: log, mount: m.mountPoint,
+                extra: "[ $SNAPORCH_PHASE = pre ] && echo $PPID > \(tree.path("run.pid")); true")
             let config = tree.write(
                 "c.yaml",
                 """

@@ -9,7 +9,9 @@ package struct ConfigDecoder: Sendable {
     ]
     static let freezeKeys = ["enabled", "timeout", "mounts", "exclude", "expedite_rcu"]
     static let snapshotKeys = ["provider", "disks", "command", "timeout", "method"]
-    static let commonPluginKeys = ["name", "type", "pre", "post", "hold", "release", "args", "timeout", "retries", "on_failure"]
+    static let commonPluginKeys = [
+        "name", "type", "pre", "post", "hold", "release", "args", "timeout", "retries", "on_failure",
+    ]
     static let mysqlKeys = ["defaults_file", "socket", "mode", "lock_wait_timeout", "replica"]
     static let postgresKeys = ["mode", "host", "port", "user", "database", "password_file", "os_user", "label_dir"]
 
@@ -232,7 +234,8 @@ package struct ConfigDecoder: Sendable {
     }
 
     /// Reads the step executables (`pre`, `hold`, `release`, `post`): absolute paths.
-    private func decodeSteps(_ map: [String: YAMLNode], into plugin: inout PluginSpec, reader: inout NodeReader) -> Bool {
+    private func decodeSteps(_ map: [String: YAMLNode], into plugin: inout PluginSpec, reader: inout NodeReader) -> Bool
+    {
         var ok = true
         for key in ["pre", "hold", "release", "post"] {
             guard let n = map[key], !n.isNull, let path = reader.string(n, key: "\(plugin.name).\(key)") else {

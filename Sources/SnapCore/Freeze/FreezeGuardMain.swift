@@ -68,7 +68,8 @@ package enum FreezeGuardMain {
         for i in results.indices {
             report +=
                 GuardReply.froze(
-                    index: i, errno: results[i] < 0 ? Errno.badFileDescriptor.rawValue : results[i], micros: Int(micros[i])
+                    index: i, errno: results[i] < 0 ? Errno.badFileDescriptor.rawValue : results[i],
+                    micros: Int(micros[i])
                 ).line
         }
         for i in pending { report += GuardReply.inFlight(index: i).line }

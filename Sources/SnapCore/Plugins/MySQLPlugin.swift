@@ -35,7 +35,8 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
     package func describe(_ phase: Phase) -> String? {
         switch phase {
         case .pre: "\(spec.name): open a client session (\(defaultsFile)), prepare the quiesce (\(mode.rawValue))"
-        case .hold: "\(spec.name): take the lock (\(mode.rawValue)) right before the freeze, read the binlog coordinates"
+        case .hold:
+            "\(spec.name): take the lock (\(mode.rawValue)) right before the freeze, read the binlog coordinates"
         case .release: "\(spec.name): release the lock right after the thaw"
         case .post: "\(spec.name): restart the replica if stopped, close the session, verify it is gone"
         }
@@ -253,7 +254,8 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         case .lost(let e):
             // Not a failed resume: the server ended the session and its lock when it was lost, so
             // the application resumed then (the window's verdict already says so).
-            details["released"] = "early: the session was gone before the release (\(e)); the server released the lock with it"
+            details["released"] =
+                "early: the session was gone before the release (\(e)); the server released the lock with it"
         case .timedOut: problems.append("the release did not answer in 10 s")
         }
         released = true
@@ -291,7 +293,9 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
                 "SELECT COUNT(*), @@global.read_only FROM information_schema.PROCESSLIST WHERE ID = \(prepared.connectionId);",
                 timeout: .seconds(10))
             if case .rows(let r) = answer, let row = r.first, row.count >= 2 {
-                if row[0] != "0" { problems.append("the holding session \(prepared.connectionId) is still on the server") }
+                if row[0] != "0" {
+                    problems.append("the holding session \(prepared.connectionId) is still on the server")
+                }
                 if row[1] != prepared.readOnly {
                     problems.append("read_only changed from \(prepared.readOnly) to \(row[1])")
                 }

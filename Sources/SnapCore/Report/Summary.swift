@@ -25,7 +25,9 @@ package struct Summary: Sendable {
         }
         var rows: [[String]] = [["PLUGIN", "PHASE", "STATUS", "ATTEMPTS", "MS", "DETAIL"]]
         for plugin in report.plugins {
-            let steps = [("pre", plugin.pre), ("hold", plugin.hold), ("release", plugin.release), ("post", plugin.post)]
+            let steps = [
+                ("pre", plugin.pre), ("hold", plugin.hold), ("release", plugin.release), ("post", plugin.post),
+            ]
             for (phase, step) in steps {
                 guard let step else { continue }
                 let detail =

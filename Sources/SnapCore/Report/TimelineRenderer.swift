@@ -113,7 +113,8 @@ package enum TimelineRenderer {
                     bar.failed
                     ? "#cf222e"
                     : [
-                        "pre": "#2da44e", "hold": "#e16f24", "release": "#bf8700", "post": "#0969da", "freeze": "#54aeff",
+                        "pre": "#2da44e", "hold": "#e16f24", "release": "#bf8700", "post": "#0969da",
+                        "freeze": "#54aeff",
                         "snapshot": "#8250df",
                     ][bar.kind]
                         ?? "#888888"

@@ -1,5 +1,4 @@
 import SnapSystem
-import Glibc
 
 /// An append-only file of newline-terminated records, written through one descriptor kept open for
 /// the whole run: an append is one `write(2)` of one record, whatever the file already holds (O(1)
@@ -13,9 +12,9 @@ import Glibc
 struct JournalLog {
     /// The file.
     let path: String
-    private var fd: Int32 = -1
+    private var fd: FileDescriptor?
     /// End of the last complete record.
-    private var length: off_t = 0
+    private var length: Int64 = 0
     private var directorySynced = false
     /// Why the log takes no more records (it could not be created, or an append failed); nil while it works.
     private(set) var failure: String?
@@ -23,12 +22,12 @@ struct JournalLog {
     /// Creates the log at `path`, replacing a file left there (the caller has recovered it first).
     init(creating path: String) {
         self.path = path
-        unlink(path)
+        _ = FileSystem.remove(path)
         do {
-            fd = try Sys.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND, mode: 0o600)
+            let fd = try FileDescriptor.open(path, [.writeOnly, .create, .exclusive, .noFollow, .append], mode: 0o600)
+            self.fd = fd
             // The umask may have narrowed the mode; never widen it, but make it exact.
-            let fd = self.fd
-            try Sys.call("fchmod", path) { fchmod(fd, 0o600) }
+            try fd.setPermissions(0o600)
         } catch {
             failure = "cannot create the run journal \(path): \(error)"
             close()
@@ -39,24 +38,25 @@ struct JournalLog {
     /// - Returns: nil when appended, else why not (the record is then not in the file).
     mutating func append(_ line: [UInt8], durable: Bool) -> String? {
         if let failure { return failure }
-        let fd = self.fd
+        guard let fd else { return "the run journal \(path) is closed" }
         do {
-            try Sys.writeAll(fd, line)
+            try fd.writeAll(line)
             if durable {
-                try Sys.call("fdatasync", path) { fdatasync(fd) }
+                try fd.syncData()
                 if !directorySynced {
                     try Self.syncDirectory(of: path)
                     directorySynced = true
                 }
             }
-            length += off_t(line.count)
+            length += Int64(line.count)
             return nil
         } catch {
             let reason = "cannot write the run journal \(path): \(error)"
-            if ftruncate(fd, length) != 0 {
-                failure = reason + "; cutting off the partial record failed: \(String(cString: strerror(errno)))"
-            } else {
+            do {
+                try fd.truncate(to: length)
                 failure = reason
+            } catch {
+                failure = reason + "; cutting off the partial record failed: \(error.reason)"
             }
             return reason
         }
@@ -64,8 +64,8 @@ struct JournalLog {
 
     /// Closes the descriptor (the file stays).
     mutating func close() {
-        if fd >= 0 { Sys.close(fd) }
-        fd = -1
+        fd?.close()
+        fd = nil
         if failure == nil { failure = "the run journal \(path) is closed" }
     }
 
@@ -82,8 +82,7 @@ struct JournalLog {
 
     /// Reads the log at `path` (never through a symlink).
     static func read(_ path: String) -> Contents {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return .absent }
+        guard (try? FileStatus.of(path, followingSymlinks: false)) != nil else { return .absent }
         let bytes: [UInt8]
         do {
             bytes = try readAll(path)
@@ -100,24 +99,21 @@ struct JournalLog {
     }
 
     private static func readAll(_ path: String) throws(SystemError) -> [UInt8] {
-        let fd = try Sys.open(path, O_RDONLY | O_NOFOLLOW)
-        defer { Sys.close(fd) }
+        let fd = try FileDescriptor.open(path, [.readOnly, .noFollow])
+        defer { fd.close() }
         var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
-            let n = try Sys.callSize("read") {
-                chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            }
-            if n == 0 { return out }
-            out += chunk[0..<n]
+            let chunk = try fd.read(upTo: 64 * 1024)
+            if chunk.isEmpty { return out }
+            out += chunk
         }
     }
 
     private static func syncDirectory(of path: String) throws(SystemError) {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
-        let fd = try Sys.open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY)
-        defer { Sys.close(fd) }
-        try Sys.call("fsync", directory) { fsync(fd) }
+        let fd = try FileDescriptor.open(directory.isEmpty ? "/" : directory, [.readOnly, .directory])
+        defer { fd.close() }
+        try fd.sync()
     }
 }

@@ -1,4 +1,5 @@
 import SnapSystem
+
 /// What an interrupted run owes, as `recover` needs it: the replay of the run's journal records
 /// (or an older version's `journal.json`, which stored exactly this value).
 package struct JournalState: Sendable, Codable, Hashable {

@@ -1,4 +1,3 @@
-import Glibc
 import SnapSystem
 
 extension Orchestrator {
@@ -68,23 +67,26 @@ extension Orchestrator {
         for (i, result) in results.enumerated() {
             mounts[i].frozen = result.errno == 0
             mounts[i].freezeUs = result.micros
-            if result.errno == EOPNOTSUPP {
+            switch result.verdict {
+            case .frozen:
+                break
+            case .unsupported:
                 window.freeze.skipped.append(
                     SkippedMount(
                         mountPoint: result.mountPoint, fsType: mounts[i].fsType,
                         reason: "the filesystem does not support freezing (EOPNOTSUPP)"))
-            } else if result.errno == EBUSY {
+            case .frozenByOthers:
                 mounts[i].error = "already frozen by another process (EBUSY): not ours to thaw"
                 failed.append(result.mountPoint)
-            } else if result.inFlight {
+            case .mayBeFrozen(let timedOut):
                 mounts[i].mayBeFrozen = true
                 mounts[i].error =
-                    result.errno == ETIMEDOUT
+                    timedOut
                     ? "FIFREEZE did not return within the freeze timeout (\(setup.config.freeze.timeout)); it may still freeze this filesystem"
                     : "the freeze guard never reported on this mount; it may be frozen"
                 failed.append(result.mountPoint)
-            } else if result.errno != 0 {
-                mounts[i].error = "FIFREEZE: \(String(cString: strerror(result.errno)))"
+            case .failed(let code):
+                mounts[i].error = "FIFREEZE: \(code.message)"
                 failed.append(result.mountPoint)
             }
         }
@@ -98,7 +100,7 @@ extension Orchestrator {
             if thaw.inFlight.contains(mp) {
                 mounts[i].error! +=
                     "; the guard (pid \(thaw.guardPid ?? 0)) stays to thaw it the moment it returns — until then run: snaporch thaw \(mp)"
-            } else if let e = thaw.results[mp], e == 0 || e == EINVAL {
+            } else if thaw.thawResult(mp)?.confirmsThaw == true {
                 // The guard stopped answering and snaporch thawed it itself: known thawed now.
                 mounts[i].mayBeFrozen = nil
                 mounts[i].thawed = true
@@ -106,11 +108,11 @@ extension Orchestrator {
         }
         for i in mounts.indices where mounts[i].frozen {
             // No answer for a frozen mount means nobody confirmed its thaw.
-            let e = thaw.results[mounts[i].mountPoint] ?? EIO
-            mounts[i].thawed = e == 0 || e == EINVAL
+            let e = thaw.thawResult(mounts[i].mountPoint) ?? .failed(.ioError)
+            mounts[i].thawed = e.confirmsThaw
             if !mounts[i].thawed {
                 mounts[i].error =
-                    "FITHAW: \(String(cString: strerror(e))) — run: snaporch thaw \(mounts[i].mountPoint)"
+                    "FITHAW: \(e.errnoDescription) — run: snaporch thaw \(mounts[i].mountPoint)"
             }
         }
     }
@@ -162,10 +164,10 @@ extension Orchestrator {
                 window.freeze.mounts[i].error =
                     result.freezeErrno == 0
                     ? "FIFREEZE returned \(ms) ms after it started, past the deadline; the guard thawed it at once"
-                    : "FIFREEZE failed after \(ms) ms: \(String(cString: strerror(result.freezeErrno)))"
+                    : "FIFREEZE failed after \(ms) ms: \(result.freezeErrorDescription)"
             } else {
                 window.freeze.mounts[i].error =
-                    "FIFREEZE returned after \(ms) ms and FITHAW failed: \(String(cString: strerror(result.thawErrno))) — run: snaporch thaw \(window.freeze.mounts[i].mountPoint)"
+                    "FIFREEZE returned after \(ms) ms and FITHAW failed: \(result.thawErrorDescription) — run: snaporch thaw \(window.freeze.mounts[i].mountPoint)"
             }
         }
         let unsure = window.freeze.mounts.contains { $0.mayBeFrozen == true || ($0.frozen && !$0.thawed) }

@@ -59,7 +59,8 @@ extension Orchestrator {
             } else {
                 let budget = spec.timeout * (spec.retries + 1) + .milliseconds(spec.retries * 100)
                 result = await plugin.hold(context(.hold, setup, budget: budget))
-                window.timeline.append(TimelineEntry(step: .hold(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
+                window.timeline.append(
+                    TimelineEntry(step: .hold(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
             }
             holds.record(hold: result, at: index)
             guard !result.ok else { continue }
@@ -103,7 +104,8 @@ extension Orchestrator {
             } else {
                 let budget = spec.timeout * (spec.retries + 1)
                 result = await plugin.release(context(.release, setup, budget: budget))
-                window.timeline.append(TimelineEntry(step: .release(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
+                window.timeline.append(
+                    TimelineEntry(step: .release(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
             }
             if result.status != .skipped && !result.ok {
                 let code: ErrorCode =

@@ -42,7 +42,8 @@ extension Orchestrator {
                 }
             }
             if result.status != .skipped {
-                post.timeline.append(TimelineEntry(step: .post(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
+                post.timeline.append(
+                    TimelineEntry(step: .post(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
             }
             if result.status != .skipped && !result.ok {
                 post.failed = true

@@ -90,7 +90,8 @@ package struct Orchestrator: Sendable {
         report.timeline = phases.flatMap(\.timeline)
         report.consistency = verdict.consistency
         report.outcome = Self.outcome(
-            plan: plan, report: report, aborted: pre.aborted || window.holds?.aborted == true, freezeOK: window.freezeOK,
+            plan: plan, report: report, aborted: pre.aborted || window.holds?.aborted == true,
+            freezeOK: window.freezeOK,
             degraded: !verdict.degradedBy.isEmpty || post.failed)
         report.durationMs = setup.timer.ms
         return report

@@ -63,7 +63,8 @@ package struct Recovery: Sendable {
     /// started by a post step (an application it restarted) are left alone. SIGTERM, then SIGKILL.
     static func stopProcesses(ofRun runId: String) {
         let leftovers = StrayProcesses.find(
-            environmentWith: "SNAPORCH_RUN_ID=\(runId)", andOneOf: ["SNAPORCH_PHASE=pre", "SNAPORCH_PHASE=hold", "SNAPORCH_PHASE=snapshot"])
+            environmentWith: "SNAPORCH_RUN_ID=\(runId)",
+            andOneOf: ["SNAPORCH_PHASE=pre", "SNAPORCH_PHASE=hold", "SNAPORCH_PHASE=snapshot"])
         StrayProcesses.terminate(leftovers, grace: .seconds(1))
     }
 }

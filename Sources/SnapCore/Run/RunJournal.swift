@@ -1,6 +1,5 @@
 import Foundation
 import SnapSystem
-import Glibc
 import Synchronization
 
 /// What a run has started, kept under `/run/snaporch` (tmpfs on a real VM, never a snapshotted
@@ -113,10 +112,9 @@ package final class RunJournal: Sendable {
 
     /// The whole-state `journal.json` of an older version.
     private func legacyLeftover() -> JournalState? {
-        var st = stat()
-        guard lstat(legacyPath, &st) == 0 else { return nil }
+        guard (try? FileStatus.of(legacyPath, followingSymlinks: false)) != nil else { return nil }
         guard let data = FileManager.default.contents(atPath: legacyPath) else {
-            return Self.unreadable("cannot read \(legacyPath): \(String(cString: strerror(errno)))", text: nil)
+            return Self.unreadable("cannot read \(legacyPath)", text: nil)
         }
         do {
             return try JSONDecoder().decode(JournalState.self, from: data)
@@ -161,7 +159,7 @@ package final class RunJournal: Sendable {
             writer.log = JournalLog(creating: path)
             writer.mayBeFrozen = false
         }
-        append(.begin(runId: runId, taskId: taskId, pid: getpid()))
+        append(.begin(runId: runId, taskId: taskId, pid: ThisProcess.id))
     }
 
     /// Records that a plugin's pre is starting, so its post is owed — exactly as `invocation` says.
@@ -217,8 +215,8 @@ package final class RunJournal: Sendable {
             writer.log = nil
             writer.mayBeFrozen = false
         }
-        unlink(path)
-        unlink(legacyPath)
+        _ = FileSystem.remove(path)
+        _ = FileSystem.remove(legacyPath)
     }
 
     /// Appends `record` (encoded outside the lock), synced as the durability policy says.

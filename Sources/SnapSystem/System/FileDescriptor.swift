@@ -116,6 +116,11 @@ package final class FileDescriptor: Sendable, CustomStringConvertible {
         try Sys.call("fsync", label) { fsync(rawValue) }
     }
 
+    /// Flushes the file's data and the metadata needed to read it back (`fdatasync(2)`).
+    package func syncData() throws(SystemError) {
+        try Sys.call("fdatasync", label) { fdatasync(rawValue) }
+    }
+
     /// Flushes every dirty page of the filesystem holding this descriptor (`syncfs(2)`).
     package func syncFilesystem() throws(SystemError) {
         try Sys.call("syncfs", label) { syncfs(rawValue) }
