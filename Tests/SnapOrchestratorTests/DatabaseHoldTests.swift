@@ -25,27 +25,13 @@ extension DatabasePluginTests {
                     """)
                 let snap = tree.script("s/snap.sh", "true")
                 let config = tree.write(
-                    "c.yaml",
-                    """
-                    version: 1
-                    freeze:
-                      timeout: 10s
-                      mounts: [\(m.mountPoint)]
-                    snapshot:
-                      provider: command
-                      command: [\(snap)]
-                    plugins:
-                      - name: mariadb
-                        type: mysql
-                        defaults_file: \(maria["DEFAULTS_FILE"])
-                      - name: writer
-                        pre: \(writer)
-                        post: \(writer)
-                        timeout: 20s
-                    """)
-                var env = tree.environment
-                env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
-                let r = try await runCLI(["run", "--config", config, "--json"], env: env, timeout: 120)
+                    TestConfig(
+                        freeze: .on(timeout: "10s", mounts: [m.mountPoint]), snapshot: .command([snap]),
+                        plugins: [
+                            .mysql("mariadb", on: maria),
+                            .script("writer", pre: writer, post: writer, ["timeout": "20s"]),
+                        ]))
+                let r = try await RunFixture(tree, freezing: [m]).run(config, ["--json"], timeout: 120)
                 #expect(r.code == 0, "\(r.stderr)")
                 let report = try JSONDecoder().decode(RunReport.self, from: Data(r.stdout.utf8))
                 #expect(report.plugins[1].pre?.ok == true, "\(report.plugins[1].pre?.error ?? "")")

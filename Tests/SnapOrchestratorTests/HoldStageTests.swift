@@ -36,28 +36,10 @@ struct HoldStageTests {
             let b = logger(tree, "b", log: log, mount: m.mountPoint)
             let snap = tree.script("s/snap.sh", "echo snapshot >> \(log)")
             let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  timeout: 10s
-                  mounts: [\(m.mountPoint)]
-                snapshot:
-                  provider: command
-                  command: [\(snap)]
-                plugins:
-                  - name: a
-                    pre: \(a)
-                    hold: \(a)
-                    release: \(a)
-                    post: \(a)
-                  - name: b
-                    pre: \(b)
-                    post: \(b)
-                """)
-            var env = tree.environment
-            env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
-            let r = try await runCLI(["run", "--config", config, "--json"], env: env)
+                TestConfig(
+                    freeze: .on(timeout: "10s", mounts: [m.mountPoint]), snapshot: .command([snap]),
+                    plugins: [.script("a", pre: a, post: a, hold: a, release: a), .script("b", pre: b, post: b)]))
+            let r = try await RunFixture(tree, freezing: [m]).run(config, ["--json"])
             #expect(r.code == 0, "\(r.stderr)")
             // The release runs after the thaw: the probe of a hold step sees a thawed mount (the
             // hold runs before the FIFREEZE), and so does the release.
@@ -113,29 +95,13 @@ struct HoldStageTests {
             let b = logger(tree, "b", log: log, mount: m.mountPoint, extra: "[ $SNAPORCH_PHASE != hold ]")
             let snap = tree.script("s/snap.sh", "echo snapshot >> \(log)")
             let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  timeout: 10s
-                  mounts: [\(m.mountPoint)]
-                snapshot:
-                  provider: command
-                  command: [\(snap)]
-                plugins:
-                  - name: a
-                    hold: \(a)
-                    release: \(a)
-                  - name: b
-                    pre: \(b)
-                    hold: \(b)
-                    release: \(b)
-                    post: \(b)
-                    on_failure: abort
-                """)
-            var env = tree.environment
-            env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
-            let r = try await runCLI(["run", "--config", config, "--json"], env: env)
+                TestConfig(
+                    freeze: .on(timeout: "10s", mounts: [m.mountPoint]), snapshot: .command([snap]),
+                    plugins: [
+                        .script("a", hold: a, release: a),
+                        .script("b", pre: b, post: b, hold: b, release: b, ["on_failure": "abort"]),
+                    ]))
+            let r = try await RunFixture(tree, freezing: [m]).run(config, ["--json"])
             #expect(r.code != 0)
             #expect(
                 lines(tree, "order.log") == [
@@ -160,21 +126,9 @@ struct HoldStageTests {
                 tree, "a", log: log, mount: m.mountPoint,
                 extra: "[ $SNAPORCH_PHASE = pre ] && echo $PPID > \(tree.path("run.pid")); true")
             let config = tree.write(
-                "c.yaml",
-                """
-                version: 1
-                freeze:
-                  timeout: 10s
-                  mounts: [\(m.mountPoint)]
-                snapshot:
-                  provider: none
-                plugins:
-                  - name: a
-                    pre: \(a)
-                    hold: \(a)
-                    release: \(a)
-                    post: \(a)
-                """)
+                TestConfig(
+                    freeze: .on(timeout: "10s", mounts: [m.mountPoint]), snapshot: .none,
+                    plugins: [.script("a", pre: a, post: a, hold: a, release: a)]))
             var env = tree.environment
             env["SNAPORCH_FREEZE_ALLOW"] = m.mountPoint
             env["SNAPORCH_FAULT_STOP_AT"] = "window"

@@ -48,7 +48,7 @@ extension Orchestrator {
         for index in holds.candidates {
             let plugin = holds.plugins[index]
             let spec = plugin.spec
-            journalOwedRelease(plugin, setup)
+            journalOwed(.release, of: plugin, setup)
             holds.record(started: index)
             let begin = setup.timer.ms
             let result: StepReport
@@ -121,26 +121,6 @@ extension Orchestrator {
             journal?.postDone(Self.releaseJournalName(spec.name))
         }
         holds.releasedAll()
-    }
-
-    /// The journal's name of a plugin's owed release (owed after its post, so run before it).
-    static func releaseJournalName(_ plugin: String) -> String { "\(plugin):release" }
-
-    /// Records in the journal that `plugin`'s release is owed, exactly as it will run.
-    func journalOwedRelease(_ plugin: any Plugin, _ setup: RunSetup) {
-        guard let journal else { return }
-        let spec = plugin.spec
-        var invocation: StepInvocation?
-        if let script = plugin as? ScriptPlugin {
-            let context = StepContext(
-                phase: .release, runId: setup.runId, taskId: setup.taskId, budget: spec.timeout, deadlineEpoch: 0)
-            var environment = context.environment(plugin: spec.name)
-            environment.removeValue(forKey: "SNAPORCH_DEADLINE")
-            invocation = script.invocation(.release, environment: environment)
-        }
-        journal.preStarting(
-            Self.releaseJournalName(spec.name), post: spec.release, arguments: spec.args, timeout: spec.timeout,
-            invocation: invocation)
     }
 }
 

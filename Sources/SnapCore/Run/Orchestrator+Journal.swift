@@ -2,22 +2,32 @@ import Foundation
 import SnapSystem
 
 extension Orchestrator {
-    /// Records in the journal that `plugin`'s post is owed, with the exact command it will run: the
-    /// executable and argv (a legacy `/bin/sh SCRIPT postScriptParams…` too), the script contract's
-    /// environment (no secrets), the timeout and retries — so that `recover` runs the same step.
-    func journalOwedPost(_ plugin: any Plugin, _ setup: RunSetup) {
+    /// Records in the journal that `plugin`'s post (or release) is owed, with the exact command it
+    /// will run: the executable and argv (a legacy `/bin/sh SCRIPT postScriptParams…` too), the script
+    /// contract's environment (no secrets), the timeout and retries — so that `recover` runs the same
+    /// step. A release is owed under its own name, after the post, so `recover` runs it first.
+    func journalOwed(_ phase: Phase, of plugin: any Plugin, _ setup: RunSetup) {
         guard let journal else { return }
         let spec = plugin.spec
         var invocation: StepInvocation?
         if let script = plugin as? ScriptPlugin {
             let context = StepContext(
-                phase: .post, runId: setup.runId, taskId: setup.taskId, budget: spec.timeout, deadlineEpoch: 0)
+                phase: phase, runId: setup.runId, taskId: setup.taskId, budget: spec.timeout, deadlineEpoch: 0)
             var environment = context.environment(plugin: spec.name)
             environment.removeValue(forKey: "SNAPORCH_DEADLINE")
-            invocation = script.invocation(.post, environment: environment)
+            invocation = script.invocation(phase, environment: environment)
         }
-        journal.preStarting(
-            spec.name, post: spec.post, arguments: spec.isDropIn ? ["post"] : spec.postArgs ?? spec.args,
-            timeout: spec.timeout, invocation: invocation)
+        if phase == .release {
+            journal.preStarting(
+                Self.releaseJournalName(spec.name), post: spec.release, arguments: spec.args, timeout: spec.timeout,
+                invocation: invocation)
+        } else {
+            journal.preStarting(
+                spec.name, post: spec.post, arguments: spec.isDropIn ? ["post"] : spec.postArgs ?? spec.args,
+                timeout: spec.timeout, invocation: invocation)
+        }
     }
+
+    /// The journal's name of a plugin's owed release (owed after its post, so run before it).
+    static func releaseJournalName(_ plugin: String) -> String { "\(plugin):release" }
 }

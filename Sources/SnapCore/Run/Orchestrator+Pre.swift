@@ -62,7 +62,7 @@ extension Orchestrator {
         let spec = plugin.spec
         if spec.pre == nil && spec.kind == .script {
             pre.started.append(index)  // nothing to quiesce; its post still runs
-            journalOwedPost(plugin, setup)
+            journalOwed(.post, of: plugin, setup)
             return .next
         }
         var budget = spec.timeout * (spec.retries + 1) + .milliseconds(spec.retries * 100)
@@ -85,7 +85,7 @@ extension Orchestrator {
             pre.reasons.append("pre of '\(spec.name)' refused: \(refusal.message)")
             return .next
         }
-        journalOwedPost(plugin, setup)
+        journalOwed(.post, of: plugin, setup)
         pre.started.append(index)
         let begin = setup.timer.ms
         let result = await plugin.pre(context(.pre, setup, budget: budget))
