@@ -18,7 +18,6 @@ struct HoldStage: Sendable {
     /// Plugins with a hold stage whose pre succeeded (or that have no pre), in config order.
     let candidates: [Int]
     let plugins: [any Plugin]
-    let redactor: Redactor
     /// Indices whose hold started, in the order they started.
     private(set) var started: [Int] = []
     /// The hold and release steps, by plugin index.
@@ -31,9 +30,8 @@ struct HoldStage: Sendable {
     /// True once the releases ran (they run once, right after the thaw or the snapshot call).
     private(set) var released = false
 
-    init(plugins: [any Plugin], pre: PreResult, redactor: Redactor) {
+    init(plugins: [any Plugin], pre: PreResult) {
         self.plugins = plugins
-        self.redactor = redactor
         candidates = pre.started.filter { plugins[$0].hasHold && pre.steps[$0]?.ok != false }
     }
 

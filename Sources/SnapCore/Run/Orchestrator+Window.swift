@@ -48,7 +48,7 @@ extension Orchestrator {
         }
         let session = await prepareFreeze(setup, &window)
         // The holds, last of all preparations, right before the first FIFREEZE or the snapshot call.
-        var holds = HoldStage(plugins: setup.plugins, pre: pre, redactor: setup.redactor)
+        var holds = HoldStage(plugins: setup.plugins, pre: pre)
         if !holds.isEmpty {
             await takeHolds(&holds, setup, &window)
             if holds.aborted {

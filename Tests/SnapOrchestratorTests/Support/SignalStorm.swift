@@ -5,21 +5,27 @@ import Synchronization
 /// Signals the storm's handler has run (delivered, not just sent).
 let signalStormDeliveries = Atomic<Int>(0)
 
-/// Runs `body` on a thread of its own while another thread keeps sending it SIGUSR1 through a
-/// handler installed without `SA_RESTART`, so every blocking call `body` makes (write, poll, read)
-/// is interrupted: a call that moved no data fails with `EINTR`, one that moved some returns short.
-///
-/// Returns `body`'s result and how many signals were delivered (the handler ran). The handler is put back afterwards.
-func withSignalStorm<T: Sendable>(every interval: TimeInterval = 0.001, _ body: @escaping @Sendable () -> T) -> (
-    T, signals: Int
-) {
+/// Installs the storm's SIGUSR1 handler once, for the life of the test process, and never puts the
+/// default back: suites run in parallel, and a signal still in flight when one storm ended would
+/// otherwise meet SIGUSR1's default action and kill the whole test process.
+private let signalStormHandler: Void = {
     var action = sigaction()
     action.__sigaction_handler.sa_handler = { _ in signalStormDeliveries.add(1, ordering: .relaxed) }
     action.sa_flags = 0  // no SA_RESTART: blocked calls return EINTR or a short count
     sigemptyset(&action.sa_mask)
-    var previous = sigaction()
-    sigaction(SIGUSR1, &action, &previous)
-    defer { sigaction(SIGUSR1, &previous, nil) }
+    sigaction(SIGUSR1, &action, nil)
+}()
+
+/// Runs `body` on a thread of its own while another thread keeps sending it SIGUSR1 through a
+/// handler installed without `SA_RESTART`, so every blocking call `body` makes (write, poll, read)
+/// is interrupted: a call that moved no data fails with `EINTR`, one that moved some returns short.
+///
+/// Returns `body`'s result and how many signals were delivered (the handler ran). Only the storm's
+/// own thread is ever signalled.
+func withSignalStorm<T: Sendable>(every interval: TimeInterval = 0.001, _ body: @escaping @Sendable () -> T) -> (
+    T, signals: Int
+) {
+    _ = signalStormHandler
 
     let target = Mutex<pthread_t?>(nil)
     let result = Mutex<T?>(nil)
