@@ -154,4 +154,27 @@ struct HoldStageTests {
             #expect(await writeCompletes(in: m.mountPoint, within: 1))
         }
     }
+
+    /// A hold script still running when the run is killed is stopped by `recover` (as a pre script
+    /// is): a pause left behind would keep the application paused. Then the release and post run.
+    @Test func recoverStopsAHoldScriptLeftByAKilledRun() async throws {
+        let tree = TestTree("hold")
+        defer { tree.cleanup() }
+        let log = tree.path("order.log")
+        let hold = tree.script(
+            "s/hold.sh", "echo $PPID > \(tree.path("run.pid")); echo $$ > \(tree.path("hold.pid")); exec sleep 60")
+        let resume = tree.script("s/release.sh", "echo $SNAPORCH_PHASE >> \(log)")
+        let config = tree.write(TestConfig(plugins: [.script("a", hold: hold, release: resume)]))
+        let run = Task { try await RunFixture(tree).run(config) }
+        let orchestrator = try await waitForPid(in: tree.path("run.pid"))
+        let paused = try await waitForPid(in: tree.path("hold.pid"))
+        defer { if processAlive(paused) { kill(paused, SIGKILL) } }  // also when an expectation fails
+        kill(orchestrator, SIGKILL)
+        _ = try await run.value
+        #expect(processAlive(paused), "the hold script must outlive the killed run for this test to mean anything")
+        let r = try await RunFixture(tree).recover(config)
+        #expect(r.code == 0, "\(r.stderr)")
+        #expect(!processAlive(paused), "recover left the hold script of the killed run running")
+        #expect(lines(tree, "order.log") == ["release"])
+    }
 }

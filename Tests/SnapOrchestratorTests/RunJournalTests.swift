@@ -138,19 +138,27 @@ struct RunJournalTests {
         defer { tree.cleanup() }
         let dir = tree.path("run")
         try FileSystem.makeDirectory(dir, mode: 0o700)
-        // A mount of this machine that can be frozen, named only after the corrupt record. Only
-        // parsed here: nothing is thawed.
-        let mount = MountTable.entries().first { !MountSelector.unfreezableTypes.contains($0.fsType) }?.mountPoint
+        // A freezable mount of a made-up mount table (never a mount of this machine), named only
+        // after the corrupt record. Only parsed here: nothing is thawed.
+        let mount = tree.path("not-a-mount")
+        let table = [
+            MountEntry(
+                mountID: 900, parentID: 1, device: "7:900", root: "/", mountPoint: mount, mountOptions: ["rw"],
+                fsType: "ext4", source: "/dev/loop900", superOptions: ["rw"]),
+            MountEntry(
+                mountID: 901, parentID: 1, device: "7:901", root: "/", mountPoint: mount + "-unnamed",
+                mountOptions: ["rw"], fsType: "ext4", source: "/dev/loop901", superOptions: ["rw"]),
+        ]
         var file = try #require(JournalRecord.begin(runId: "r4", taskId: "t4", pid: 9).line())
         file += try #require(JournalRecord.preStarting(owed("a")).line())
         file += Array("{\"event\":\"preStarting\",\"owed\":{\"plugin\":\"b\"\n".utf8)
-        file += try #require(JournalRecord.freezing([mount ?? "/nowhere"], rcuExpedited: nil).line())
+        file += try #require(JournalRecord.freezing([mount], rcuExpedited: nil).line())
         file += try #require(JournalRecord.postDone("a").line())
         tree.write("run/journal.jsonl", String(decoding: file, as: UTF8.self), mode: 0o600)
-        let state = try #require(RunJournal(directory: dir).leftover())
+        let state = try #require(RunJournal(directory: dir, mountTable: { table }).leftover())
         #expect(state.unreadable?.contains("record 3") == true, "\(state.unreadable ?? "nil")")
         #expect(state.runId == "r4" && state.owed.map(\.plugin) == ["a"], "the records before were lost")
-        if let mount { #expect(state.mayBeFrozen == [mount], "a mount the file names is not thawed") }
+        #expect(state.mayBeFrozen == [mount], "only the mount the file names is to be thawed")
 
         // A log whose first record is not `begin` is not a journal of ours either.
         let notBegin = try #require(JournalRecord.postDone("a").line()) + #require(JournalRecord(.thawed).line())

@@ -41,6 +41,8 @@ package final class RunJournal: Sendable {
     package let legacyPath: String
     /// Which records are synced.
     package let durability: Durability
+    /// The mounted filesystems an unreadable journal is matched against (tests pass their own).
+    let mountTable: @Sendable () -> [MountEntry]
 
     private struct Writer {
         var log: JournalLog?
@@ -50,10 +52,14 @@ package final class RunJournal: Sendable {
     private let writer = Mutex(Writer())
 
     /// A journal at `directory/journal.jsonl`.
-    package init(directory: String, durability: Durability = .dutyRecords) {
+    package init(
+        directory: String, durability: Durability = .dutyRecords,
+        mountTable: @escaping @Sendable () -> [MountEntry] = { MountTable.entries() }
+    ) {
         self.path = directory + "/journal.jsonl"
         self.legacyPath = directory + "/journal.json"
         self.durability = durability
+        self.mountTable = mountTable
     }
 
     /// The journal left by an earlier run, if any. A journal that exists but cannot be read or
@@ -63,15 +69,16 @@ package final class RunJournal: Sendable {
     package func leftover() -> JournalState? {
         switch JournalLog.read(path) {
         case .absent: return legacyLeftover()
-        case .unreadable(let reason): return Self.unreadable(reason, text: nil)
+        case .unreadable(let reason): return Self.unreadable(reason, text: nil, mounts: mountTable)
         case .records(let lines, let unterminated, let bytes):
-            return Self.replay(lines, unterminated: unterminated, bytes: bytes, path: path)
+            return Self.replay(lines, unterminated: unterminated, bytes: bytes, path: path, mounts: mountTable)
         }
     }
 
     /// Replays complete records; the last record may be torn (it is dropped), any other must parse.
     static func replay(
-        _ lines: [ArraySlice<UInt8>], unterminated: ArraySlice<UInt8>, bytes: [UInt8], path: String
+        _ lines: [ArraySlice<UInt8>], unterminated: ArraySlice<UInt8>, bytes: [UInt8], path: String,
+        mounts: () -> [MountEntry]
     ) -> JournalState? {
         var state: JournalState?
         let decoder = JSONDecoder()
@@ -92,7 +99,8 @@ package final class RunJournal: Sendable {
             }
             guard let problem else { continue }
             if isLast { break }  // torn: written up to its newline only in part
-            var known = unreadable("cannot parse \(path): \(problem)", text: String(decoding: bytes, as: UTF8.self))
+            var known = unreadable(
+                "cannot parse \(path): \(problem)", text: String(decoding: bytes, as: UTF8.self), mounts: mounts)
             if let state {
                 // Keep what the earlier records say, and thaw anything the file names.
                 let named = known.mayBeFrozen
@@ -114,33 +122,33 @@ package final class RunJournal: Sendable {
     private func legacyLeftover() -> JournalState? {
         guard (try? FileStatus.of(legacyPath, followingSymlinks: false)) != nil else { return nil }
         guard let data = FileManager.default.contents(atPath: legacyPath) else {
-            return Self.unreadable("cannot read \(legacyPath)", text: nil)
+            return Self.unreadable("cannot read \(legacyPath)", text: nil, mounts: mountTable)
         }
         do {
             return try JSONDecoder().decode(JournalState.self, from: data)
         } catch {
             return Self.unreadable(
-                "cannot parse \(legacyPath): \(error)", text: String(decoding: data, as: UTF8.self))
+                "cannot parse \(legacyPath): \(error)", text: String(decoding: data, as: UTF8.self), mounts: mountTable)
         }
     }
 
     /// A journal that cannot be used: every mount named in `text` may be frozen (nil: nothing to go
     /// by, every mount that can be frozen may be).
-    static func unreadable(_ reason: String, text: String?) -> JournalState {
+    static func unreadable(_ reason: String, text: String?, mounts: () -> [MountEntry]) -> JournalState {
         var state = JournalState(runId: "unknown", taskId: "unknown", pid: 0)
         state.unreadable = reason
-        state.mayBeFrozen = mountsNamed(in: text)
+        state.mayBeFrozen = mountsNamed(in: text, mounts: mounts())
         return state
     }
 
     /// Mount points of the mount table that appear in `text` as a JSON string (slashes escaped or
     /// not), nil: all of them that can be frozen, in mount order.
-    static func mountsNamed(in text: String?) -> [String] {
+    static func mountsNamed(in text: String?, mounts: [MountEntry]) -> [String] {
         var seen = Set<String>()
         let plain = JSONEncoder()
         plain.outputFormatting = [.withoutEscapingSlashes]
         let escaped = JSONEncoder()
-        return MountTable.entries().compactMap { entry in
+        return mounts.compactMap { entry in
             guard !MountSelector.unfreezableTypes.contains(entry.fsType), seen.insert(entry.mountPoint).inserted
             else { return nil }
             guard let text else { return entry.mountPoint }
