@@ -17,7 +17,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CYaml", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers only: the library is loaded on first use (dlopen, see Sources/CCurl/shim.h),
+        // so no pkg-config (it would link -lcurl and its ~30 libraries into every command).
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "SnapSystem", dependencies: ["CLinux", "CYaml", "CCurl"], swiftSettings: swift6),
         .target(name: "SnapCore", dependencies: ["SnapSystem"], swiftSettings: swift6),
         .target(name: "SnapOrchestrator", dependencies: ["SnapCore", "SnapSystem"], swiftSettings: swift6),

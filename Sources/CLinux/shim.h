@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <linux/fs.h>
+#include <malloc.h>
 
 extern int pipe2(int pipefd[2], int flags);
 extern int syncfs(int fd);
@@ -34,5 +35,9 @@ static inline int snaporch_ioctl_noarg(int fd, unsigned long request) { return i
 static inline int snaporch_open_entry(int dirfd, const char *name) {
     return openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 }
+
+/* mallopt(M_ARENA_MAX, 1): one malloc arena for every thread (M_ARENA_MAX is a macro the module
+   may not export). Returns mallopt's 1 on success. */
+static inline int snaporch_single_malloc_arena(void) { return mallopt(M_ARENA_MAX, 1); }
 
 #endif

@@ -1,4 +1,3 @@
-import Foundation
 import SnapSystem
 
 /// The freeze guard: a small process (`snaporch __guard`) that holds the freeze.
@@ -7,7 +6,9 @@ import SnapSystem
 /// parallel, on threads started in advance), and thaws in reverse order on
 /// the `T` command, at the deadline (monotonic clock), or as soon as its parent disappears (EOF
 /// on its command pipe, however the parent died). While frozen it writes nothing to disk (only
-/// to its response pipe) and locks its memory so it never waits on paging.
+/// to its response pipe) and never waits on paging: it starts before anything else in the binary
+/// (`HelperEntry`: no async runtime thread, no Foundation), rehearses its freeze and thaw path, and
+/// then locks only the pages it has touched (`WorkingSetLock`: a few MiB instead of every library).
 ///
 /// With `--expedite-rcu` it switches the kernel to expedited RCU grace periods for the instant
 /// of the freeze (see `RCUExpedite`), which cuts FIFREEZE from tens of milliseconds to about one.
@@ -43,6 +44,8 @@ package enum FreezeGuardMain {
         Signal.ignore([.interrupt, .terminate, .hangup, .brokenPipe, .quit, .terminalStop])
         // The OOM killer must pick anything but the process that holds the freeze.
         OOMProtection.protectThisProcess()
+        // No 64 MiB malloc arena per worker thread (MCL_FUTURE would count them as locked).
+        ThisProcess.useSingleMallocArena()
         let mounts = Array(argv)
         var fds = [FileDescriptor?](repeating: nil, count: mounts.count)
         var lines = ""
@@ -52,10 +55,15 @@ package enum FreezeGuardMain {
             case .failure(let code): lines += GuardReply.openFailed(index: i, errno: code.rawValue).line
             }
         }
-        ThisProcess.lockMemory()
+        // Only the code used from here on stays present, and only that is locked (see WorkingSetLock).
+        WorkingSetLock.dropCodePages()
         let workers = FreezeWorkers(fds: fds)
-        emit(lines + GuardReply.ready.line)
         var commands = LineReader(fd: FileDescriptor.standardInput.rawValue)
+        // Thaw hosts before the loop devices they back: descending wave, then reverse order.
+        let order = fds.indices.sorted { (wave(waves, $0), $0) > (wave(waves, $1), $1) }
+        rehearse(mounts.count, order: order, commands: &commands)
+        WorkingSetLock.lockTouchedPages()
+        emit(lines + GuardReply.ready.line)
         guard waitCommand(&commands, deadline: nil).flatMap(GuardCommand.init(byte:)) == .freeze else { return 0 }
 
         let start = Sys.monotonicNanos()
@@ -64,31 +72,16 @@ package enum FreezeGuardMain {
         let (results, micros, pending) = workers.freeze(waves: waves, deadline: deadline)
         if expedite != nil { FaultPoint.hit("guard-rcu") }
         expedite?.restore()
-        var report = ""
-        for i in results.indices {
-            report +=
-                GuardReply.froze(
-                    index: i, errno: results[i] < 0 ? Errno.badFileDescriptor.rawValue : results[i],
-                    micros: Int(micros[i])
-                ).line
-        }
-        for i in pending { report += GuardReply.inFlight(index: i).line }
-        emit(report + GuardReply.frozen.line)
+        emit(frozenReport(results, micros, pending))
 
         let command = pending.isEmpty ? waitCommand(&commands, deadline: deadline) : nil
         let deadlineHit = command == nil
-        // Thaw hosts before the loop devices they back: descending wave, then reverse order.
-        let order = fds.indices.sorted { (wave(waves, $0), $0) > (wave(waves, $1), $1) }
         var thawed = [Int32](repeating: -1, count: mounts.count)
         for i in order where results[i] == 0 {
             thawed[i] = fds[i]?.thaw().errnoValue ?? Errno.badFileDescriptor.rawValue
         }
         let end = Sys.monotonicNanos()
-        var done = ""
-        for i in thawed.indices where thawed[i] >= 0 { done += GuardReply.thawed(index: i, errno: thawed[i]).line }
-        done += GuardReply.window(micros: Int((end - start) / 1000)).line
-        if deadlineHit { done += GuardReply.deadline.line }
-        emit(done + GuardReply.done.line)
+        emit(thawReport(thawed, windowMicros: Int((end - start) / 1000), deadlineHit: deadlineHit))
         // Outlive every FIFREEZE still in flight: its worker thaws it the moment it returns.
         workers.awaitLate(pending) { late in
             emit(
@@ -101,6 +94,48 @@ package enum FreezeGuardMain {
     }
 
     static func wave(_ waves: [Int], _ i: Int) -> Int { waves.indices.contains(i) ? waves[i] : 0 }
+
+    /// The replies after the freeze: `FROZE i errno µs` per mount, `INFLIGHT i`, `FROZEN`.
+    private static func frozenReport(_ results: [Int32], _ micros: [UInt64], _ pending: [Int]) -> String {
+        var report = ""
+        for i in results.indices {
+            let errno = results[i] < 0 ? Errno.badFileDescriptor.rawValue : results[i]
+            report += GuardReply.froze(index: i, errno: errno, micros: Int(micros[i])).line
+        }
+        for i in pending { report += GuardReply.inFlight(index: i).line }
+        return report + GuardReply.frozen.line
+    }
+
+    /// The replies after the thaw: `THAW i errno` per thawed mount, `WINDOW µs`, `DEADLINE`, `DONE`.
+    private static func thawReport(_ thawed: [Int32], windowMicros: Int, deadlineHit: Bool) -> String {
+        var done = ""
+        for i in thawed.indices where thawed[i] >= 0 { done += GuardReply.thawed(index: i, errno: thawed[i]).line }
+        done += GuardReply.window(micros: windowMicros).line
+        if deadlineHit { done += GuardReply.deadline.line }
+        return done + GuardReply.done.line
+    }
+
+    /// Runs the code of the window once with no effect, before the memory is locked: the clock, a
+    /// FITHAW on no descriptor (EBADF), both reports (built, not sent), an empty write and a poll of
+    /// the command pipe, so that every page the window needs is present and gets locked.
+    ///
+    /// Safety contract: freezes and thaws nothing (the descriptor is -1), consumes no command (the
+    /// parent sends none before `READY`).
+    private static func rehearse(_ count: Int, order: [Int], commands: inout LineReader) {
+        let start = Sys.monotonicNanos()
+        let none = FileDescriptor(borrowing: -1)
+        var thawed = [Int32](repeating: -1, count: count)
+        for i in order { thawed[i] = none.thaw().errnoValue }
+        let results = [Int32](repeating: 0, count: count)
+        let micros = [UInt64](repeating: 0, count: count)
+        let lines =
+            frozenReport(results, micros, [0])
+            + thawReport(thawed, windowMicros: Int((Sys.monotonicNanos() - start) / 1000), deadlineHit: true)
+        _ = lines.utf8.count
+        emit("")
+        // A deadline just ahead, so that poll(2) itself runs (an expired one returns before it).
+        _ = waitCommand(&commands, deadline: Sys.monotonicNanos() + 1)
+    }
 
     /// Waits for the next command on stdin (its first byte; empty lines are skipped). Returns 0 for
     /// EOF (parent gone), nil at the deadline.

@@ -1,9 +1,10 @@
-import Foundation
+import Dispatch
 import SnapSystem
 import Synchronization
 
 /// One pre-started thread per mount, parked until the window opens, so that FIFREEZE runs on
-/// every filesystem of a wave at the same time and no thread is created inside the window.
+/// every filesystem of a wave at the same time and no thread is created inside the window. Each
+/// runs on a 64 KiB stack locked in memory (`LockedStackThread`), not on Foundation's `Thread`.
 ///
 /// Safety contract: a FIFREEZE cannot be cancelled (it sleeps uninterruptibly in the kernel). A
 /// worker whose FIFREEZE is still running at the deadline is *abandoned*: the moment its FIFREEZE
@@ -18,11 +19,15 @@ final class FreezeWorkers: Sendable {
         var abandoned: [Bool]
         /// errno of the worker's own FITHAW after a late FIFREEZE (-1: none made).
         var lateThaw: [Int32]
+        /// False for a mount without a worker (no descriptor, or its thread could not start).
+        var started: [Bool]
     }
 
     private let fds: [FileDescriptor?]
     private let go: [DispatchSemaphore]
     private let done = DispatchSemaphore(value: 0)
+    /// Signalled by each worker once it is parked (its code has run once).
+    private let parked = DispatchSemaphore(value: 0)
     private let slots: Mutex<Slots>
 
     init(fds: [FileDescriptor?]) {
@@ -32,9 +37,16 @@ final class FreezeWorkers: Sendable {
         slots = Mutex(
             Slots(
                 results: .init(repeating: -1, count: n), micros: .init(repeating: 0, count: n),
-                abandoned: .init(repeating: false, count: n), lateThaw: .init(repeating: -1, count: n)))
+                abandoned: .init(repeating: false, count: n), lateThaw: .init(repeating: -1, count: n),
+                started: fds.map { $0 != nil }))
+        var workers = 0
         for i in fds.indices where fds[i] != nil {
-            let thread = Thread { [self] in
+            let running = LockedStackThread.start { [self] in
+                // Run the worker's own code once (a FIFREEZE on no descriptor fails with EBADF), so
+                // that its pages are present when the guard locks them, then park.
+                _ = FileDescriptor(borrowing: -1).freeze()
+                _ = slots.withLock { $0.results.count } + Int(Sys.monotonicNanos() & 1)
+                parked.signal()
                 go[i].wait()
                 let t = Sys.monotonicNanos()
                 let e = self.fds[i]!.freeze().errnoValue
@@ -51,9 +63,10 @@ final class FreezeWorkers: Sendable {
                 }
                 done.signal()
             }
-            thread.stackSize = 64 * 1024
-            thread.start()
+            if running { workers += 1 } else { slots.withLock { $0.started[i] = false } }
         }
+        // Wait (bounded) until every worker is parked: then all of their code has been touched.
+        for _ in 0..<workers { _ = parked.wait(timeout: .now() + .seconds(2)) }
     }
 
     /// Freezes wave by wave; every mount of a wave at once, each wave bounded by `deadline`
@@ -62,9 +75,11 @@ final class FreezeWorkers: Sendable {
     /// Returns errno and microseconds per mount, and the mounts still in flight.
     package func freeze(waves: [Int], deadline: UInt64) -> (errno: [Int32], micros: [UInt64], pending: [Int]) {
         let last = waves.max() ?? 0
-        var errnos = [Int32](repeating: -1, count: fds.count)
+        // A mount whose worker could not start is never frozen: EAGAIN.
+        let started = slots.withLock { $0.started }
+        var errnos = fds.indices.map { fds[$0] != nil && !started[$0] ? Errno.wouldBlock.rawValue : -1 }
         for wave in 0...last {
-            let members = fds.indices.filter { fds[$0] != nil && (waves.indices.contains($0) ? waves[$0] : 0) == wave }
+            let members = fds.indices.filter { started[$0] && (waves.indices.contains($0) ? waves[$0] : 0) == wave }
             for i in members { go[i].signal() }
             var finished = 0
             while finished < members.count {

@@ -1,4 +1,3 @@
-import Foundation
 import SnapSystem
 
 /// The last-resort thaw (`snaporch __watchdog`): a process that lives outside the run's process

@@ -37,7 +37,7 @@ package struct Orchestrator: Sendable {
     /// duty before the action it covers (an owed post before its pre, the mounts before FIFREEZE,
     /// the verdict before the posts).
     package func execute(_ plan: Plan, runId: String) async -> RunReport {
-        let startedAt = ISO8601DateFormatter().string(from: clock.wallDate)
+        let startedAt = UTCTimestamp(epochMillis: clock.wallMillis).iso8601
         let setup = prepareRun(plan, runId: runId)
         journal?.begin(runId: runId, taskId: setup.taskId)
         let pre = await runPre(setup)

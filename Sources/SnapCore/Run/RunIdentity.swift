@@ -5,11 +5,7 @@ import SnapSystem
 package enum RunIdentity {
     /// A sortable, unique run id: `20261126T150102123Z-1a2b3c` (UTC, milliseconds).
     package static func newRunId() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmssSSS'Z'"
-        return formatter.string(from: Date()) + "-" + String(UInt32.random(in: 0...0xFFFFFF), radix: 16)
+        UTCTimestamp.now().compact + "-" + String(UInt32.random(in: 0...0xFFFFFF), radix: 16)
     }
 
     /// The running binary's own file, as the kernel holds it open: the freeze guard and the

@@ -10,15 +10,6 @@ package enum SnapshotProviders {
         metadata: [(key: String, value: String)] = []
     ) -> (any SnapshotProvider)? {
         let settings = plan.config.snapshot
-        let client = CurlHTTPClient()
-        let guest =
-            plan.disks.isEmpty && settings.method != nil
-            ? nil
-            : BlobSnapshotProvider(disks: plan.disks, metadata: metadata, timeout: settings.timeout, client: client)
-        let host = HostSnapshotProvider(
-            endpoint: HostSnapshotProvider.endpoint(environment: environment),
-            request: hostRequest ?? HostSnapshotRequest(taskId: plan.options.taskId ?? ""), timeout: settings.timeout,
-            client: client)
         switch settings.provider {
         case .command:
             return CommandSnapshotProvider(
@@ -30,6 +21,16 @@ package enum SnapshotProviders {
                     "SNAPORCH_TASK_ID": plan.options.taskId ?? "",
                 ])
         case .blob, .host:
+            // Only these providers send HTTP: libcurl is loaded here, not in every run.
+            let client = CurlHTTPClient()
+            let guest =
+                plan.disks.isEmpty && settings.method != nil
+                ? nil
+                : BlobSnapshotProvider(disks: plan.disks, metadata: metadata, timeout: settings.timeout, client: client)
+            let host = HostSnapshotProvider(
+                endpoint: HostSnapshotProvider.endpoint(environment: environment),
+                request: hostRequest ?? HostSnapshotRequest(taskId: plan.options.taskId ?? ""),
+                timeout: settings.timeout, client: client)
             let method = settings.method ?? (settings.provider == .blob ? .onlyGuest : .onlyHost)
             return MethodSnapshotProvider(method: method, guest: guest, host: host)
         case .none:

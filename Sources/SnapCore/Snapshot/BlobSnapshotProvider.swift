@@ -158,11 +158,6 @@ package struct BlobSnapshotProvider: SnapshotProvider {
         }
     }
 
-    static func rfc1123(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        return formatter.string(from: date)
-    }
+    /// `date` as RFC 1123 (`x-ms-date`), without ICU.
+    static func rfc1123(_ date: Date) -> String { UTCTimestamp(epochSeconds: date.timeIntervalSince1970).rfc1123 }
 }

@@ -53,7 +53,7 @@ package struct ExtensionEvents: Sendable {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             return nil
         }
-        let stamp = ISO8601DateFormatter().string(from: Date())
+        let stamp = UTCTimestamp.now().iso8601
         let redactor = Redactor()
         let events: [OrderedJSON] = messages.map { message in
             var text = redactor.redact("\(stamp)\t[\(level.name)]:\t\(message)")

@@ -13,7 +13,7 @@ package struct HandlerLog: Sendable {
     package func write(_ line: String) {
         let directory = (file as NSString).deletingLastPathComponent
         try? FileSystem.makeDirectory(directory)
-        let stamp = ISO8601DateFormatter().string(from: Date())
+        let stamp = UTCTimestamp.now().iso8601
         let text = "\(stamp) [snaporch \(Version.current)] \(Redactor().redact(line))\n"
         guard let fd = try? FileDescriptor.open(file, [.writeOnly, .create, .append], mode: 0o600) else { return }
         defer { fd.close() }

@@ -165,8 +165,6 @@ package struct HandlerStatus: Sendable {
     package func fileDocument() -> String {
         let v2Terminal = isV2 && isTerminal
         let fileStatus = v2Terminal ? State.success : status
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
         let substatus: [OrderedJSON] = [
             .object([
                 ("code", .string(v2Terminal ? "0" : String(code))), ("name", .string(blobDocument())),
@@ -184,7 +182,8 @@ package struct HandlerStatus: Sendable {
         ])
         return OrderedJSON.array([
             .object([
-                ("version", .string("1.0")), ("timestampUTC", .string(formatter.string(from: timestamp))),
+                ("version", .string("1.0")),
+                ("timestampUTC", .string(UTCTimestamp(epochSeconds: timestamp.timeIntervalSince1970).iso8601)),
                 ("status", body),
             ])
         ]).serialized()

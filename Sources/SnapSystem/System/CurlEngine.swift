@@ -11,8 +11,17 @@ import Synchronization
 /// then removes it itself, whether or not libcurl's own timeout fired). Nothing is cancelled from
 /// another thread, and no lock of ours is held while libcurl or a completion runs.
 final class CurlEngine: Sendable {
-    /// The process's engine, started on first use.
-    static let shared = CurlEngine()
+    /// The process's engine, started on first use; nil when libcurl cannot be loaded.
+    static let shared: CurlEngine? = libraryLoaded ? CurlEngine() : nil
+
+    /// Loads libcurl (`dlopen`, once) and initialises it; false when `libcurl.so.4` is missing.
+    ///
+    /// libcurl is not linked at start (it brings ~30 libraries into every command, the freeze guard
+    /// included): `CurlHTTPClient.init` loads it, before any window, in the commands that send.
+    static let libraryLoaded: Bool = {
+        // Before any other libcurl call of the process, and before the engine thread exists.
+        snaporch_curl_load() == 1 && snaporch_curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+    }()
 
     private struct Pending: @unchecked Sendable {
         var transfers: [CurlTransfer] = []
@@ -23,9 +32,7 @@ final class CurlEngine: Sendable {
     private let pending = Mutex(Pending())
 
     private init() {
-        // Before any other libcurl call of the process, and before the engine thread exists.
-        _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        multi = curl_multi_init()!
+        multi = snaporch_curl_multi_init()!
         let thread = Thread { [self] in self.loop() }
         thread.name = "snaporch-http"
         thread.stackSize = 512 * 1024
@@ -48,7 +55,7 @@ final class CurlEngine: Sendable {
             return
         }
         pending.withLock { $0.transfers.append(transfer) }
-        _ = curl_multi_wakeup(multi)
+        _ = snaporch_curl_multi_wakeup(multi)
     }
 
     /// The engine thread: adds new transfers, drives libcurl, completes finished and overdue ones.
@@ -60,21 +67,21 @@ final class CurlEngine: Sendable {
                 return state.transfers
             }
             for transfer in added {
-                if curl_multi_add_handle(multi, transfer.easy) == CURLM_OK {
+                if snaporch_curl_multi_add_handle(multi, transfer.easy) == CURLM_OK {
                     active[transfer.easy] = transfer
                 } else {
                     transfer.completion(transfer.outcome(CURLE_FAILED_INIT))
                 }
             }
             var running: Int32 = 0
-            _ = curl_multi_perform(multi, &running)
+            _ = snaporch_curl_multi_perform(multi, &running)
             var left: Int32 = 0
-            while let message = curl_multi_info_read(multi, &left) {
+            while let message = snaporch_curl_multi_info_read(multi, &left) {
                 guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle,
                     let transfer = active.removeValue(forKey: easy)
                 else { continue }
                 let code = snaporch_curl_message_result(message)
-                _ = curl_multi_remove_handle(multi, easy)
+                _ = snaporch_curl_multi_remove_handle(multi, easy)
                 transfer.completion(transfer.outcome(code))
             }
             // A transfer libcurl did not end by its deadline is ended here.
@@ -83,14 +90,14 @@ final class CurlEngine: Sendable {
             for (easy, transfer) in active {
                 if transfer.deadlineNanos <= now {
                     active[easy] = nil
-                    _ = curl_multi_remove_handle(multi, easy)
+                    _ = snaporch_curl_multi_remove_handle(multi, easy)
                     transfer.completion(transfer.outcome(CURLE_OPERATION_TIMEDOUT))
                 } else {
                     nearest = min(nearest, transfer.deadlineNanos)
                 }
             }
             let wait = Int32(min(1000, max(1, (nearest - now) / 1_000_000 + 1)))
-            _ = curl_multi_poll(multi, nil, 0, active.isEmpty ? 1000 : wait, nil)
+            _ = snaporch_curl_multi_poll(multi, active.isEmpty ? 1000 : wait)
         }
     }
 }

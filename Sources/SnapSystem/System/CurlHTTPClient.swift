@@ -16,11 +16,18 @@ package struct CurlHTTPClient: HTTPClient {
     static let backstopGrace = Duration.milliseconds(150)
 
     /// Creates a client keeping at most `bodyCap` bytes of each response body (1 MiB by default).
-    package init(bodyCap: Int = 1 << 20) { self.bodyCap = max(bodyCap, 0) }
+    /// libcurl is loaded here (once per process), before any freeze window.
+    package init(bodyCap: Int = 1 << 20) {
+        self.bodyCap = max(bodyCap, 0)
+        _ = CurlEngine.libraryLoaded
+    }
 
     package func send(_ request: HTTPRequest, timeout: Duration) async -> HTTPResult {
         let millis = max(
             1, Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        guard let engine = CurlEngine.shared else {
+            return .failed("libcurl (libcurl.so.4) could not be loaded: install the libcurl4 package")
+        }
         let once = ResumeOnce<HTTPResult>()
         let cap = bodyCap
         let backstop = Task {
@@ -29,7 +36,7 @@ package struct CurlHTTPClient: HTTPClient {
         }
         let result = await withCheckedContinuation { continuation in
             once.set(continuation)
-            CurlEngine.shared.start(request, timeoutMillis: millis, bodyCap: cap) { outcome in
+            engine.start(request, timeoutMillis: millis, bodyCap: cap) { outcome in
                 once.resume(Self.result(outcome, cap: cap))
             }
         }
@@ -65,7 +72,7 @@ package struct CurlHTTPClient: HTTPClient {
             return .failed("not a usable http(s) URL")
         default:
             // libcurl's fixed text for the code: it never carries the URL.
-            return .failed("network error (\(String(cString: curl_easy_strerror(outcome.code))))")
+            return .failed("network error (\(String(cString: snaporch_curl_easy_strerror(outcome.code))))")
         }
     }
 }

@@ -37,7 +37,7 @@ final class CurlTransfer {
         _ request: HTTPRequest, timeoutMillis: Int, bodyCap: Int, deadlineNanos: UInt64,
         completion: @escaping @Sendable (CurlOutcome) -> Void
     ) {
-        guard let easy = curl_easy_init() else { return nil }
+        guard let easy = snaporch_curl_easy_init() else { return nil }
         self.easy = easy
         self.bodyCap = bodyCap
         self.deadlineNanos = deadlineNanos
@@ -73,7 +73,7 @@ final class CurlTransfer {
         where name.lowercased() != "content-length" {
             lines.append("\(name): \(value)")
         }
-        for line in lines { headerList = curl_slist_append(headerList, line) }
+        for line in lines { headerList = snaporch_curl_slist_append(headerList, line) }
         _ = snaporch_curl_set_list(easy, CURLOPT_HTTPHEADER, headerList)
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = snaporch_curl_set_pointer(easy, CURLOPT_PRIVATE, context)
@@ -84,8 +84,8 @@ final class CurlTransfer {
     }
 
     deinit {
-        curl_easy_cleanup(easy)
-        curl_slist_free_all(headerList)
+        snaporch_curl_easy_cleanup(easy)
+        snaporch_curl_slist_free_all(headerList)
     }
 
     /// Appends body bytes up to the cap; past it, keeps nothing more and stops the transfer.

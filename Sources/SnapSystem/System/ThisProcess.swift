@@ -1,6 +1,7 @@
+import CLinux
 import Glibc
 
-/// The calling process: its id, environment, session, memory locking, pauses and exit.
+/// The calling process: its id, environment, session, malloc arenas, pauses and exit.
 package enum ThisProcess {
     /// This process's id (`getpid(2)`).
     package static var id: Int32 { getpid() }
@@ -17,10 +18,11 @@ package enum ThisProcess {
     @discardableResult
     package static func startSession() -> Bool { setsid() != -1 }
 
-    /// Locks all current and future memory (`mlockall(MCL_CURRENT | MCL_FUTURE)`), so the process
-    /// never waits on paging; false when refused (no CAP_IPC_LOCK, a limit).
+    /// Makes every thread of the process allocate from the one main malloc arena
+    /// (`mallopt(M_ARENA_MAX, 1)`), so that no thread reserves a 64 MiB arena of its own; false
+    /// when refused. For the small helper processes, before they start a thread.
     @discardableResult
-    package static func lockMemory() -> Bool { mlockall(Int32(MCL_CURRENT | MCL_FUTURE)) == 0 }
+    package static func useSingleMallocArena() -> Bool { snaporch_single_malloc_arena() == 1 }
 
     /// Blocks the calling thread for `microseconds` (never call it on a cooperative thread).
     package static func sleep(microseconds: UInt32) { _ = usleep(microseconds) }
