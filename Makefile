@@ -14,8 +14,8 @@ test:           ## the whole test suite (what CI runs)
 build:
 	swift build
 
-release:
-	swift build -c release --product snaporch
+release:        ## the shipped binary: Swift runtime and Foundation linked statically (libc, libstdc++, libyaml dynamic; libcurl loaded on first use)
+	swift build -c release --product snaporch --static-swift-stdlib
 
 install: release  ## binary to $(PREFIX)/bin, /etc/azure/prepost without overwriting an admin's files
 	install -D -m 0755 -o root -g root .build/release/snaporch $(DESTDIR)$(PREFIX)/bin/snaporch

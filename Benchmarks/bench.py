@@ -15,6 +15,7 @@ import json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".build", "release", "snaporch")
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+TIME = "/usr/bin/time"  # GNU time (scripts/setup installs it): peak RSS of a command
 
 
 def sh(cmd, **kw):
@@ -107,23 +108,116 @@ def bench_steps(tmp):
             "deviationVs10Pct": {str(n): round((v / per_step[10] - 1) * 100, 1) for n, v in per_step.items()}}
 
 
+def peak_rss_mib(args, env, tmp):
+    """The peak RSS of one run of `args`, through GNU time (`%M`). Not `ru_maxrss` of a child of this
+    script: Python starts children with vfork (or fork), and the kernel counts the parent's resident
+    set at the child's exec into the child's peak, so every figure below the harness's own ~15 MiB
+    read as the harness's size."""
+    report = os.path.join(tmp, "time.out")
+    subprocess.run([TIME, "-o", report, "-f", "%M"] + args, env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return int(open(report).read().split()[-1]) / 1024
+
+
 def bench_startup(tmp):
-    """Start-up time and peak RSS of `validate` and of a rehearsal run (the sample config)."""
+    """Start-up time and peak RSS of `version`, `validate`, a dry run and a rehearsal (the sample
+    config). Times from direct runs, peaks from runs under GNU time, interleaved."""
     tree = os.path.join(tmp, "startup")
     os.makedirs(os.path.join(tree, "etc", "azure"), mode=0o755)
     shutil.copytree(os.path.join(ROOT, "etc", "azure", "prepost"), os.path.join(tree, "etc", "azure", "prepost"))
     env = dict(os.environ, SNAPORCH_ROOT=tree)
     out = {}
-    for name, args in (("validate", [BIN, "validate"]), ("rehearsal", [BIN, "run", "--no-freeze", "--no-snapshot"])):
+    for name, args in (("version", [BIN, "version"]), ("validate", [BIN, "validate"]),
+                       ("run --dry-run", [BIN, "run", "--dry-run"]),
+                       ("rehearsal", [BIN, "run", "--no-freeze", "--no-snapshot"])):
         times, rss = [], []
         for _ in range(RUNS * 2):
             t = time.perf_counter()
-            proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            _, status, usage = os.wait4(proc.pid, 0)
+            subprocess.run(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             times.append((time.perf_counter() - t) * 1000)
-            rss.append(usage.ru_maxrss / 1024)
+            rss.append(peak_rss_mib(args, env, tree))
         out[name] = {"medianMs": round(statistics.median(times), 1), "peakRssMiB": round(max(rss), 1)}
     return out
+
+
+GUARD_PROBE = r"""#!/bin/sh
+# The snapshot command, inside the window: copies the status of the guard (the `__guard` child of
+# snaporch, our parent) to a file outside the frozen mounts.
+for task in /proc/$PPID/task/*; do
+  for pid in $(cat "$task/children"); do
+    if tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q ' __guard '; then cp "/proc/$pid/status" %s; fi
+  done
+done
+"""
+
+
+def bench_guard(tmp):
+    """Per mount count (1/8/32/64): the guard's VmLck and VmRSS while frozen (read by the snapshot
+    command inside a real window), the `freeze:prepare` step (own fds, syncfs, guard and watchdog
+    start-up), and the window without a snapshot call (cold, as in bench_window)."""
+    out = {}
+    for n in (1, 8, 32, 64):
+        tree = os.path.join(tmp, f"guard{n}")
+        os.makedirs(tree, mode=0o755)
+        loops = Loops(tree, n, size_mb=16)
+        try:
+            status = os.path.join(tree, "guard-status.txt")
+            probe = os.path.join(tree, "probe.sh")
+            write(probe, GUARD_PROBE % status, 0o755)
+            probed = os.path.join(tree, "probe.yaml")
+            write(probed, "version: 1\nfreeze:\n  timeout: 10s\nsnapshot:\n  provider: command\n"
+                          f"  command: [{probe}]\n  timeout: 5s\n")
+            plain = os.path.join(tree, "plain.yaml")
+            write(plain, "version: 1\nfreeze:\n  timeout: 10s\nsnapshot:\n  provider: none\n")
+            env = dict(os.environ, SNAPORCH_ROOT=tree, SNAPORCH_FREEZE_ALLOW=":".join(loops.mounts))
+            mounts = sum((["--mount", m] for m in loops.mounts), [])
+            locked, rss, prepare, windows = [], [], [], []
+            for _ in range(RUNS):
+                time.sleep(1.5)  # cold rcu_sync state, see bench_window
+                if os.path.exists(status):
+                    os.remove(status)
+                report = json.loads(sh([BIN, "run", "--config", probed, "--json"] + mounts, env=env).stdout)
+                assert report["snapshot"]["taken"] and all(m["frozen"] and m["thawed"] for m in report["freeze"]["mounts"])
+                fields = dict(l.split(":", 1) for l in open(status).read().splitlines())
+                locked.append(int(fields["VmLck"].split()[0]) / 1024)
+                rss.append(int(fields["VmRSS"].split()[0]) / 1024)
+                step = next(e for e in report["timeline"] if e["step"] == "freeze:prepare")
+                prepare.append(step["endMs"] - step["startMs"])
+                time.sleep(1.5)
+                report = json.loads(sh([BIN, "run", "--config", plain, "--no-snapshot", "--json"] + mounts, env=env).stdout)
+                assert all(m["frozen"] and m["thawed"] for m in report["freeze"]["mounts"]), report["freeze"]
+                windows.append(report["freeze"]["windowUs"] / 1000)
+            out[str(n)] = {"vmLckMiB": round(max(locked), 1), "vmRssMiB": round(max(rss), 1),
+                           "prepareMs": statistics.median(prepare), "windowMs": round(statistics.median(windows), 3)}
+        finally:
+            loops.cleanup()
+    return out
+
+
+def bench_first_step(tmp):
+    """Process start to the first plugin step: a `date +%s%N` stamp written by the first pre script,
+    minus the wall clock just before the process was spawned, minus the same script's own start-up
+    (spawned directly by this harness)."""
+    tree = os.path.join(tmp, "firststep")
+    os.makedirs(tree, mode=0o755)
+    stamp = os.path.join(tree, "stamp")
+    script = os.path.join(tree, "pre.sh")
+    write(script, f"#!/bin/sh\ndate +%s%N > {stamp}\n", 0o755)
+    config = os.path.join(tree, "c.yaml")
+    write(config, "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\n"
+                  f"plugins:\n  - name: first\n    pre: {script}\n")
+    env = dict(os.environ, SNAPORCH_ROOT=tree)
+    direct, via = [], []
+    for _ in range(RUNS * 4):
+        t = time.time_ns()
+        subprocess.run([script], check=True)
+        direct.append((int(open(stamp).read()) - t) / 1e6)
+        t = time.time_ns()
+        subprocess.run([BIN, "run", "--config", config, "--no-freeze", "--no-snapshot"], env=env, check=True,
+                       capture_output=True)
+        via.append((int(open(stamp).read()) - t) / 1e6)
+    return {"scriptAloneMs": round(statistics.median(direct), 2), "viaSnaporchMs": round(statistics.median(via), 2),
+            "startToFirstStepMs": round(statistics.median(via) - statistics.median(direct), 2)}
 
 
 class Loops:
@@ -328,8 +422,8 @@ def bench_mount_table(tmp):
 
 def main():
     if not os.path.exists(BIN) or "--no-build" not in sys.argv:
-        subprocess.run(["swift", "build", "-c", "release", "--product", "snaporch"], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+        # The binary that `make install` and the packages ship, built the same way.
+        subprocess.run(["make", "-s", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     results = {"machine": machine(), "runs": RUNS}
     tmp = tempfile.mkdtemp(prefix="snaporch-bench-")
     os.chmod(tmp, 0o755)
@@ -337,11 +431,13 @@ def main():
         results["overhead"] = bench_overhead(tmp)
         results["steps"] = bench_steps(tmp)
         results["startup"] = bench_startup(tmp)
+        results["firstStep"] = bench_first_step(tmp)
         if os.geteuid() == 0 and os.path.exists("/dev/loop-control"):
             results["window"] = bench_window(tmp)
             results["dirty"] = bench_dirty(tmp)
             results["disks"] = bench_disks(tmp)
             results["mountTable"] = bench_mount_table(tmp)
+            results["guard"] = bench_guard(tmp)
         else:
             results["skipped"] = "freeze benchmarks need root and loop devices"
     finally:
@@ -358,12 +454,16 @@ def main():
         dev = st["deviationVs10Pct"][n]
         rows.append((f"per-step cost, {n} plugin(s) (pre+post, rehearsal)", f"{v:.3f} ms",
                      f"flat: within +-10 % of 10 plugins ({dev:+.1f} %)", abs(dev), 10.0))
-    rss_bounds = {"validate": 40, "rehearsal": 48}
+    rss_bounds = {"validate": 16, "rehearsal": 20}
     for name, v in results["startup"].items():
-        bound = rss_bounds.get(name.split()[0])
+        bound = rss_bounds.get(name)
         rows.append((f"`{name}` on the sample config: time / peak RSS", f"{v['medianMs']} ms",
                      f"{v['peakRssMiB']} MiB peak RSS (<= {bound} MiB)" if bound else f"{v['peakRssMiB']} MiB peak RSS",
                      v["peakRssMiB"] if bound else None, bound))
+    f = results["firstStep"]
+    rows.append(("process start -> first plugin step", f"{f['startToFirstStepMs']} ms",
+                 f"<= 15 ms (script alone {f['scriptAloneMs']} ms, via snaporch {f['viaSnaporchMs']} ms)",
+                 f["startToFirstStepMs"], 15.0))
     if "window" in results:
         w, d = results["window"], results["dirty"]
         rows += [("freeze window, 8 loop mounts, no snapshot (median)", f"{w['windowMedianMs']} ms", "<= 20 ms",
@@ -379,6 +479,16 @@ def main():
         rows.append((f"mount table of {t['bytes'] // 1024} KiB ({t['mounts']} mounts): read + parse",
                      f"{t['readAndParseMs']} ms", f"<= 50 ms (dry run {t['dryRunMs']} ms vs {t['baselineDryRunMs']} ms)",
                      t["readAndParseMs"], 50.0))
+        for n, v in results["guard"].items():
+            rows.append((f"guard VmLck while frozen, {n} mount(s)", f"{v['vmLckMiB']} MiB",
+                         f"<= 16 MiB (VmRSS {v['vmRssMiB']} MiB)", v["vmLckMiB"], 16.0))
+        for n, v in results["guard"].items():
+            rows.append((f"freeze preparation (fds, syncfs, guard + watchdog start), {n} mount(s)",
+                         f"{v['prepareMs']} ms", "<= 24 ms (half of 48)" if n == "1" else "report",
+                         v["prepareMs"] if n == "1" else None, 24.0 if n == "1" else None))
+        for n, v in results["guard"].items():
+            rows.append((f"freeze window, {n} loop mount(s), no snapshot (median)", f"{v['windowMs']} ms", "report",
+                         None, None))
         for n, v in results["disks"].items():
             rows.append((f"window / slowest snapshot call, {n} disk(s) @200 ms, 4 mounts", f"{v['ratio']}",
                          f"<= 1.2 (window {v['windowMs']} ms)", v["ratio"], 1.2))
