@@ -51,6 +51,11 @@ package struct GuardedFreezer: Freezer {
             throw FreezeError(code: .fsFreezeFailed, "cannot start the freeze guard: \(error)")
         }
         child.closeOutput(.stderr)
+        // The watchdog starts while the guard does (best effort: without it the guard and this
+        // process still thaw); it is used only once the guard is ready, and let go otherwise.
+        let watchdog = WatchdogLink.spawn(
+            executable: executable, mounts: mounts,
+            after: .milliseconds(timeout.milliseconds + watchdogGrace.milliseconds), environment: environment)
         let session = GuardSession(child: child, mounts: mounts, ownFDs: own, timeout: timeout, waves: waves)
         var channel = LineReader(fd: child.stdoutFD)
         var openErrors: [String] = []
@@ -59,11 +64,7 @@ package struct GuardedFreezer: Freezer {
             if reply == .ready {
                 session.channel = channel
                 if openErrors.isEmpty {
-                    // Best effort: without the watchdog the guard and this process still thaw.
-                    session.watchdog = WatchdogLink.start(
-                        executable: executable, mounts: mounts,
-                        after: .milliseconds(timeout.milliseconds + watchdogGrace.milliseconds),
-                        environment: environment)
+                    session.watchdog = watchdog?.awaitReady()
                     session.startWatcher()
                     return session
                 }
@@ -73,6 +74,7 @@ package struct GuardedFreezer: Freezer {
                 openErrors.append("guard cannot open \(mounts[i].mountPoint): \(Errno(rawValue: e).message)")
             }
         }
+        watchdog?.close()
         session.cancel()
         throw FreezeError(
             code: .unableToOpenMount,
@@ -87,8 +89,9 @@ final class WatchdogLink: Sendable {
 
     private init(child: ChildProcess) { self.child = child }
 
-    /// Starts the watchdog and waits (bounded) for its `READY`; nil when it could not start.
-    static func start(executable: String, mounts: [MountEntry], after: TimeSpan, environment: [String: String])
+    /// Starts the watchdog without waiting for it; nil when it could not start. Unarmed, it touches
+    /// nothing: `close()` (EOF on its command pipe) ends it.
+    static func spawn(executable: String, mounts: [MountEntry], after: TimeSpan, environment: [String: String])
         -> WatchdogLink?
     {
         guard
@@ -98,13 +101,18 @@ final class WatchdogLink: Sendable {
                 environment: environment, workingDirectory: "/", stdinPipe: true, newSession: true)
         else { return nil }
         child.closeOutput(.stderr)
-        let link = WatchdogLink(child: child)
+        return WatchdogLink(child: child)
+    }
+
+    /// Waits (bounded) for the watchdog's `READY`: self when it came, nil (and the watchdog let go)
+    /// otherwise.
+    func awaitReady() -> WatchdogLink? {
         var channel = LineReader(fd: child.stdoutFD)
         while let line = channel.readLine(timeoutMs: 5000) {
-            if GuardReply(line: line) == .ready { return link }
+            if GuardReply(line: line) == .ready { return self }
         }
-        link.send(.disarm)
-        link.close()
+        send(.disarm)
+        close()
         return nil
     }
 
