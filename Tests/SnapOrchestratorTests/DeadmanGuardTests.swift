@@ -31,7 +31,8 @@ extension FreezeTests {
             #expect(thaw.results[m.mountPoint] == 0)
             if thawInTime {
                 #expect(!thaw.deadlineHit && thaw.deadmanEnded.isEmpty)
-                #expect(holder.wait(upTo: .milliseconds(300)) == nil, "the holder was killed though the thaw came in time")
+                #expect(
+                    holder.wait(upTo: .milliseconds(300)) == nil, "the holder was killed though the thaw came in time")
             } else {
                 #expect(thaw.deadlineHit && !thaw.guardLost)
                 #expect(thaw.deadmanEnded == [holder.pid])

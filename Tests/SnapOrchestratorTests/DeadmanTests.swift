@@ -28,14 +28,16 @@ extension DatabasePluginTests {
                                 .mysql("mariadb", on: maria),
                                 .postgresBackup("postgres", on: pg, labelDir: tree.path("labels")),
                             ]))
-                    try FileManager.default.createDirectory(atPath: tree.path("labels"), withIntermediateDirectories: true)
+                    try FileManager.default.createDirectory(
+                        atPath: tree.path("labels"), withIntermediateDirectories: true)
                     let mariaWriter = try await DatabaseWriter.start("mariadb", maria, in: tree)
                     defer { mariaWriter.stop() }
                     let pgWriter = try await DatabaseWriter.start("postgres", pg, in: tree)
                     defer { pgWriter.stop() }
                     let fixture = RunFixture(tree, freezing: [m])
                     let run = Task {
-                        try await fixture.run(config, ["--json"], env: ["SNAPORCH_FAULT_STOP_AT": "window"], timeout: 120)
+                        try await fixture.run(
+                            config, ["--json"], env: ["SNAPORCH_FAULT_STOP_AT": "window"], timeout: 120)
                     }
                     let pid = try await stoppedSnaporch(config: config, within: 60)
                     defer { kill(pid, SIGCONT) }
@@ -157,3 +159,85 @@ struct DatabaseWriter {
 
 /// CLOCK_MONOTONIC in seconds (the clock of writer.py and of snaporch).
 func monotonicSeconds() -> Double { Double(Sys.monotonicNanos()) / 1e9 }
+
+extension DatabasePluginTests {
+    /// The server-side dead-man alone (as when snaporch stops between the hold and the freeze,
+    /// where no guard is armed yet): the holding session's `wait_timeout` ends the lock at the
+    /// window deadline given to the hold, plus the margin.
+    @Test func theServerEndsAnIdleHoldAtItsWindowDeadline() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { server in
+            let plugin = MySQLPlugin(spec: try mysqlSpec(server))
+            let pre = await plugin.pre(context(.pre))
+            #expect(pre.ok, "\(pre.error ?? "")")
+            var hold = context(.hold)
+            hold.windowDeadline = MonotonicInstant(nanoseconds: Sys.monotonicNanos()) + .seconds(1)
+            let held = await plugin.hold(hold)
+            #expect(held.ok, "\(held.error ?? "")")
+            #expect(held.details?["deadman"]?.contains("after 2 s idle") == true, "\(held.details ?? [:])")
+            let taken = monotonicSeconds()
+            #expect(try await appInsert(server).output.contains("1205"), "the lock was not held")
+            var resumed: Double?
+            while monotonicSeconds() < taken + 10 {
+                if try await appInsert(server).code == 0 {
+                    resumed = monotonicSeconds()
+                    break
+                }
+            }
+            let lasted = resumed.map { $0 - taken }
+            print("deadman (server only): the lock ended \(lasted ?? -1) s after the hold (window deadline 1 s + 1 s)")
+            #expect(
+                lasted.map { $0 >= 1 && $0 <= 4 } == true, "the lock lasted \(lasted.map { "\($0) s" } ?? "over 10 s")")
+            let release = await plugin.release(context(.release))
+            #expect(release.details?["released"]?.hasPrefix("early") == true, "\(release.details ?? [:])")
+            let post = await plugin.post(context(.post))
+            #expect(post.ok, "\(post.error ?? "")")
+            #expect(post.details?["verified"] == "session gone")
+        }
+    }
+}
+
+extension DatabasePluginTests {
+    /// STOP REPLICA is global: when the dead-man (or anything) ended the holding session, the post
+    /// restarts the replica SQL thread from a new session — before, it tried the dead session, said
+    /// "SQL thread restarted" and left the replica stopped.
+    @Test func theReplicaRestartsWhenTheHoldingSessionIsGone() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { server in
+            // A replica whose source does not answer: its IO thread retries, its SQL thread runs.
+            let setup = try await server.mariadb(
+                "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=9, MASTER_USER='nobody', "
+                    + "MASTER_CONNECT_RETRY=60; START REPLICA SQL_THREAD;")
+            #expect(setup.code == 0, "\(setup.output)")
+            #expect(try await sqlThreadRunning(server) == "Yes")
+            var spec = try mysqlSpec(server)
+            spec.database = try .decoded(
+                .mysql, ["defaults_file": server["DEFAULTS_FILE"], "mode": "auto", "replica": "true"])
+            let plugin = MySQLPlugin(spec: spec)
+            let pre = await plugin.pre(context(.pre))
+            #expect(
+                pre.ok && pre.details?["replica"] == "SQL thread stopped", "\(pre.error ?? "") \(pre.details ?? [:])")
+            #expect(try await sqlThreadRunning(server) == "No")
+            let hold = await plugin.hold(context(.hold))
+            #expect(hold.ok, "\(hold.error ?? "")")
+            // The holding session ends without snaporch (as its dead-man ends it).
+            let killed = try await server.mariadb("KILL CONNECTION \(pre.details?["connectionId"] ?? "0");")
+            #expect(killed.code == 0, "\(killed.output)")
+            let release = await plugin.release(context(.release))
+            #expect(release.details?["released"]?.hasPrefix("early") == true, "\(release.details ?? [:])")
+            let post = await plugin.post(context(.post))
+            #expect(post.ok, "\(post.error ?? "")")
+            #expect(post.details?["replica"] == "SQL thread restarted", "\(post.details ?? [:])")
+            #expect(try await sqlThreadRunning(server) == "Yes", "the post left the replica stopped")
+        }
+    }
+
+    /// `Slave_SQL_Running` of the server's replica status (its 12th field).
+    func sqlThreadRunning(_ server: DatabaseServer) async throws -> String {
+        let fields = try await server.mariadb("SHOW REPLICA STATUS;").output.split(
+            separator: "\t", omittingEmptySubsequences: false)
+        return fields.count > 11 ? String(fields[11]) : ""
+    }
+}

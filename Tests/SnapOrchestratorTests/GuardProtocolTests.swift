@@ -7,7 +7,8 @@ import Testing
     static let replies: [GuardReply] = [
         .openFailed(index: 2, errno: 13), .cgroupRefused("memory: /sys/fs/cgroup/x (EPERM)"), .ready,
         .froze(index: 0, errno: 0, micros: 812), .froze(index: 3, errno: 16, micros: 0), .inFlight(index: 1), .frozen,
-        .thawed(index: 0, errno: 0), .thawed(index: 4, errno: 22), .window(micros: 41_233), .deadline, .ended(processGroup: 4242, errno: 0), .ended(processGroup: 7, errno: 3), .done,
+        .thawed(index: 0, errno: 0), .thawed(index: 4, errno: 22), .window(micros: 41_233), .deadline,
+        .ended(processGroup: 4242, errno: 0), .ended(processGroup: 7, errno: 3), .done,
         .late(index: 1, freezeErrno: 0, micros: 2_500_000, thawErrno: -1),
     ]
 

@@ -115,7 +115,8 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         let now = MonotonicInstant(nanoseconds: Sys.monotonicNanos())
         let end =
             deadline
-            ?? HoldDeadline.windowDeadline(now: now, holdBudgets: [budget], killGrace: .seconds(5), window: .seconds(30))
+            ?? HoldDeadline.windowDeadline(
+                now: now, holdBudgets: [budget], killGrace: .seconds(5), window: .seconds(30))
         return HoldDeadline.serverSeconds(until: end, now: now)
     }
 

@@ -194,7 +194,9 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
                 : "SELECT pg_start_backup('\(label)', true, false);"
             let lsn = try session.execute(start, timeout: budget).rows("starting the backup").first?.first ?? ""
             // Last: the dead-man, re-armed when the idle time starts.
-            _ = session.execute("SET statement_timeout = 0; " + Self.idleTimeouts(version: version, until: postDeadline), timeout: budget)
+            _ = session.execute(
+                "SET statement_timeout = 0; " + Self.idleTimeouts(version: version, until: postDeadline),
+                timeout: budget)
             backend = (row[0], version, lsn)
             details = ["backendPid": row[0], "serverVersionNum": row[1], "startLSN": lsn, "label": label]
             details["deadman"] = Self.deadmanNote(version: version, until: postDeadline)
