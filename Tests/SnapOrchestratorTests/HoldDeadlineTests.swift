@@ -60,4 +60,18 @@ import Testing
         #expect(pg.details?["deadman"]?.contains("PostgreSQL session") == true)
         #expect(pg.details?["deadman"]?.contains("idle timeout") == false)
     }
+
+    @Test func theNextRunsSummarySaysTheDeadmanEndedTheHold() {
+        var report = RunReport(runId: "next", taskId: "next")
+        report.recovered = [
+            RecoveredStep(
+                runId: "killed", plugin: "db:release",
+                result: Recovery.heldSessionEnded(.init(type: "mysql", endsByEpochMs: nil))),
+            RecoveredStep(runId: "killed", plugin: "app", result: StepReport(status: .succeeded)),
+        ]
+        let text = Summary(color: false).render(report)
+        #expect(text.contains("recovered: ran 2 post step(s) owed by interrupted run killed"), "\(text)")
+        #expect(text.contains("db:release: the MySQL/MariaDB session of the interrupted run"), "\(text)")
+        #expect(!text.contains("app: "), "\(text)")
+    }
 }

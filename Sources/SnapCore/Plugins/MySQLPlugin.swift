@@ -245,10 +245,10 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         }
         held = (prepared.mode, prepared.connectionId, prepared.readOnly)
         // Coordinates read under the lock: they do not move until the release.
-        readCoordinates(session, budget: budget, into: &details)
-        // Re-armed as the last statement: the idle time starts here, the deadline stays put.
+        // The dead-man re-armed with the coordinates (no extra round trip under the lock): the idle
+        // time starts after them, the deadline stays put.
         let idle = idleSeconds(until: context.windowDeadline, budget: budget)
-        _ = session.execute("SET SESSION wait_timeout = \(idle);", timeout: budget)
+        readCoordinates(session, budget: budget, into: &details, rearm: "SET SESSION wait_timeout = \(idle); ")
         details["deadman"] =
             "the server ends the lock after \(idle) s idle (wait_timeout: the window deadline as known at the hold, "
             + "+ \(HoldDeadline.margin)); the freeze guard ends the session at the freeze deadline"
@@ -257,8 +257,11 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         return report
     }
 
-    private func readCoordinates(_ session: SQLSession, budget: TimeSpan, into details: inout [String: String]) {
-        if let master = try? session.execute("SHOW MASTER STATUS;", timeout: budget).rows(""),
+    /// The binary-log coordinates, read under the lock; `rearm` runs first in the same round trip.
+    private func readCoordinates(
+        _ session: SQLSession, budget: TimeSpan, into details: inout [String: String], rearm: String
+    ) {
+        if let master = try? session.execute(rearm + "SHOW MASTER STATUS;", timeout: budget).rows(""),
             let m = master.first, m.count >= 2
         {
             details["binlogFile"] = m[0]
