@@ -23,13 +23,13 @@ import Testing
         let d = HoldDeadline.postDeadline(
             now: at(100), stepBudget: .seconds(30), laterPreBudgets: [.seconds(10)], preEnd: nil,
             holdBudgets: [.seconds(20)], window: .seconds(2), laterPostBudgets: [.seconds(10)], killGrace: .seconds(5))
-        // pre 100+35+15 = 150; hold +25 = 175; window +2 = 177; release +25 = 202; later post +15 = 217
-        #expect(d == at(217))
+        // pre 100+35+15 = 150; preparation +300; hold +25 = 475; window +2; release +25; later post +15
+        #expect(d == at(517))
         let capped = HoldDeadline.postDeadline(
             now: at(100), stepBudget: .seconds(30), laterPreBudgets: [.seconds(600)], preEnd: at(120),
             holdBudgets: [], window: .seconds(2), laterPostBudgets: [], killGrace: .seconds(5))
-        // pre_timeout ends at 120 (+5 grace), + 2 window
-        #expect(capped == at(127))
+        // pre_timeout ends at 120 (+5 grace), + 300 preparation + 2 window
+        #expect(capped == at(427))
     }
 
     @Test(arguments: [(-1.0, 1), (0.0, 1), (0.5, 2), (1.0, 2), (1.001, 3), (2.5, 4), (-3.0, 1)])

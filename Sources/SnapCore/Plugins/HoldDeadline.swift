@@ -20,6 +20,10 @@ import SnapSystem
 package enum HoldDeadline {
     /// Slack after a deadline before the server ends an idle session (server timers count whole seconds).
     package static let margin = TimeSpan(milliseconds: 1000)
+    /// What may run between the last pre step and the first hold, which no budget bounds: the
+    /// snapshot provider's preparation, the `syncfs` of the frozen filesystems (dirty data), the
+    /// guard's start. Generous on purpose: a session idle there holds nothing that blocks a writer.
+    package static let windowPreparation = TimeSpan.seconds(300)
 
     /// The window deadline as known when the first of `holdBudgets` starts at `now`: the freeze (or
     /// the unfrozen snapshot call) starts at the latest after that hold and every later one, each
@@ -33,16 +37,17 @@ package enum HoldDeadline {
 
     /// The latest start of the post step of a plugin whose session lives from its pre to its post
     /// (a PostgreSQL backup: only its post produces `backup_label`), as known when its pre starts at
-    /// `now`: this step and every later pre (capped by the end of the pre phase, `preEnd`), every
-    /// hold, the window, every release, and the posts of the later plugins (which run before its
-    /// own), each with the kill grace.
+    /// `now`: this step and every later pre (capped by the end of the pre phase, `preEnd`), the
+    /// `windowPreparation`, every hold, the window, every release, and the posts of the later plugins
+    /// (which run before its own), each with the kill grace.
     package static func postDeadline(
         now: MonotonicInstant, stepBudget: TimeSpan, laterPreBudgets: [TimeSpan], preEnd: MonotonicInstant?,
         holdBudgets: [TimeSpan], window: TimeSpan, laterPostBudgets: [TimeSpan], killGrace: TimeSpan
     ) -> MonotonicInstant {
         var preDone = laterPreBudgets.reduce(now + stepBudget + killGrace) { $0 + $1 + killGrace }
         if let preEnd { preDone = min(preDone, max(preEnd, now) + killGrace) }
-        let windowEnd = windowDeadline(now: preDone, holdBudgets: holdBudgets, killGrace: killGrace, window: window)
+        let windowEnd = windowDeadline(
+            now: preDone + windowPreparation, holdBudgets: holdBudgets, killGrace: killGrace, window: window)
         // Releases take at most their hold's budget (the same plugin timeout).
         let released = holdBudgets.reduce(windowEnd) { $0 + $1 + killGrace }
         return laterPostBudgets.reduce(released) { $0 + $1 + killGrace }

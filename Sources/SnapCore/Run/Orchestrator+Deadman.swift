@@ -4,7 +4,7 @@ import SnapSystem
 /// server-side idle timeouts from, the holders the freeze guard kills at the freeze deadline, and
 /// what the report and the journal say about it.
 extension Orchestrator {
-    /// A hold step's budget: its timeout per attempt, with the pause between retries.
+    /// A hold (or pre, or post) step's budget: its timeout per attempt, with the pause between retries.
     static func holdBudget(_ spec: PluginSpec) -> TimeSpan {
         spec.timeout * (spec.retries + 1) + .milliseconds(spec.retries * 100)
     }
@@ -32,7 +32,7 @@ extension Orchestrator {
             now: MonotonicInstant(nanoseconds: Sys.monotonicNanos()), stepBudget: budget,
             laterPreBudgets: later.map { $0.pre == nil && $0.kind == .script ? .milliseconds(0) : Self.holdBudget($0) },
             preEnd: preEnd, holdBudgets: setup.plugins.filter(\.hasHold).map { Self.holdBudget($0.spec) },
-            window: Self.windowLength(setup.plan), laterPostBudgets: later.map { $0.timeout * ($0.retries + 1) },
+            window: Self.windowLength(setup.plan), laterPostBudgets: later.map(Self.holdBudget),
             killGrace: setup.config.killGrace)
     }
 
