@@ -18,12 +18,16 @@ import SnapSystem
 /// then stays alive until that FIFREEZE returns, thaws it at once and reports `LATE`. Nobody has
 /// to wait for it: the orchestrator goes on and never blocks on this process.
 ///
+/// Dead-man: each `K g` command before `F` names a process group (a database client holding a
+/// lock) that it kills right after its own thaw at the deadline — never when the caller thaws in
+/// time — so no lock outlives the window even when the orchestrator is stopped or hung.
+///
 /// Protocol (`GuardReply`, `GuardCommand` in GuardProtocol.swift), one ASCII line each on stdout:
 /// `OPEN i errno` for a mount it cannot open, `READY`; after `F`: `FROZE i errno microseconds` per
 /// mount, `INFLIGHT i` per FIFREEZE still running at the deadline, `FROZEN`; after the thaw:
-/// `THAW i errno` per frozen mount, `WINDOW microseconds`, `DEADLINE` when the deadline struck,
-/// `DONE`; later, per in-flight mount, `LATE i errno microseconds thawErrno` when its FIFREEZE
-/// returned (thawErrno -1: it did not freeze).
+/// `THAW i errno` per frozen mount, `WINDOW microseconds`, `DEADLINE` when the deadline struck
+/// (then `ENDED g errno` per `K` process group), `DONE`; later, per in-flight mount, `LATE i errno
+/// microseconds thawErrno` when its FIFREEZE returned (thawErrno -1: it did not freeze).
 package enum FreezeGuardMain {
     /// Runs the guard with `argv` = `--timeout-ms N [--waves W,W,…] -- MOUNT…`; returns the exit code.
     package static func run(_ argv: [String]) -> Int32 {
@@ -64,7 +68,7 @@ package enum FreezeGuardMain {
         rehearse(mounts.count, order: order, commands: &commands)
         WorkingSetLock.lockTouchedPages()
         emit(lines + GuardReply.ready.line)
-        guard waitCommand(&commands, deadline: nil).flatMap(GuardCommand.init(byte:)) == .freeze else { return 0 }
+        guard let deadman = awaitFreeze(&commands) else { return 0 }
 
         let start = Sys.monotonicNanos()
         let deadline = start + UInt64(timeoutMs) * 1_000_000
@@ -81,7 +85,9 @@ package enum FreezeGuardMain {
             thawed[i] = fds[i]?.thaw().errnoValue ?? Errno.badFileDescriptor.rawValue
         }
         let end = Sys.monotonicNanos()
-        emit(thawReport(thawed, windowMicros: Int((end - start) / 1000), deadlineHit: deadlineHit))
+        // At the deadline the holds' clients are ended too (the dead-man), right after the thaw.
+        let ended = deadlineHit ? endHolders(deadman) : ""
+        emit(thawReport(thawed, windowMicros: Int((end - start) / 1000), deadlineHit: deadlineHit, ended: ended))
         // Outlive every FIFREEZE still in flight: its worker thaws it the moment it returns.
         workers.awaitLate(pending) { late in
             emit(
@@ -106,12 +112,13 @@ package enum FreezeGuardMain {
         return report + GuardReply.frozen.line
     }
 
-    /// The replies after the thaw: `THAW i errno` per thawed mount, `WINDOW µs`, `DEADLINE`, `DONE`.
-    private static func thawReport(_ thawed: [Int32], windowMicros: Int, deadlineHit: Bool) -> String {
+    /// The replies after the thaw: `THAW i errno` per thawed mount, `WINDOW µs`, `DEADLINE` and then
+    /// `ended` (the `ENDED` lines of the dead-man), `DONE`.
+    private static func thawReport(_ thawed: [Int32], windowMicros: Int, deadlineHit: Bool, ended: String) -> String {
         var done = ""
         for i in thawed.indices where thawed[i] >= 0 { done += GuardReply.thawed(index: i, errno: thawed[i]).line }
         done += GuardReply.window(micros: windowMicros).line
-        if deadlineHit { done += GuardReply.deadline.line }
+        if deadlineHit { done += GuardReply.deadline.line + ended }
         return done + GuardReply.done.line
     }
 
@@ -130,11 +137,38 @@ package enum FreezeGuardMain {
         let micros = [UInt64](repeating: 0, count: count)
         let lines =
             frozenReport(results, micros, [0])
-            + thawReport(thawed, windowMicros: Int((Sys.monotonicNanos() - start) / 1000), deadlineHit: true)
+            + thawReport(
+                thawed, windowMicros: Int((Sys.monotonicNanos() - start) / 1000), deadlineHit: true,
+                ended: GuardReply.ended(processGroup: 1, errno: 0).line)
         _ = lines.utf8.count
         emit("")
         // A deadline just ahead, so that poll(2) itself runs (an expired one returns before it).
         _ = waitCommand(&commands, deadline: Sys.monotonicNanos() + 1)
+    }
+
+    /// Waits for `F`, collecting the process groups of `K g` commands sent before it (the holds whose
+    /// dead-man this guard is). nil when anything else comes first: `Q`, EOF (parent gone).
+    private static func awaitFreeze(_ commands: inout LineReader) -> [Int32]? {
+        var groups: [Int32] = []
+        while true {
+            guard case .line(let text) = commands.next(deadline: nil) else { return nil }
+            guard let first = text.utf8.first else { continue }
+            switch GuardCommand(line: text) ?? GuardCommand(byte: first) {
+            case .endAtDeadline(let group): if !groups.contains(group) { groups.append(group) }
+            case .freeze: return groups
+            default: return nil
+            }
+        }
+    }
+
+    /// The dead-man, right after the thaw at the deadline: the caller did not thaw in time (stopped,
+    /// hung), so the locks its database sessions hold would outlive the window. Killing a client's
+    /// process group ends its session, and the server releases the lock with it. Writes nothing to
+    /// disk. Returns the `ENDED` lines.
+    private static func endHolders(_ groups: [Int32]) -> String {
+        groups.map { group in
+            GuardReply.ended(processGroup: group, errno: Signal.kill.send(toGroup: group)?.rawValue ?? 0).line
+        }.joined()
     }
 
     /// Waits for the next command on stdin (its first byte; empty lines are skipped). Returns 0 for
