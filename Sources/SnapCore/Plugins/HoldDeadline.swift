@@ -71,8 +71,6 @@ package enum HoldDeadline {
 
     /// `epochMillis` as `YYYY-MM-DDTHH:MM:SSZ`.
     package static func utc(epochMillis: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(epochMillis) / 1000))
+        UTCTimestamp(epochMillis: epochMillis).iso8601
     }
 }
