@@ -113,4 +113,25 @@ struct SplitCrashTests {
         #expect(late.code == 1 && late.stderr.contains("interrupted by a signal"), "\(late.stderr)")
         #expect(try late.report().split?.ending == .interrupted)
     }
+
+    @Test func aKilledEndLeavesTheHolderToFinishAndTheNextEndReportsIt() async throws {
+        let tree = TestTree("split")
+        defer { tree.cleanup() }
+        let log = tree.path("order.log")
+        // The post step takes a second: `end` is killed while it waits for the report.
+        let a = logger(tree, "a", log: log, extra: "[ \"$SNAPORCH_PHASE\" = post ] && sleep 1")
+        let config = tree.write(TestConfig(freeze: .off, plugins: [.script("a", pre: a, post: a, hold: a, release: a)]))
+        let fx = RunFixture(tree)
+        let quiesced = try await fx.begin(config, ["--lease", "60s"]).quiesced()
+        let env = fx.environment.map { "\($0.key)=\(ShellQuote.quote($0.value))" }.joined(separator: " ")
+        let killed = try await sh(
+            "env \(env) \(TestEnv.snaporch) end >/dev/null 2>&1 & p=$!; sleep 0.3; kill -9 $p; wait $p; echo $?")
+        #expect(killed.output.hasSuffix("137\n"), "end was not killed while waiting: \(killed.output)")
+        #expect(await eventually(within: 10) { !processAlive(quiesced.split.holderPid) })
+        #expect(lines(tree, "order.log") == ["pre:a:", "hold:a:", "release:a:", "post:a:snapshot-taken"])
+        let late = try await fx.end(["--json"])
+        #expect(late.code == 0 && late.stderr.contains("ended by `snaporch end`"), "\(late.stderr)")
+        #expect(try late.report().runId == quiesced.runId)
+    }
 }
+

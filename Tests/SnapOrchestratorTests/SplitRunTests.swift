@@ -215,4 +215,29 @@ struct SplitRunTests {
         #expect(fx.history(of: quiesced.runId).count == 1, "the late end stores the pending report")
         #expect(!FileManager.default.fileExists(atPath: pending))
     }
+
+    @Test func aDegradedQuiesceExitsThreeAndAFailedPlatformSnapshotTellsThePosts() async throws {
+        let tree = TestTree("split")
+        defer { tree.cleanup() }
+        let log = tree.path("order.log")
+        let a = logger(tree, "a", log: log)
+        let weak = logger(tree, "weak", log: log, extra: "[ \"$SNAPORCH_PHASE\" = pre ] && exit 3")
+        let config = tree.write(
+            TestConfig(
+                freeze: .off,
+                plugins: [.script("a", pre: a, post: a), .script("weak", pre: weak, post: weak)]))
+        let fx = RunFixture(tree)
+        let begin = try await fx.begin(config, ["--platform-freezes"])
+        #expect(begin.code == 3, "\(begin.stderr)")
+        let quiesced = try begin.quiesced()
+        #expect(quiesced.state == "degraded" && quiesced.plugins[1].pre?.status == .failed)
+        let end = try await fx.end(["--snapshot-failed", "the host ran out of space", "--json"])
+        #expect(end.code == 1, "\(end.stderr)")
+        let report = try end.report()
+        #expect(report.split?.ending == .snapshotFailed)
+        #expect(report.split?.snapshotFailedReason == "the host ran out of space")
+        #expect(report.errors.contains { $0.code == .splitPlatformSnapshotFailed && $0.message.contains("out of space") })
+        #expect(lines(tree, "order.log").suffix(2) == ["post:weak:no-snapshot", "post:a:no-snapshot"])
+    }
 }
+
