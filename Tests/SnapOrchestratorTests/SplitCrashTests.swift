@@ -134,4 +134,3 @@ struct SplitCrashTests {
         #expect(try late.report().runId == quiesced.runId)
     }
 }
-

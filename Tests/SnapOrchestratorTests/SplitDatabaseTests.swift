@@ -46,7 +46,8 @@ extension DatabasePluginTests {
             let freed = try await write(maria, "after-kill")
             let seconds = Date().timeIntervalSince(start)
             #expect(freed.code == 0 && seconds < 2, "the lock outlived the holder: \(freed.output) after \(seconds) s")
-            print("split: MariaDB write after kill -9 of the holder went through in \(String(format: "%.3f", seconds)) s")
+            print(
+                "split: MariaDB write after kill -9 of the holder went through in \(String(format: "%.3f", seconds)) s")
             let finished = try await fx.end()
             #expect(finished.code == 1 && finished.stderr.contains("holder died"), "\(finished.stderr)")
         }

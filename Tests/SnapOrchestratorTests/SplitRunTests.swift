@@ -236,8 +236,8 @@ struct SplitRunTests {
         let report = try end.report()
         #expect(report.split?.ending == .snapshotFailed)
         #expect(report.split?.snapshotFailedReason == "the host ran out of space")
-        #expect(report.errors.contains { $0.code == .splitPlatformSnapshotFailed && $0.message.contains("out of space") })
+        #expect(
+            report.errors.contains { $0.code == .splitPlatformSnapshotFailed && $0.message.contains("out of space") })
         #expect(lines(tree, "order.log").suffix(2) == ["post:weak:no-snapshot", "post:a:no-snapshot"])
     }
 }
-

@@ -107,6 +107,8 @@ package struct SplitHolder: Sendable {
         _ result: RunSession.Result, plan: Plan, recorder: SplitRecorder, channel: SplitChannel
     ) -> Int32 {
         let report = result.report
+        if let note = result.recoveryNote { log(note) }
+        for problem in result.storeProblems { log("error: \(problem)") }
         let code = RunExit.code(report, snapshots: true, storeProblems: result.storeProblems)
         let finished = SplitMessage.finished(report, exitCode: code)
         if !recorder.quiesced {
