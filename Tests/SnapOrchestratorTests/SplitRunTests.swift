@@ -157,6 +157,10 @@ struct SplitRunTests {
         }
         let targets = [fd(0), fd(1), fd(2)]
         #expect(targets == ["/dev/null", fx.splitFiles.log, fx.splitFiles.log], "\(targets)")
+        // A session (and so a process group) of its own: killing the caller's group spares it.
+        let stat = ProcFile.text("/proc/\(quiesced.split.holderPid)/stat") ?? ""
+        let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+        #expect(fields[2] == "\(quiesced.split.holderPid)" && fields[3] == "\(quiesced.split.holderPid)", "\(stat)")
         let end = try await fx.end()
         #expect(end.code == 0, "\(end.stderr)")
         print("split: begin | cat returned in \(String(format: "%.3f", seconds)) s")

@@ -83,7 +83,7 @@ package struct Summary: Sendable {
             "  split run: begun by \(split.caller) (holder pid \(split.holderPid)), window \(seconds(split.windowMs))"
         line += split.bound == .lease ? " (the lease)" : " (freeze.timeout, shorter than the lease)"
         if let held = split.heldMs { line += ", held \(held) ms" }
-        if let ending = split.ending { line += ", \(ending.rawValue)" }
+        if let ending = split.ending { line += ", closed by: \(ending.rawValue)" }
         if split.platformFreezes { line += "; the platform froze" }
         return line
     }
