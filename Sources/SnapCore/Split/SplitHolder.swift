@@ -54,6 +54,7 @@ package struct SplitHolder: Sendable {
             let text = diagnostics.filter { $0.severity == .error }.map(\.rendered).joined(separator: "\n")
             return refuse("the config cannot be used:\n\(text)", RunExit.usage)
         }
+        await SplitRecovery(paths: paths).finishStale(killGrace: config.killGrace)
         SplitPending(paths: paths).storeAll()
         let interrupts = Interrupts()
         let channel: SplitChannel
