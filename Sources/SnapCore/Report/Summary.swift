@@ -23,6 +23,10 @@ package struct Summary: Sendable {
             out.append(
                 "  recovered: ran \(report.recovered.count) post step(s) owed by interrupted run \(report.recovered[0].runId)"
             )
+            for step in report.recovered {
+                guard let why = step.result.details?["deadman"] else { continue }
+                out += TextWrap.hanging("    \(step.plugin): ", why, width: Self.width)
+            }
         }
         var rows: [[String]] = [["PLUGIN", "PHASE", "STATUS", "ATTEMPTS", "MS", "DETAIL"]]
         for plugin in report.plugins {
