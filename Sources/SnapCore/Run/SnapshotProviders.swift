@@ -33,7 +33,8 @@ package enum SnapshotProviders {
                 timeout: settings.timeout, client: client)
             let method = settings.method ?? (settings.provider == .blob ? .onlyGuest : .onlyHost)
             return MethodSnapshotProvider(method: method, guest: guest, host: host)
-        case .none:
+        case .none, .platform:
+            // `platform` needs the holder's control channel: `RunSession.provider(for:)` builds it.
             return nil
         }
     }

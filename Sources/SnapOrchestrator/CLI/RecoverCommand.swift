@@ -15,6 +15,10 @@ struct RecoverCommand {
             lock = try RunLock.acquire(directory: paths.runDir)
         } catch {
             console.err("snaporch recover: \(error.message)\n")
+            let files = SplitFiles(paths: paths)
+            if let state = files.load(SplitState.self, from: files.state), state.holderAlive {
+                console.err("snaporch recover: the lock is held by a \(state.summary); `snaporch end` finishes it\n")
+            }
             return ExitCode.failed
         }
         defer { withExtendedLifetime(lock) {} }
@@ -35,13 +39,19 @@ struct RecoverCommand {
         }
         let (steps, thawed) = await Recovery(launcher: PosixProcessLauncher(), killGrace: killGrace).recover(leftover)
         journal.discard()
+        if leftover.split != nil {
+            // A split run whose holder died: its report says so, and a later `end` collects it.
+            SplitRecovery(paths: paths).recorded(leftover, recovered: steps, thawed: thawed)
+        }
+        SplitPending(paths: paths).storeAll()
         if args.has("--json") {
             console.out(JSONOutput.encode(steps) + "\n")
         } else {
             if let reason = leftover.unreadable {
                 console.out("the run journal is unreadable: \(reason); thawing every mount it may name\n")
             } else {
-                console.out("recovered run \(leftover.runId) (pid \(leftover.pid))\n")
+                let kind = leftover.split.map { "split run (begun by \($0); its holder died)" } ?? "run"
+                console.out("recovered \(kind) \(leftover.runId) (pid \(leftover.pid))\n")
             }
             for t in thawed {
                 console.out("  thaw \(t.mountPoint): \(t.error ?? (t.thaws > 0 ? "thawed" : "was not frozen"))\n")
