@@ -15,7 +15,8 @@ package enum GCEHook {
     ) throws(HookUsageError) -> HookAction {
         guard arguments.count <= 2, let operation = arguments.first, ["pre", "post"].contains(operation) else {
             throw HookUsageError(
-                "the Google guest agent runs pre.sh or post.sh with the disk list, got \(describeHookArguments(arguments))")
+                "the Google guest agent runs pre.sh or post.sh with the disk list, got \(describeHookArguments(arguments))"
+            )
         }
         let disks = arguments.count == 2 ? arguments[1] : ""
         if operation == "post" { return .end(HookEnd(caller: .gce)) }

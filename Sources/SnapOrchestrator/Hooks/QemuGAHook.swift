@@ -14,7 +14,8 @@ package enum QemuGAHook {
         switch arguments {
         case ["freeze"]: .begin(HookBegin(caller: .qemuGA, freeze: false))
         case ["thaw"]: .end(HookEnd(caller: .qemuGA))
-        default: throw HookUsageError("qemu-ga calls its hook with freeze or thaw, got \(describeHookArguments(arguments))")
+        default:
+            throw HookUsageError("qemu-ga calls its hook with freeze or thaw, got \(describeHookArguments(arguments))")
         }
     }
 }

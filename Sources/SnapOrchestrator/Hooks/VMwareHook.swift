@@ -15,7 +15,8 @@ package enum VMwareHook {
     package static func action(_ arguments: [String]) throws(HookUsageError) -> HookAction {
         guard (1...2).contains(arguments.count) else {
             throw HookUsageError(
-                "VMware Tools calls its scripts with freeze, freezeFail or thaw, got \(describeHookArguments(arguments))")
+                "VMware Tools calls its scripts with freeze, freezeFail or thaw, got \(describeHookArguments(arguments))"
+            )
         }
         switch arguments[0] {
         case "freeze": return .begin(HookBegin(caller: .vmware, freeze: false))
@@ -28,7 +29,8 @@ package enum VMwareHook {
                         "VMware Tools sent freezeFail: a later backup script or the filesystem freeze failed"))
         default:
             throw HookUsageError(
-                "VMware Tools calls its scripts with freeze, freezeFail or thaw, got \(describeHookArguments(arguments))")
+                "VMware Tools calls its scripts with freeze, freezeFail or thaw, got \(describeHookArguments(arguments))"
+            )
         }
     }
 }
