@@ -9,11 +9,22 @@
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
 #include <linux/fs.h>
+#include <sys/socket.h>
 
 extern int pipe2(int pipefd[2], int flags);
 extern int syncfs(int fd);
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 extern int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
+
+/* The control socket of a split-phase run (System/UnixSocket.swift). */
+extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+/* SO_PEERCRED fills a `struct ucred` (a GNU name): pid, uid, gid. Returns the peer's uid, or -1. */
+static inline long long snaporch_peer_uid(int fd) {
+    struct { int pid; unsigned int uid; unsigned int gid; } credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
+    return credentials.uid;
+}
 
 /* FIFREEZE / FITHAW are function-like `_IOWR` macros Swift cannot import. */
 static inline unsigned long snaporch_fifreeze(void) { return FIFREEZE; }

@@ -19,6 +19,8 @@ package struct Config: Sendable, Hashable {
     package var postTimeout: TimeSpan?
     /// Grace period between SIGTERM and SIGKILL when a step times out.
     package var killGrace: TimeSpan = .seconds(5)
+    /// Split-phase runs (`snaporch begin` / `snaporch end`).
+    package var split = SplitSettings()
     /// Where the config came from (a path), for messages.
     package var source: String = ""
 
@@ -60,6 +62,19 @@ package struct SnapshotSettings: Sendable, Hashable {
     package var timeout: TimeSpan = .seconds(20)
     /// Guest/host method when both paths exist (default: the provider's own path only).
     package var method: SnapshotMethod?
+
+    /// Creates the default section.
+    package init() {}
+}
+
+/// The `split:` section: split-phase runs (`snaporch begin` / `snaporch end`).
+package struct SplitSettings: Sendable, Hashable {
+    /// The shortest and longest lease a config or `--lease` may ask for.
+    package static let leaseRange: ClosedRange<TimeSpan> = .seconds(1) ... .seconds(1800)
+
+    /// How long the holder keeps the system quiesced waiting for `end` before it releases
+    /// everything itself (thaw, releases, posts).
+    package var lease: TimeSpan = .seconds(60)
 
     /// Creates the default section.
     package init() {}

@@ -5,10 +5,11 @@ import SnapSystem
 package struct ConfigDecoder: Sendable {
     static let topKeys = [
         "version", "freeze", "snapshot", "plugins", "scripts_dir", "pre_timeout", "post_timeout",
-        "kill_grace",
+        "kill_grace", "split",
     ]
     static let freezeKeys = ["enabled", "timeout", "mounts", "exclude", "expedite_rcu"]
     static let snapshotKeys = ["provider", "disks", "command", "timeout", "method"]
+    static let splitKeys = ["lease"]
     static let commonPluginKeys = [
         "name", "type", "pre", "post", "hold", "release", "args", "timeout", "retries", "on_failure",
     ]
@@ -74,6 +75,7 @@ package struct ConfigDecoder: Sendable {
         }
         if let node = top["freeze"] { decodeFreeze(node, into: &config.freeze, reader: &reader) }
         if let node = top["snapshot"] { decodeSnapshot(node, into: &config.snapshot, reader: &reader) }
+        if let node = top["split"] { decodeSplit(node, into: &config.split, reader: &reader) }
         if let node = top["scripts_dir"], !node.isNull, let dir = reader.string(node, key: "scripts_dir") {
             if dir.hasPrefix("/") {
                 config.scriptsDir = dir
@@ -136,12 +138,30 @@ package struct ConfigDecoder: Sendable {
         if let n = map["expedite_rcu"], let v = reader.bool(n, key: "freeze.expedite_rcu") { freeze.expediteRCU = v }
     }
 
+    private func decodeSplit(_ node: YAMLNode, into split: inout SplitSettings, reader: inout NodeReader) {
+        guard let map = reader.mapping(node, path: "split", allowed: Self.splitKeys) else { return }
+        let range = SplitSettings.leaseRange
+        if let n = map["lease"], let v = reader.duration(n, key: "split.lease", max: range.upperBound) {
+            if v < range.lowerBound {
+                reader.error("'split.lease' must be at least \(range.lowerBound), found \(v)", at: n)
+            } else {
+                split.lease = v
+            }
+        }
+    }
+
     private func decodeSnapshot(_ node: YAMLNode, into snapshot: inout SnapshotSettings, reader: inout NodeReader) {
         guard let map = reader.mapping(node, path: "snapshot", allowed: Self.snapshotKeys) else { return }
         if let n = map["provider"],
             let v = reader.choice(n, key: "snapshot.provider", as: SnapshotSettings.Provider.self)
         {
-            snapshot.provider = v
+            if v == .platform {
+                reader.error(
+                    "'snapshot.provider: platform' is what `snaporch begin` uses for the platform's own snapshot; "
+                        + "a config cannot choose it (use blob, host, command or none)", at: n)
+            } else {
+                snapshot.provider = v
+            }
         }
         if let n = map["disks"], let v = reader.strings(n, key: "snapshot.disks") {
             let disks = v.map(SASURI.init)

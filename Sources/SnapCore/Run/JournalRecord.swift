@@ -32,6 +32,8 @@ package struct JournalRecord: Sendable, Codable, Hashable {
     package var mounts: [String]?
     package var rcuExpedited: String?
     package var plugin: String?
+    /// On `begin` of a split-phase run: who called `snaporch begin`.
+    package var split: String?
 
     /// A record of `event` with no fields (the constructors below fill them).
     package init(_ event: Event) { self.event = event }

@@ -19,6 +19,8 @@ package struct JournalState: Sendable, Codable, Hashable {
     package var runId: String
     package var taskId: String
     package var pid: Int32
+    /// Set when the run was split-phase (`snaporch begin`): the caller of begin.
+    package var split: String?
     package var owed: [OwedPost] = []
     /// Mounts that may be frozen (set just before the window, cleared after the thaw).
     package var mayBeFrozen: [String] = []
@@ -41,6 +43,7 @@ package struct JournalState: Sendable, Codable, Hashable {
         case .begin:
             guard let runId = record.runId, let taskId = record.taskId, let pid = record.pid else { return false }
             self = JournalState(runId: runId, taskId: taskId, pid: pid)
+            split = record.split
         case .preStarting:
             guard let post = record.owed else { return false }
             owed.append(post)

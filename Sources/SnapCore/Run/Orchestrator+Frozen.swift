@@ -22,6 +22,7 @@ extension Orchestrator {
             // A margin before the guard's deadline, so that a call that succeeds counts as frozen.
             let margin = TimeSpan(milliseconds: min(250, config.freeze.timeout.milliseconds / 10))
             let deadline = freezeStart + config.freeze.timeout - margin
+            await announceQuiesced(setup, &window, mounts: mounts, deadline: deadline)
             let snapBegin = setup.timer.ms
             // The orchestrator never waits past the deadline, whatever the provider does: a call
             // still out by then is abandoned and the thaw goes ahead.

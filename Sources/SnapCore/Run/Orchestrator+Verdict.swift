@@ -20,7 +20,9 @@ extension Orchestrator {
     /// filesystem-consistent, not application-consistent.
     static func verdict(_ plan: Plan, pre: PreResult, window: WindowResult, verify: VerifyResult) -> Verdict {
         let degradedBy = pre.degradedBy + (window.holds?.degradedBy ?? []) + verify.degradedBy
-        let freezeOK = window.freezeOK
+        // A platform that freezes (qemu-ga, VMware Tools) froze around the snapshot it reports taken.
+        let platformFroze = plan.platformFreezes && window.snapshot.taken
+        let freezeOK = window.freezeOK || platformFroze
         let quiesces = plan.entries.contains(where: \.quiesces)
         var verdict = Verdict(
             snapshotTaken: window.snapshot.taken,
@@ -32,7 +34,11 @@ extension Orchestrator {
         }
         if window.snapshot.taken && !freezeOK && plan.freezes {
             verdict.reasons.append("the freeze did not hold (see freeze): the snapshot is only crash-consistent")
-        } else if window.snapshot.taken && !plan.freezes {
+        } else if window.snapshot.taken && !plan.freezes && plan.options.split != nil && !platformFroze {
+            verdict.reasons.append(
+                "filesystems were not frozen (begin without --freeze, and the platform does not freeze): crash-consistent"
+            )
+        } else if window.snapshot.taken && !plan.freezes && !platformFroze {
             verdict.reasons.append(
                 "filesystems were not frozen (\(plan.options.freeze ? "freeze.enabled: false" : "--no-freeze")): crash-consistent"
             )
@@ -58,7 +64,8 @@ extension Orchestrator {
             if report.snapshot.disks.contains(where: { !$0.ok }) { return .degraded }
             // Skipping the freeze on purpose makes crash-consistency the best a run can do.
             let best: RunReport.Consistency =
-                !plan.freezes ? .crash : plan.entries.contains(where: \.quiesces) ? .application : .filesystem
+                !plan.freezes && !plan.platformFreezes
+                ? .crash : plan.entries.contains(where: \.quiesces) ? .application : .filesystem
             return report.consistency == best && !degraded ? .success : .degraded
         }
         if plan.freezes && !freezeOK { return .failed }

@@ -13,6 +13,8 @@ struct WindowResult: PhaseRecord {
     var inFlight: (any FreezeSession)?
     /// The hold stage taken around the window, when any plugin has one.
     var holds: HoldStage?
+    /// The begin part of a split-phase run, until it is announced.
+    var quiesce: QuiesceDraft?
     var errors: [ErrorEntry] = []
     var reasons: [String] = []
     var timeline: [TimelineEntry] = []
@@ -61,6 +63,7 @@ extension Orchestrator {
                 return window
             }
         }
+        window.quiesce = quiesceDraft(setup, pre: pre, holds: holds, window: window)
         if let session {
             await openWindow(session, prepared, setup, &window, holds: &holds)
         } else if plan.snapshots, let prepared {
@@ -144,9 +147,10 @@ extension Orchestrator {
 
     /// A snapshot without a freeze (none asked for, or none possible), bounded by `snapshot.timeout`.
     func takeUnfrozen(_ prepared: any PreparedSnapshot, _ setup: RunSetup, _ window: inout WindowResult) async {
+        let deadline = setup.timer.deadline(after: setup.config.snapshot.timeout)
+        await announceQuiesced(setup, &window, mounts: window.freeze.mounts, deadline: deadline)
         let snapBegin = setup.timer.ms
-        window.snapshot = await Self.take(
-            prepared, until: setup.timer.deadline(after: setup.config.snapshot.timeout), grace: .milliseconds(250))
+        window.snapshot = await Self.take(prepared, until: deadline, grace: .milliseconds(250))
         window.timeline.append(TimelineEntry(step: .snapshot, startMs: snapBegin, endMs: setup.timer.ms))
     }
 

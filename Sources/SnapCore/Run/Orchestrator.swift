@@ -19,6 +19,9 @@ package struct Orchestrator: Sendable {
     package var interruption: @Sendable () -> Int32? = { nil }
     /// The clocks the run reads: deadlines, budgets and the timeline (monotonic), timestamps (wall).
     package var clock: any RunClock = SystemClock()
+    /// Told once, right before the window of a split-phase run waits for `snaporch end`, that the
+    /// system is quiesced (called inside the freeze window: it must not write to a disk).
+    package var quiesced: (@Sendable (QuiescedReport) async -> Void)?
 
     /// Creates an orchestrator from its seams.
     package init(
@@ -39,7 +42,7 @@ package struct Orchestrator: Sendable {
     package func execute(_ plan: Plan, runId: String) async -> RunReport {
         let startedAt = ISO8601DateFormatter().string(from: clock.wallDate)
         let setup = prepareRun(plan, runId: runId)
-        journal?.begin(runId: runId, taskId: setup.taskId)
+        journal?.begin(runId: runId, taskId: setup.taskId, split: plan.options.split?.caller)
         let pre = await runPre(setup)
         var window = pre.aborted ? WindowResult(skipping: setup.plan) : await runWindow(setup, pre: pre)
         let verify = await verifyHolds(setup, pre: pre, window: window)
@@ -72,7 +75,7 @@ package struct Orchestrator: Sendable {
         var report = RunReport(runId: setup.runId, taskId: setup.taskId)
         // A rehearsal is a run told on the command line to leave a step out; the config's own
         // choices (freeze.enabled: false, provider: none) make a real run.
-        report.mode = plan.options.freeze && plan.options.snapshot ? .run : .rehearsal
+        report.mode = plan.options.split != nil || (plan.options.freeze && plan.options.snapshot) ? .run : .rehearsal
         report.plugins = plan.entries.indices.map { index in
             let spec = plan.entries[index].spec
             var plugin = PluginReport(name: spec.name, type: spec.kind.rawValue, dropIn: spec.isDropIn)

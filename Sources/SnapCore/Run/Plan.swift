@@ -38,6 +38,17 @@ package struct Plan: Sendable {
     package var disks: [SASURI]
     /// Drop-ins skipped, with their reason.
     package var skippedDropIns: [DropInScanner.Skipped]
+
+    /// True for a split-phase run whose platform freezes the filesystems itself (qemu-ga, VMware).
+    package var platformFreezes: Bool { options.split?.platformFreezes == true && !freezes }
+
+    /// The window of a split-phase run: its limit (the lease, or a shorter freeze timeout when
+    /// the run freezes) and which of the two it is; nil for other runs.
+    package var splitWindow: (limit: TimeSpan, bound: SplitReport.Bound)? {
+        guard let split = options.split else { return nil }
+        if freezes && config.freeze.timeout < split.lease { return (config.freeze.timeout, .freezeTimeout) }
+        return (split.lease, .lease)
+    }
 }
 
 /// Builds a `Plan`.
@@ -85,6 +96,13 @@ package struct Planner: Sendable {
                 releaseRefusal: refusal(
                     spec.release, shell: spec.runWithShell, notFound: .prepostPostScriptNotFound,
                     unsafe: .prepostPostScriptPermissionError))
+        }
+        if let split = options.split {
+            // The platform takes the snapshot; the window waits for `end`, bounded by the lease
+            // (and by freeze.timeout when the run freezes): what the holds' dead-man derives from.
+            config.snapshot.provider = .platform
+            config.snapshot.timeout = split.lease
+            config.freeze.timeout = min(config.freeze.timeout, split.lease)
         }
         let freezes = options.freeze && config.freeze.enabled
         var mounts: [MountEntry] = []

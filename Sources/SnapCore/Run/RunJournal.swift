@@ -107,6 +107,7 @@ package final class RunJournal: Sendable {
                 known.runId = state.runId
                 known.taskId = state.taskId
                 known.pid = state.pid
+                known.split = state.split
                 known.owed = state.owed
                 known.outcome = state.outcome
                 known.consistency = state.consistency
@@ -160,14 +161,17 @@ package final class RunJournal: Sendable {
         }
     }
 
-    /// Starts the record log of a new run (replacing a file left at `path`: recover it first).
-    package func begin(runId: String, taskId: String) {
+    /// Starts the record log of a new run (replacing a file left at `path`: recover it first);
+    /// `split` names the caller of a split-phase run's `begin`.
+    package func begin(runId: String, taskId: String, split: String? = nil) {
         writer.withLock { writer in
             writer.log?.close()
             writer.log = JournalLog(creating: path)
             writer.mayBeFrozen = false
         }
-        append(.begin(runId: runId, taskId: taskId, pid: ThisProcess.id))
+        var record = JournalRecord.begin(runId: runId, taskId: taskId, pid: ThisProcess.id)
+        record.split = split
+        append(record)
     }
 
     /// Records that a plugin's pre is starting, so its post is owed — exactly as `invocation` says.

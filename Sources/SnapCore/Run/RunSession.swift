@@ -16,6 +16,8 @@ package struct RunSession: Sendable {
     package let request: HandlerRequest?
     /// The clocks of the run.
     package let clock: any RunClock
+    /// What a split-phase run adds (where `end` comes from, who hears about the quiesce); nil otherwise.
+    package var split: SplitHooks?
 
     /// Creates the composition root of one run.
     package init(
@@ -37,6 +39,8 @@ package struct RunSession: Sendable {
         package var storeProblems: [String]
         /// A note for the admin when an interrupted run was finished first.
         package var recoveryNote: String?
+        /// False when the report was not stored (`storeWhen` said no): the caller keeps it.
+        package var stored = true
     }
 
     /// The plan of `config` with `options`; the handler settings supply the disks (when `options`
@@ -55,16 +59,25 @@ package struct RunSession: Sendable {
 
     /// The snapshot provider `plan` asks for; nil when it is `none`.
     package func provider(for plan: Plan) -> (any SnapshotProvider)? {
-        SnapshotProviders.make(
+        if plan.config.snapshot.provider == .platform {
+            guard let split, let window = plan.splitWindow else { return nil }
+            return PlatformSnapshotProvider(
+                caller: plan.options.split?.caller ?? "platform", window: window.limit, bound: window.bound,
+                source: split.ends, closed: split.closed)
+        }
+        return SnapshotProviders.make(
             for: plan, launcher: launcher, environment: environment, host: request?.host,
             metadata: request?.metadata ?? [])
     }
 
-    /// Runs `plan` under the run lock (`heldLock`, or taken here waiting up to `lockWait`).
+    /// Runs `plan` under the run lock (`heldLock`, or taken here waiting up to `lockWait`); the
+    /// report is stored unless `storeWhen` says no (a split run's holder defers it when the
+    /// platform may still have the state directory frozen).
     /// - Throws: `RunLockError` when another run holds the lock.
     package func execute(
         _ plan: Plan, runId: String, heldLock: RunLock? = nil, lockWait: TimeSpan = .milliseconds(0),
-        extraReportPath: String? = nil, beforeStore: @Sendable (inout RunReport) async -> Void = { _ in }
+        extraReportPath: String? = nil, beforeStore: @Sendable (inout RunReport) async -> Void = { _ in },
+        storeWhen: @Sendable (RunReport) -> Bool = { _ in true }
     ) async throws(RunLockError) -> Result {
         let lock: RunLock
         if let heldLock {
@@ -82,9 +95,13 @@ package struct RunSession: Sendable {
             makeProvider: { [self] plan in provider(for: plan) }, journal: journal)
         orchestrator.interruption = { interrupts.receivedSignal }
         orchestrator.clock = clock
+        orchestrator.quiesced = split?.quiesced
         var report = await orchestrator.execute(plan, runId: runId)
         report.recovered = recovered
         await beforeStore(&report)
+        guard storeWhen(report) else {
+            return Result(report: report, storeProblems: [], recoveryNote: note, stored: false)
+        }
         let problems = ReportStore(paths: paths).save(report, extra: extraReportPath)
         return Result(report: report, storeProblems: problems, recoveryNote: note)
     }
@@ -100,5 +117,25 @@ package struct RunSession: Sendable {
         let recovered = await Recovery(launcher: launcher, killGrace: plan.config.killGrace).recover(leftover).steps
         journal.discard()
         return (recovered, note)
+    }
+}
+
+/// What a split-phase run adds to the composition root.
+package struct SplitHooks: Sendable {
+    /// Where `snaporch end` comes from (the holder's control channel).
+    package var ends: any PlatformEndSource
+    /// Told how the window closed.
+    package var closed: @Sendable (PlatformEnd) -> Void
+    /// Told once that the system is quiesced (inside the freeze window: no disk writes).
+    package var quiesced: @Sendable (QuiescedReport) async -> Void
+
+    /// Creates the hooks.
+    package init(
+        ends: any PlatformEndSource, closed: @escaping @Sendable (PlatformEnd) -> Void,
+        quiesced: @escaping @Sendable (QuiescedReport) async -> Void
+    ) {
+        self.ends = ends
+        self.closed = closed
+        self.quiesced = quiesced
     }
 }

@@ -32,7 +32,8 @@ package enum SnapshotProviders {
         case .blob, .host:
             let method = settings.method ?? (settings.provider == .blob ? .onlyGuest : .onlyHost)
             return MethodSnapshotProvider(method: method, guest: guest, host: host)
-        case .none:
+        case .none, .platform:
+            // `platform` needs the holder's control channel: `RunSession.provider(for:)` builds it.
             return nil
         }
     }

@@ -44,6 +44,12 @@ package struct CommandLineTool: Sendable {
                 return try await ValidateCommand(console: console, paths: paths).run(rest)
             case "run":
                 return try await RunCommand(console: console, paths: paths).run(rest)
+            case "begin":
+                return try await BeginEndCommand(console: console, paths: paths).begin(rest)
+            case "end":
+                return try await BeginEndCommand(console: console, paths: paths).end(rest)
+            case "__holder":
+                return await SplitHolder.main(rest, paths: paths)
             case "recover":
                 return try await RecoverCommand(console: console, paths: paths).run(rest)
             case "thaw":

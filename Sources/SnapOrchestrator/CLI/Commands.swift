@@ -11,7 +11,7 @@ package enum Commands {
 
     /// The declarations, in the order of the overview.
     package static let all: [CommandDeclaration] = [
-        validate, run, thaw, recover, report, history, handler, hook, version, help,
+        validate, run, begin, end, thaw, recover, report, history, handler, hook, version, help,
     ]
 
     /// The declaration named `name` (hidden ones included).
@@ -25,6 +25,8 @@ package enum Commands {
             name: "__completion", summary: "print the shell completion script", operandSynopsis: "bash",
             operands: 1...1, hidden: true),
         CommandDeclaration(name: "__guard", summary: "the freeze guard process", operands: 0...1000, hidden: true),
+        CommandDeclaration(
+            name: "__holder", summary: "the detached holder of a split-phase run", operands: 0...1000, hidden: true),
     ]
 
     static let validate = CommandDeclaration(
@@ -73,6 +75,51 @@ package enum Commands {
             Examples: snaporch run --dry-run
                       snaporch run --no-freeze --no-snapshot      # rehearse the scripts
             """)
+
+    static let begin = CommandDeclaration(
+        name: "begin", summary: "split-phase run: quiesce (pre, holds, --freeze) and return",
+        options: [
+            config,
+            .flag("--freeze", "freeze the filesystems too (the platform does not: Google, AWS)"),
+            .option(
+                "--mount", "M", "freeze exactly these mount points (repeatable; with --freeze)", repeatable: true,
+                completion: .mount),
+            .option(
+                "--lease", "D", "how long to wait for `end` before releasing everything (default split.lease, 60s)"),
+            .option("--caller", "NAME", "who calls: qemu-ga, vmware, gce, aws (recorded in the report; default cli)"),
+            .flag("--platform-freezes", "the platform freezes the filesystems itself (qemu-ga, VMware Tools)"),
+            .option("--task-id", "ID", "the backup task id (default: the run id)"),
+            .option("--report", "FILE", "write the final run report there too when the run ends", completion: .file),
+            OptionDeclaration.flag("--json", "print the quiesce (or, if the run ended, its report) as JSON"),
+        ],
+        description: """
+            Starts a detached holder that runs the pre steps, takes the holds (and, with --freeze,
+            freezes), and returns as soon as the system is quiesced. The holder keeps database
+            sessions and the freeze guard alive until `snaporch end`, or until the lease runs out:
+            then it releases, thaws and runs the posts itself, and the report says "lease expired".
+            One split run at a time; a second begin (or any run) while one holds is refused.
+            """,
+        footer: """
+            Exit: 0 quiesced, 3 quiesced but degraded, 1 failed (nothing held; also: refused),
+                  2 usage/config error.
+            Example: snaporch begin --caller gce --freeze --lease 2m
+            """)
+
+    static let end = CommandDeclaration(
+        name: "end", summary: "split-phase run: thaw, release, posts in reverse; the outcome",
+        options: [
+            .option("--snapshot-failed", "REASON", "the platform's snapshot failed (posts learn no-snapshot)"),
+            .option("--caller", "NAME", "who calls (recorded in the holder's log)"),
+            .option("--report", "FILE", "write the run report JSON there", completion: .file),
+            OptionDeclaration.flag("--json", "print the run report JSON on stdout"),
+        ],
+        description: """
+            Tells the holder of the split run in progress that the platform's snapshot is done,
+            waits for the rest of the run (thaw, releases, posts in reverse, report) and prints
+            the report as `run` does. Without a split run in progress it does nothing; if the last
+            one already ended on its own (lease expired, holder died), it says so with its report.
+            """,
+        footer: "Exit: as `run`: 0 success, 3 degraded, 1 failed; 0 when there is nothing to end.")
 
     static let thaw = CommandDeclaration(
         name: "thaw", summary: "emergency thaw of frozen filesystems", operandSynopsis: "[MOUNT...]",

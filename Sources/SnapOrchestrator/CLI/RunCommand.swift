@@ -59,13 +59,7 @@ struct RunCommand {
         let report = result.report
         console.err(Summary(color: console.colorOnStderr).render(report))
         if args.has("--json") { console.out(JSONOutput.encode(report) + "\n") }
-        // The run happened, but nobody can read what it did: that is a failure to report.
-        if !result.storeProblems.isEmpty { return ExitCode.failed }
-        switch report.outcome {
-        case .success: return ExitCode.ok
-        case .degraded: return report.snapshot.taken || !plan.snapshots ? ExitCode.degraded : ExitCode.failed
-        case .failed: return ExitCode.failed
-        }
+        return RunExit.code(report, snapshots: plan.snapshots, storeProblems: result.storeProblems)
     }
 
     /// `@FILE` reads SAS URIs from a root-owned 0600 file, one per line, so that no SAS appears in

@@ -33,6 +33,12 @@ package enum ErrorCode: Int, Sendable, Hashable, Codable, CaseIterable {
     case workloadAuthorizationMissing = 505
     case workloadConnectionError = 506
     case workloadQuiescingTimeout = 510
+    /// A split-phase run whose `end` did not come within its lease (snaporch's own code).
+    case splitLeaseExpired = 601
+    /// `snaporch end --snapshot-failed`: the platform says its snapshot failed (snaporch's own code).
+    case splitPlatformSnapshotFailed = 602
+    /// The holder of a split-phase run died; `end` or `recover` finished its duties (snaporch's own code).
+    case splitHolderDied = 603
 
     /// Codes that classify a failed snapshot call (76 all failed, 85 limit reached, 173 rate exceeded).
     package static let snapshotFailures: Set<ErrorCode> = [
@@ -78,6 +84,9 @@ package enum ErrorCode: Int, Sendable, Hashable, Codable, CaseIterable {
         case .workloadAuthorizationMissing: return "FailedWorkloadAuthorizationMissing"
         case .workloadConnectionError: return "FailedWorkloadConnectionError"
         case .workloadQuiescingTimeout: return "FailedWorkloadQuiescingTimeout"
+        case .splitLeaseExpired: return "FailedSplitLeaseExpired"
+        case .splitPlatformSnapshotFailed: return "FailedSplitPlatformSnapshotFailed"
+        case .splitHolderDied: return "FailedSplitHolderDied"
         }
     }
 }

@@ -61,6 +61,8 @@ package struct RunReport: Sendable, Codable, Hashable {
     package var errors: [ErrorEntry] = []
     /// Post steps owed by an earlier, interrupted run that this run executed first.
     package var recovered: [RecoveredStep] = []
+    /// For a split-phase run (`snaporch begin` / `end`): who called, the lease, how it ended.
+    package var split: SplitReport?
 
     /// Creates an empty report.
     package init(runId: String, taskId: String) {

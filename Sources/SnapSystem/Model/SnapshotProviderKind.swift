@@ -6,6 +6,9 @@ package enum SnapshotProviderKind: String, Sendable, Hashable, Codable, CaseIter
     case host
     /// An admin's command (e.g. an LVM snapshot).
     case command
+    /// The platform (qemu-ga's host, VMware, Google, AWS) takes it between `snaporch begin` and
+    /// `snaporch end`; only split-phase runs use it (a config cannot choose it).
+    case platform
     /// No snapshot.
     case none
 }

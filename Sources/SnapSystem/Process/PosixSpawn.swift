@@ -112,9 +112,12 @@ package enum PosixSpawn {
         }
     }
 
-    /// Starts a daemon: a new session (`setsid`), stdio on /dev/null, no fds inherited; not waited for.
+    /// Starts a daemon: a new session (`setsid`), stdin on /dev/null, stdout and stderr on /dev/null
+    /// (or appended to `output`, created 0600), and no inherited fd but `passing`, which the child
+    /// gets as its fd 3 (a readiness pipe); not waited for.
     package static func spawnDetached(
-        executable: String, arguments: [String], environment: [String: String], workingDirectory: String
+        executable: String, arguments: [String], environment: [String: String], workingDirectory: String,
+        output: String? = nil, passing: FileDescriptor? = nil
     )
         throws(ProcessError) -> pid_t
     {
@@ -122,9 +125,15 @@ package enum PosixSpawn {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        if let passing {
+            // dup2 clears close-on-exec on the copy: only fd 3 of the child stays open across exec.
+            posix_spawn_file_actions_adddup2(&actions, passing.rawValue, 3)
+            posix_spawn_file_actions_addclosefrom_np(&actions, 4)
+        } else {
+            posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        }
         posix_spawn_file_actions_addchdir_np(&actions, workingDirectory)
         var attr = posix_spawnattr_t()
         defaultSignals(&attr, extraFlags: setSessionFlag)

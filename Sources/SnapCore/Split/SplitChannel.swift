@@ -1,0 +1,107 @@
+import Foundation
+import SnapSystem
+import Synchronization
+
+/// The holder's end of the control socket (`/run/snaporch/split/control.sock`, root only): it waits
+/// for `snaporch end` inside the window, and answers every `end` with the final report.
+///
+/// Safety contract: every wait has a deadline; a peer that is not root (or this process's user) is
+/// refused; nothing is written to a disk.
+package final class SplitChannel: PlatformEndSource, Sendable {
+    private let listener: FileDescriptor
+    let path: String
+    /// Reports a signal that stops the wait (the holder's interrupts).
+    let interruption: @Sendable () -> Int32?
+    /// When the system was quiesced (monotonic ns), once known.
+    let quiescedAt = Atomic<UInt64>(0)
+    /// The connections of `end` callers waiting for the final report.
+    private let waiting = Mutex<[FileDescriptor]>([])
+
+    /// Listens at `path` (0600; a stale socket there is replaced).
+    package init(path: String, interruption: @escaping @Sendable () -> Int32?) throws(SystemError) {
+        self.path = path
+        self.listener = try UnixSocket.listen(at: path, mode: 0o600)
+        self.interruption = interruption
+    }
+
+    package func waitForEnd(deadlineNanos: UInt64) async -> PlatformEnd {
+        quiescedAt.store(Sys.monotonicNanos(), ordering: .relaxed)
+        return await offload { [self] in self.poll(until: deadlineNanos) }
+    }
+
+    /// Polls the listener in short slices (a signal is noticed within 200 ms) until an `end` comes.
+    private func poll(until deadline: UInt64) -> PlatformEnd {
+        while true {
+            if let signal = interruption() { return .interrupted(signal) }
+            let now = Sys.monotonicNanos()
+            if now >= deadline { return .deadlinePassed }
+            let slice = min(deadline, now + 200_000_000)
+            guard case .readable = Poll.waitReadable(listener.rawValue, deadline: slice) else { continue }
+            while let connection = UnixSocket.accept(listener) {
+                if let end = receive(connection) { return end }
+            }
+        }
+    }
+
+    /// Reads the `end` request of one connection (bounded: 2 s); nil when it is not one (then the
+    /// connection is closed, or kept for the final report when it asked for nothing else).
+    private func receive(_ connection: FileDescriptor) -> PlatformEnd? {
+        let me = FileInfo.effectiveUserID
+        guard let uid = UnixSocket.peerUser(connection), uid == 0 || uid == me else {
+            send(.refused("only root may end a split run", exitCode: 2), to: connection)
+            connection.close()
+            return nil
+        }
+        var reader = LineReader(fd: connection.rawValue)
+        guard case .line(let line) = reader.next(deadline: Poll.deadline(afterMilliseconds: 2000)),
+            let request = SplitMessage(line: line), request.kind == .end
+        else {
+            connection.close()
+            return nil
+        }
+        var accepted = SplitMessage(.accepted)
+        let quiesced = quiescedAt.load(ordering: .relaxed)
+        let early = quiesced > 0 && (request.sentAtNanos ?? quiesced) < quiesced
+        accepted.message = "closing the window: thaw, releases and posts run now"
+        send(accepted, to: connection)
+        waiting.withLock { $0.append(connection) }
+        if early {
+            return .snapshotFailed("`end` was sent before the system was quiesced; its snapshot cannot be trusted")
+        }
+        if let reason = request.snapshotFailed { return .snapshotFailed(reason) }
+        return .snapshotTaken
+    }
+
+    /// Answers every waiting `end`, and any that is still queued, with the final report; closes
+    /// the socket. Returns true when at least one `end` received it.
+    package func finish(_ message: SplitMessage) -> Bool {
+        while let connection = UnixSocket.accept(listener) {
+            var reader = LineReader(fd: connection.rawValue)
+            if case .line(let line) = reader.next(deadline: Poll.deadline(afterMilliseconds: 500)),
+                SplitMessage(line: line)?.kind == .end
+            {
+                waiting.withLock { $0.append(connection) }
+            } else {
+                connection.close()
+            }
+        }
+        let connections = waiting.withLock { list in
+            defer { list = [] }
+            return list
+        }
+        var delivered = false
+        for connection in connections {
+            if send(message, to: connection) { delivered = true }
+            connection.close()
+        }
+        listener.close()
+        _ = FileSystem.remove(path)
+        return delivered
+    }
+
+    /// Sends one message, bounded (2 s): a stopped or vanished `end` never holds the holder.
+    @discardableResult
+    private func send(_ message: SplitMessage, to connection: FileDescriptor) -> Bool {
+        BoundedWrite.writeAll(connection, message.line, deadline: Poll.deadline(afterMilliseconds: 2000)) == nil
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import SnapSystem
+
+/// Finishes a split-phase run whose holder died (kill -9, a crash): thaws what the journal says
+/// may be frozen, runs the owed releases and posts in reverse, and stores a report that says
+/// "holder died" — what `end`, a `begin` whose holder died before quiescing, and `recover` do.
+///
+/// The database sessions died with the holder (their clients read EOF) and the freeze guard
+/// thawed when its parent disappeared; this finishes the rest.
+package struct SplitRecovery: Sendable {
+    let paths: Paths
+    let launcher: any ProcessLauncher
+
+    /// Creates the recovery.
+    package init(paths: Paths, launcher: any ProcessLauncher = PosixProcessLauncher()) {
+        self.paths = paths
+        self.launcher = launcher
+    }
+
+    /// Recovers the dead holder of `state` (when known) under the run lock, waiting up to 10 s for
+    /// the lock (a holder that is still exiting). Returns the "holder died" report and its exit code.
+    package func holderDied(_ state: SplitState?, config: Config?) async -> (report: RunReport, exitCode: Int32) {
+        let lock = try? await RunLock.acquire(directory: paths.runDir, waitUpTo: .seconds(10))
+        defer { withExtendedLifetime(lock) {} }
+        let journal = RunJournal(directory: paths.runDir)
+        var recovered: [RecoveredStep] = []
+        var thawed: [EmergencyThaw.Result] = []
+        let leftover = lock == nil ? nil : journal.leftover()
+        if let leftover {
+            let killGrace = config?.killGrace ?? Config().killGrace
+            (recovered, thawed) = await Recovery(launcher: launcher, killGrace: killGrace).recover(leftover)
+            journal.discard()
+        }
+        let report = Self.report(state, leftover: leftover, recovered: recovered, thawed: thawed, locked: lock != nil)
+        _ = ReportStore(paths: paths).save(report, extra: nil)
+        finish(report, state: state)
+        return (report, RunExit.failed)
+    }
+
+    /// The bookkeeping after a recovery that found a split run's journal (`recover`, a later run):
+    /// the report, `last.json`, no state file.
+    package func recorded(_ leftover: JournalState, recovered: [RecoveredStep], thawed: [EmergencyThaw.Result]) {
+        let files = SplitFiles(paths: paths)
+        let state = files.load(SplitState.self, from: files.state).flatMap { $0.runId == leftover.runId ? $0 : nil }
+        let report = Self.report(state, leftover: leftover, recovered: recovered, thawed: thawed, locked: true)
+        _ = ReportStore(paths: paths).save(report, extra: nil)
+        var last = lastRecord(report)
+        last.collected = false
+        try? files.save(last, to: files.last)
+        _ = FileSystem.remove(files.state)
+        _ = FileSystem.remove(files.socket)
+    }
+
+    /// Removes the dead holder's state and socket, and records the ending as collected.
+    private func finish(_ report: RunReport, state: SplitState?) {
+        let files = SplitFiles(paths: paths)
+        try? files.save(lastRecord(report), to: files.last)
+        _ = FileSystem.remove(files.state)
+        _ = FileSystem.remove(files.socket)
+    }
+
+    private func lastRecord(_ report: RunReport) -> SplitLast {
+        SplitLast(
+            runId: report.runId, endedAt: SplitText.iso(Date()), ending: .holderDied, exitCode: RunExit.failed,
+            collected: true, reportPath: ReportStore(paths: paths).lastReportPath, stored: true, report: report)
+    }
+
+    /// The report of a split run whose holder died: failed, no snapshot assumed, what was recovered.
+    static func report(
+        _ state: SplitState?, leftover: JournalState?, recovered: [RecoveredStep], thawed: [EmergencyThaw.Result],
+        locked: Bool
+    ) -> RunReport {
+        let runId = state?.runId ?? leftover?.runId ?? "unknown"
+        var report = RunReport(runId: runId, taskId: leftover?.taskId ?? runId)
+        report.mode = .recover
+        report.startedAt = state?.begunAt ?? ""
+        report.recovered = recovered
+        report.plugins = recovered.map { step in
+            var plugin = PluginReport(name: step.plugin, type: "recovered", dropIn: false)
+            plugin.post = step.result
+            return plugin
+        }
+        let pid = state.map { " (pid \($0.pid))" } ?? (leftover.map { " (pid \($0.pid))" } ?? "")
+        var message = "holder died: the holder\(pid) of split run \(runId) ended without finishing the run"
+        if !locked {
+            message += "; the run lock stayed held, so nothing could be recovered: run `snaporch recover`"
+        } else if leftover == nil {
+            message += "; its journal was already finished (nothing owed)"
+        } else {
+            let thaws = thawed.map(\.mountPoint)
+            message += "; recovered: thawed \(thaws.isEmpty ? "nothing" : thaws.joined(separator: ", ")), ran "
+            message += "\(recovered.count) owed release/post step(s) in reverse"
+        }
+        report.errors = [ErrorEntry(.splitHolderDied, message)]
+        report.reasons = [message, "no snapshot can be trusted: the window closed without `end`"]
+        var split = SplitReport(
+            caller: state?.caller ?? leftover?.split ?? "unknown", leaseMs: state?.leaseMs ?? 0,
+            windowMs: state?.leaseMs ?? 0, bound: .lease, platformFreezes: false, holderPid: state?.pid ?? 0)
+        split.quiescedAt = state?.quiescedAt
+        split.ending = .holderDied
+        report.split = split
+        if recovered.contains(where: { !$0.result.ok && $0.result.status != .skipped }) {
+            report.reasons.append("an owed step failed: the application may not have resumed")
+        }
+        return report
+    }
+}
