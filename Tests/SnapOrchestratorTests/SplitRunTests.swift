@@ -161,4 +161,83 @@ struct SplitRunTests {
         #expect(end.code == 0, "\(end.stderr)")
         print("split: begin | cat returned in \(String(format: "%.3f", seconds)) s")
     }
+
+    @Test func beginFreezesUntilEndAndTheWindowIsTheShorterOfLeaseAndFreezeTimeout() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            let m = try await fx.loop()
+            let log = tree.path("order.log")
+            let a = logger(tree, "a", log: log)
+            let plugins: [TestPlugin] = [.script("a", pre: a, post: a, hold: a, release: a)]
+            let run = RunFixture(tree, freezing: [m])
+            let config = tree.write(TestConfig(freeze: .on(timeout: "20s", mounts: [m.mountPoint]), plugins: plugins))
+            let quiesced = try await run.begin(config, ["--freeze", "--lease", "10s"]).quiesced()
+            #expect(quiesced.split.bound == .lease && quiesced.split.windowMs == 10_000)
+            #expect(quiesced.freeze.mounts.map(\.frozen) == [true])
+            let flag = try await startWriteProbe(m.mountPoint, flags: tree.root)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(!FileManager.default.fileExists(atPath: flag), "not frozen between begin and end")
+            let end = try await run.end(["--json"])
+            #expect(end.code == 0, "\(end.stderr)")
+            let report = try end.report()
+            #expect(report.consistency == .application && report.freeze.mounts.map(\.thawed) == [true])
+            #expect((report.freeze.windowMs ?? 0) >= 300, "the window spans begin to end: \(report.freeze)")
+            #expect(await eventually(within: 5) { FileManager.default.fileExists(atPath: flag) })
+            // freeze.timeout (2 s) shorter than the lease: it bounds the window, and says so.
+            let short = tree.write(
+                TestConfig(freeze: .on(timeout: "2s", mounts: [m.mountPoint]), plugins: plugins), at: "short.yaml")
+            let bounded = try await run.begin(short, ["--freeze", "--lease", "60s"]).quiesced()
+            #expect(bounded.split.bound == .freezeTimeout && bounded.split.windowMs == 2000)
+            #expect(await eventually(within: 10) { !processAlive(bounded.split.holderPid) })
+            let stored = try #require(run.history(of: bounded.runId).first)
+            #expect(stored.split?.ending == .leaseExpired && stored.freeze.mounts.map(\.thawed) == [true])
+            #expect(
+                stored.reasons.contains { $0.contains("within freeze.timeout (2 s, shorter than the lease)") },
+                "\(stored.reasons)")
+            #expect(try await !writeBlocks(m.mountPoint, flags: tree.root))
+        }
+    }
+
+    @Test func aLeaseThatExpiresUnderAPlatformFreezeKeepsTheReportUnderRun() async throws {
+        let tree = TestTree("split")
+        defer { tree.cleanup() }
+        let config = twoPlugins(tree, log: tree.path("order.log"))
+        let fx = RunFixture(tree)
+        let quiesced = try await fx.begin(config, ["--platform-freezes", "--caller", "vmware", "--lease", "1s"])
+            .quiesced()
+        #expect(await eventually(within: 10) { !processAlive(quiesced.split.holderPid) })
+        // The platform may still have /var/lib frozen: nothing went there; the report waits in /run.
+        #expect(fx.history(of: quiesced.runId).isEmpty)
+        let pending = fx.splitFiles.pending + "/\(quiesced.runId).json"
+        #expect(FileManager.default.fileExists(atPath: pending))
+        let late = try await fx.end()
+        #expect(late.code == 1 && late.stderr.contains("lease expired after 1 s"), "\(late.stderr)")
+        #expect(fx.history(of: quiesced.runId).count == 1, "the late end stores the pending report")
+        #expect(!FileManager.default.fileExists(atPath: pending))
+    }
+
+    @Test func aDegradedQuiesceExitsThreeAndAFailedPlatformSnapshotTellsThePosts() async throws {
+        let tree = TestTree("split")
+        defer { tree.cleanup() }
+        let log = tree.path("order.log")
+        let a = logger(tree, "a", log: log)
+        let weak = logger(tree, "weak", log: log, extra: "[ \"$SNAPORCH_PHASE\" = pre ] && exit 3")
+        let config = tree.write(
+            TestConfig(
+                freeze: .off,
+                plugins: [.script("a", pre: a, post: a), .script("weak", pre: weak, post: weak)]))
+        let fx = RunFixture(tree)
+        let begin = try await fx.begin(config, ["--platform-freezes"])
+        #expect(begin.code == 3, "\(begin.stderr)")
+        let quiesced = try begin.quiesced()
+        #expect(quiesced.state == "degraded" && quiesced.plugins[1].pre?.status == .failed)
+        let end = try await fx.end(["--snapshot-failed", "the host ran out of space", "--json"])
+        #expect(end.code == 1, "\(end.stderr)")
+        let report = try end.report()
+        #expect(report.split?.ending == .snapshotFailed)
+        #expect(report.split?.snapshotFailedReason == "the host ran out of space")
+        #expect(report.errors.contains { $0.code == .splitPlatformSnapshotFailed && $0.message.contains("out of space") })
+        #expect(lines(tree, "order.log").suffix(2) == ["post:weak:no-snapshot", "post:a:no-snapshot"])
+    }
 }
+

@@ -22,6 +22,7 @@ package enum ConfigYAMLWriter {
         if let t = config.preTimeout { lines.append("pre_timeout: \(t)") }
         if let t = config.postTimeout { lines.append("post_timeout: \(t)") }
         lines.append("kill_grace: \(config.killGrace)")
+        if config.split != SplitSettings() { lines += ["split:", "  lease: \(config.split.lease)"] }
         if let dir = config.scriptsDir { lines.append("scripts_dir: \(quote(dir))") }
         if config.plugins.isEmpty {
             lines.append("plugins: []")

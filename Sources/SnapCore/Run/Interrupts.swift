@@ -11,10 +11,15 @@ package final class Interrupts: Sendable {
     /// Set once in `init`, then only cancelled in `deinit` (dispatch sources are thread-safe).
     private nonisolated(unsafe) let sources: [any DispatchSourceSignal]
 
+    /// Set once the first instance made the signals ignored: libdispatch then installs its own
+    /// handler, and ignoring them again (a second instance: the holder of a split run and its
+    /// run session) would throw that handler away and every signal with it.
+    private static let ignored = Atomic<Bool>(false)
+
     /// Starts catching the signals.
     package init() {
         let signals: [Signal] = [.interrupt, .terminate, .hangup]
-        Signal.ignore(signals)
+        if !Self.ignored.exchange(true, ordering: .acquiringAndReleasing) { Signal.ignore(signals) }
         sources = signals.map { DispatchSource.makeSignalSource(signal: $0.rawValue, queue: .global()) }
         for (signal, source) in zip(signals, sources) {
             let sig = signal.rawValue

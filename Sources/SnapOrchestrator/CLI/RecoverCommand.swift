@@ -35,13 +35,19 @@ struct RecoverCommand {
         }
         let (steps, thawed) = await Recovery(launcher: PosixProcessLauncher(), killGrace: killGrace).recover(leftover)
         journal.discard()
+        if leftover.split != nil {
+            // A split run whose holder died: its report says so, and a later `end` collects it.
+            SplitRecovery(paths: paths).recorded(leftover, recovered: steps, thawed: thawed)
+        }
+        SplitPending(paths: paths).storeAll()
         if args.has("--json") {
             console.out(JSONOutput.encode(steps) + "\n")
         } else {
             if let reason = leftover.unreadable {
                 console.out("the run journal is unreadable: \(reason); thawing every mount it may name\n")
             } else {
-                console.out("recovered run \(leftover.runId) (pid \(leftover.pid))\n")
+                let kind = leftover.split.map { "split run (begun by \($0); its holder died)" } ?? "run"
+                console.out("recovered \(kind) \(leftover.runId) (pid \(leftover.pid))\n")
             }
             for t in thawed {
                 console.out("  thaw \(t.mountPoint): \(t.error ?? (t.thaws > 0 ? "thawed" : "was not frozen"))\n")

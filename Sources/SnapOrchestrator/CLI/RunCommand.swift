@@ -52,6 +52,10 @@ struct RunCommand {
                 beforeStore: { report in await Self.uploadStatus(&report, to: statusBlob) })
         } catch {
             console.err("snaporch run: \(error.message)\n")
+            let files = SplitFiles(paths: paths)
+            if let state = files.load(SplitState.self, from: files.state), state.holderAlive {
+                console.err("snaporch run: the lock is held by a \(state.summary); `snaporch end` finishes it\n")
+            }
             return ExitCode.failed
         }
         if let note = result.recoveryNote { console.err("snaporch: \(note)\n") }

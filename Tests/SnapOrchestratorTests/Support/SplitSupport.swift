@@ -48,7 +48,19 @@ func eventually(within seconds: Double, _ condition: () -> Bool) async -> Bool {
     return condition()
 }
 
-/// True when a write to `mount` blocks (the filesystem is frozen): `touch` does not finish in 0.3 s.
-func writeBlocks(_ mount: String) async throws -> Bool {
-    try await sh("timeout 0.3 touch \(ShellQuote.quote(mount))/.probe; echo $?").output.hasSuffix("124\n")
+/// Starts a write to `mount` in the background (`touch`, detached from every pipe) and returns the
+/// flag file (in `flags`, outside the mount) that appears once the write went through: on a frozen
+/// filesystem the write waits in the kernel until the thaw, and nothing can stop it before.
+func startWriteProbe(_ mount: String, flags: String) async throws -> String {
+    let flag = flags + "/probe-\(UInt32.random(in: 0...UInt32.max))"
+    let probe = "touch \(ShellQuote.quote(mount))/.probe && touch \(ShellQuote.quote(flag))"
+    _ = try await sh("(\(probe)) </dev/null >/dev/null 2>&1 &")
+    return flag
+}
+
+/// True when a write to `mount` does not go through within 0.3 s (the filesystem is frozen).
+func writeBlocks(_ mount: String, flags: String) async throws -> Bool {
+    let flag = try await startWriteProbe(mount, flags: flags)
+    try await Task.sleep(for: .milliseconds(300))
+    return !FileManager.default.fileExists(atPath: flag)
 }
