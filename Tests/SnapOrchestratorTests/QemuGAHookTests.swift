@@ -148,3 +148,37 @@ extension HookMachine {
         }
     }
 }
+
+/// A quiesce that is degraded (a step under `on_failure: continue` failed) still lets qemu-ga
+/// freeze: `begin` exits 3, the hook 0. A non-zero freeze hook would fail the freeze, and qemu-ga
+/// never sends the thaw after a failed freeze hook: the holds would wait for the lease.
+extension QemuGAHookTests {
+    @Test func aDegradedQuiesceStillLetsQemuGAFreezeAndThaw() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            let m = try await fx.loop()
+            let a = HookMachine.logger(tree, "a", mount: m.mountPoint)
+            let flaky = HookMachine.logger(tree, "flaky", mount: m.mountPoint, extra: "[ $SNAPORCH_PHASE != pre ]")
+            let config = tree.write(
+                TestConfig(
+                    freeze: .off, options: ["split": "{lease: 60s}"],
+                    plugins: [.script("a", pre: a, post: a), .script("flaky", pre: flaky, post: flaky)]))
+            let installed = try await runCLI(["hook", "install", "qemu-ga", "--root", tree.root, "--config", config])
+            let hook = try #require(installed.stdout.split(separator: " ").last.map { String($0.dropLast()) })
+            let fixture = RunFixture(tree)
+            let agent = try QemuGuestAgent(in: tree, hook: hook, environment: fixture.environment)
+            defer { agent.stop() }
+            try await offThread { try agent.connect() }
+            let frozen = try await offThread { try agent.freeze([m.mountPoint]) }
+            #expect(frozen.returned == 1, "a degraded quiesce failed qemu-ga's freeze: \(frozen)")
+            let thawed = try await offThread { try agent.execute("guest-fsfreeze-thaw") }
+            #expect(thawed.returned == 1, "\(thawed)")
+            #expect(!FileManager.default.fileExists(atPath: fixture.splitFiles.state), "the holder is still waiting")
+            let lines = (tree.read("order.log") ?? "").split(separator: "\n").map(String.init)
+            #expect(lines == ["pre:a:thawed", "pre:flaky:thawed", "post:flaky:thawed", "post:a:thawed"])
+            let report = try #require(RunHistory(paths: Paths(root: tree.root)).load().first)
+            #expect(report.outcome == .degraded && report.split?.ending == .end, "\(report.reasons)")
+            _ = try? await fixture.end()
+        }
+    }
+}
