@@ -91,6 +91,7 @@ struct PlatformHookTests {
             let ok = try last(machine)
             #expect(ok.split?.caller == "gce" && ok.outcome == .success && ok.consistency == .application)
             #expect(ok.freeze.mounts.map(\.mountPoint) == [mount] && ok.freeze.mounts.allSatisfy(\.thawed))
+            #expect(ok.split?.callerNotes == ["disks 'data' hold \(mount)"], "\(String(describing: ok.split))")
             #expect(machine.lines == ["pre:a:thawed", "pre:b:thawed", "post:b:thawed", "post:a:thawed"])
 
             // A disk that cannot be mapped: the configured selection, and the hook says so.
@@ -104,6 +105,9 @@ struct PlatformHookTests {
             #expect(try await machine.canWrite("after-gce-lease"))
             let lapsed = try last(machine)
             #expect(lapsed.runId != ok.runId && lapsed.split?.ending == .leaseExpired)
+            #expect(
+                lapsed.split?.callerNotes?.first?.contains("'nosuchdisk': no block device") == true,
+                "the report does not say why the configured mounts were frozen")
             #expect(lapsed.freeze.mounts.map(\.mountPoint) == [mount] && lapsed.freeze.mounts.allSatisfy(\.thawed))
         }
     }

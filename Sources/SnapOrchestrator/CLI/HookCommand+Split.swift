@@ -14,6 +14,7 @@ extension HookCommand {
         request.caller = hook.caller.rawValue
         request.platformFreezes = hook.caller.platformFreezes
         request.json = args.has("--json")
+        request.notes = hook.notes
         return await SplitRun(console: console, paths: paths).begin(request)
     }
 
