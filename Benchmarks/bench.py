@@ -6,11 +6,15 @@ Measures, on this machine, with the release binary:
      and the per-step cost at 1/10/50/100/200/400 plugins (flat: the journal appends one record a step);
   2. the freeze window with 8 loop mounts and no snapshot call (target <= 20 ms);
   3. FIFREEZE time with ~200 MB of dirty data, without and with a sync first;
-  4. reading and parsing a > 256 KiB mount table (2000 mounts, in a private mount namespace).
+  4. reading and parsing a > 256 KiB mount table (2000 mounts, in a private mount namespace);
+  5. blocked-write time / freeze window for MariaDB and PostgreSQL writers (Benchmarks/stall.py).
 Figures are medians of several runs. Freeze parts need root; they only touch loop-mounted
 images created here, and always thaw and unmount.
 """
 import json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stall  # noqa: E402  (blocked writes / window under a database write load)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, ".build", "release", "snaporch")
@@ -342,6 +346,7 @@ def main():
             results["dirty"] = bench_dirty(tmp)
             results["disks"] = bench_disks(tmp)
             results["mountTable"] = bench_mount_table(tmp)
+            results["stall"] = stall.bench_stall(tmp, BIN)
         else:
             results["skipped"] = "freeze benchmarks need root and loop devices"
     finally:
@@ -382,6 +387,8 @@ def main():
         for n, v in results["disks"].items():
             rows.append((f"window / slowest snapshot call, {n} disk(s) @200 ms, 4 mounts", f"{v['ratio']}",
                          f"<= 1.2 (window {v['windowMs']} ms)", v["ratio"], 1.2))
+    if "stall" in results:
+        rows += stall.rows(results["stall"])
     missed = [r for r in rows if r[4] is not None and r[3] > r[4]]
     results["missedTargets"] = [r[0].strip() for r in missed]
     print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memoryMiB']} MiB, kernel {m['kernel']}, {m['snaporch']}")

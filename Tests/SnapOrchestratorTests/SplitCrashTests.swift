@@ -133,5 +133,28 @@ struct SplitCrashTests {
         #expect(late.code == 0 && late.stderr.contains("ended by `snaporch end`"), "\(late.stderr)")
         #expect(try late.report().runId == quiesced.runId)
     }
-}
 
+    @Test func theNextBeginFinishesASplitRunWhoseHolderDied() async throws {
+        let tree = TestTree("split")
+        defer { tree.cleanup() }
+        let log = tree.path("order.log")
+        let a = logger(tree, "a", log: log)
+        let config = tree.write(TestConfig(freeze: .off, plugins: [.script("a", pre: a, post: a, hold: a, release: a)]))
+        let fx = RunFixture(tree)
+        let first = try await fx.begin(config, ["--lease", "60s"]).quiesced()
+        kill(first.split.holderPid, SIGKILL)
+        #expect(await eventually(within: 5) { !processAlive(first.split.holderPid) })
+        let second = try await fx.begin(config, ["--lease", "60s"])
+        #expect(second.code == 0, "\(second.stderr)")
+        // The dead holder's release and post ran before the new run's pre; its report says why.
+        #expect(
+            lines(tree, "order.log") == [
+                "pre:a:", "hold:a:", "release:a:no-snapshot", "post:a:no-snapshot", "pre:a:", "hold:a:",
+            ])
+        let stored = try #require(fx.history(of: first.runId).first)
+        #expect(stored.split?.ending == .holderDied, "\(stored.errors)")
+        let end = try await fx.end()
+        #expect(end.code == 0 && end.stderr.isEmpty == false)
+        #expect(try fx.history(of: second.quiesced().runId).count == 1)
+    }
+}

@@ -46,9 +46,42 @@ extension DatabasePluginTests {
             let freed = try await write(maria, "after-kill")
             let seconds = Date().timeIntervalSince(start)
             #expect(freed.code == 0 && seconds < 2, "the lock outlived the holder: \(freed.output) after \(seconds) s")
-            print("split: MariaDB write after kill -9 of the holder went through in \(String(format: "%.3f", seconds)) s")
+            print(
+                "split: MariaDB write after kill -9 of the holder went through in \(String(format: "%.3f", seconds)) s")
             let finished = try await fx.end()
             #expect(finished.code == 1 && finished.stderr.contains("holder died"), "\(finished.stderr)")
+        }
+    }
+
+    @Test func aStoppedHolderLosesTheDatabaseLockSoonAfterItsLease() async throws {
+        let tree = TestTree("split-db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { maria in
+            let config = tree.write(
+                TestConfig(
+                    freeze: .off, options: ["kill_grace": "1s"],
+                    plugins: [.mysql("mariadb", on: maria, ["timeout": "2s"])]
+                ))
+            let fx = RunFixture(tree)
+            let quiesced = try await fx.begin(config, ["--lease", "3s"]).quiesced()
+            // Stopped: it can neither release nor answer. The server's own idle timeout, derived from
+            // the window (the lease) when the hold was taken, ends the session.
+            kill(quiesced.split.holderPid, SIGSTOP)
+            let start = Date()
+            let write = try await maria.mariadb(
+                "SET SESSION lock_wait_timeout = 30; INSERT INTO snaporch_test.t (v) VALUES ('stopped-holder');",
+                defaults: maria["APP_DEFAULTS_FILE"])
+            let seconds = Date().timeIntervalSince(start)
+            kill(quiesced.split.holderPid, SIGCONT)
+            #expect(write.code == 0, "\(write.output)")
+            // The lease (3 s) + the hold's budget (2 s) and kill grace (1 s) + the dead-man's margin.
+            #expect(seconds < 9, "the lock outlived the lease by far: \(seconds) s")
+            print(
+                "split: a stopped holder's MariaDB lock ended \(String(format: "%.1f", seconds)) s after begin returned (lease 3 s)"
+            )
+            #expect(await eventually(within: 30) { !processAlive(quiesced.split.holderPid) })
+            let late = try await fx.end()
+            #expect(late.code != 0 && late.stderr.contains("already ended"), "\(late.stderr)")
         }
     }
 }

@@ -157,6 +157,10 @@ struct SplitRunTests {
         }
         let targets = [fd(0), fd(1), fd(2)]
         #expect(targets == ["/dev/null", fx.splitFiles.log, fx.splitFiles.log], "\(targets)")
+        // A session (and so a process group) of its own: killing the caller's group spares it.
+        let stat = ProcFile.text("/proc/\(quiesced.split.holderPid)/stat") ?? ""
+        let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+        #expect(fields[2] == "\(quiesced.split.holderPid)" && fields[3] == "\(quiesced.split.holderPid)", "\(stat)")
         let end = try await fx.end()
         #expect(end.code == 0, "\(end.stderr)")
         print("split: begin | cat returned in \(String(format: "%.3f", seconds)) s")
@@ -236,8 +240,8 @@ struct SplitRunTests {
         let report = try end.report()
         #expect(report.split?.ending == .snapshotFailed)
         #expect(report.split?.snapshotFailedReason == "the host ran out of space")
-        #expect(report.errors.contains { $0.code == .splitPlatformSnapshotFailed && $0.message.contains("out of space") })
+        #expect(
+            report.errors.contains { $0.code == .splitPlatformSnapshotFailed && $0.message.contains("out of space") })
         #expect(lines(tree, "order.log").suffix(2) == ["post:weak:no-snapshot", "post:a:no-snapshot"])
     }
 }
-

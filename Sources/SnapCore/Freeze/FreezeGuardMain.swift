@@ -17,12 +17,16 @@ import SnapSystem
 /// then stays alive until that FIFREEZE returns, thaws it at once and reports `LATE`. Nobody has
 /// to wait for it: the orchestrator goes on and never blocks on this process.
 ///
+/// Dead-man: each `K g` command before `F` names a process group (a database client holding a
+/// lock) that it kills right after its own thaw at the deadline — never when the caller thaws in
+/// time — so no lock outlives the window even when the orchestrator is stopped or hung.
+///
 /// Protocol (`GuardReply`, `GuardCommand` in GuardProtocol.swift), one ASCII line each on stdout:
 /// `OPEN i errno` for a mount it cannot open, `READY`; after `F`: `FROZE i errno microseconds` per
 /// mount, `INFLIGHT i` per FIFREEZE still running at the deadline, `FROZEN`; after the thaw:
-/// `THAW i errno` per frozen mount, `WINDOW microseconds`, `DEADLINE` when the deadline struck,
-/// `DONE`; later, per in-flight mount, `LATE i errno microseconds thawErrno` when its FIFREEZE
-/// returned (thawErrno -1: it did not freeze).
+/// `THAW i errno` per frozen mount, `WINDOW microseconds`, `DEADLINE` when the deadline struck
+/// (then `ENDED g errno` per `K` process group), `DONE`; later, per in-flight mount, `LATE i errno
+/// microseconds thawErrno` when its FIFREEZE returned (thawErrno -1: it did not freeze).
 package enum FreezeGuardMain {
     /// Runs the guard with `argv` = `--timeout-ms N [--waves W,W,…] -- MOUNT…`; returns the exit code.
     package static func run(_ argv: [String]) -> Int32 {
@@ -56,7 +60,7 @@ package enum FreezeGuardMain {
         let workers = FreezeWorkers(fds: fds)
         emit(lines + GuardReply.ready.line)
         var commands = LineReader(fd: FileDescriptor.standardInput.rawValue)
-        guard waitCommand(&commands, deadline: nil).flatMap(GuardCommand.init(byte:)) == .freeze else { return 0 }
+        guard let deadman = awaitFreeze(&commands) else { return 0 }
 
         let start = Sys.monotonicNanos()
         let deadline = start + UInt64(timeoutMs) * 1_000_000
@@ -87,7 +91,7 @@ package enum FreezeGuardMain {
         var done = ""
         for i in thawed.indices where thawed[i] >= 0 { done += GuardReply.thawed(index: i, errno: thawed[i]).line }
         done += GuardReply.window(micros: Int((end - start) / 1000)).line
-        if deadlineHit { done += GuardReply.deadline.line }
+        if deadlineHit { done += GuardReply.deadline.line + endHolders(deadman) }
         emit(done + GuardReply.done.line)
         // Outlive every FIFREEZE still in flight: its worker thaws it the moment it returns.
         workers.awaitLate(pending) { late in
@@ -101,6 +105,31 @@ package enum FreezeGuardMain {
     }
 
     static func wave(_ waves: [Int], _ i: Int) -> Int { waves.indices.contains(i) ? waves[i] : 0 }
+
+    /// Waits for `F`, collecting the process groups of `K g` commands sent before it (the holds whose
+    /// dead-man this guard is). nil when anything else comes first: `Q`, EOF (parent gone).
+    private static func awaitFreeze(_ commands: inout LineReader) -> [Int32]? {
+        var groups: [Int32] = []
+        while true {
+            guard case .line(let text) = commands.next(deadline: nil) else { return nil }
+            guard let first = text.utf8.first else { continue }
+            switch GuardCommand(line: text) ?? GuardCommand(byte: first) {
+            case .endAtDeadline(let group): if !groups.contains(group) { groups.append(group) }
+            case .freeze: return groups
+            default: return nil
+            }
+        }
+    }
+
+    /// The dead-man, right after the thaw at the deadline: the caller did not thaw in time (stopped,
+    /// hung), so the locks its database sessions hold would outlive the window. Killing a client's
+    /// process group ends its session, and the server releases the lock with it. Writes nothing to
+    /// disk. Returns the `ENDED` lines.
+    private static func endHolders(_ groups: [Int32]) -> String {
+        groups.map { group in
+            GuardReply.ended(processGroup: group, errno: Signal.kill.send(toGroup: group)?.rawValue ?? 0).line
+        }.joined()
+    }
 
     /// Waits for the next command on stdin (its first byte; empty lines are skipped). Returns 0 for
     /// EOF (parent gone), nil at the deadline.

@@ -13,6 +13,10 @@ package protocol Freezer: Sendable {
 /// Safety contract: after `freeze()` the caller must call `thaw()` on every path; the
 /// implementation also thaws on its own at the deadline or if the caller dies.
 package protocol FreezeSession: AnyObject, Sendable {
+    /// Before `freeze()`: the process groups (database clients holding a lock) the session kills
+    /// right after its own thaw at the deadline, when the caller has not thawed by then (it is
+    /// stopped or hung) — the dead-man of those holds. Never when the caller thaws in time.
+    func endAtDeadline(processGroups: [Int32])
     /// Freezes every mount in order; returns one result per mount. Blocking, sub-millisecond per mount.
     func freeze() -> [MountFreezeResult]
     /// Asks for the thaw at once (a non-blocking 2-byte pipe write); `thaw()` then waits for it.
@@ -30,6 +34,7 @@ package protocol FreezeSession: AnyObject, Sendable {
 }
 
 extension FreezeSession {
+    package func endAtDeadline(processGroups: [Int32]) {}
     package func requestThaw() {}
     package func settleInFlight(waitUpTo limit: TimeSpan) -> [String: LateFreeze] { [:] }
 }
@@ -86,6 +91,8 @@ package struct ThawOutcome: Sendable, Hashable {
     package var inFlight: [String] = []
     /// The guard's pid, when there is a guard process.
     package var guardPid: Int32?
+    /// The process groups the dead-man killed at the deadline (see `FreezeSession.endAtDeadline`).
+    package var deadmanEnded: [Int32] = []
 
     package init() {}
 }

@@ -4,8 +4,11 @@
 /// One ASCII line per message, fields separated by one space, `\n` at the end. Indices name the
 /// helper's mount arguments (0-based); errnos are the kernel's (0 = success).
 
-/// A command the orchestrator sends to the guard (`F`, `T`, `Q`) or to the watchdog (`A`, `X i`, `D`).
+/// A command the orchestrator sends to the guard (`K g`, `F`, `T`, `Q`) or to the watchdog (`A`, `X i`, `D`).
 enum GuardCommand: Sendable, Hashable {
+    /// Guard, before `F`: kill process group `g` (a database client holding a lock) right after
+    /// the thaw at the deadline, if the deadline strikes — the dead-man of that hold.
+    case endAtDeadline(processGroup: Int32)
     /// Guard: freeze now.
     case freeze
     /// Guard: thaw now.
@@ -22,6 +25,7 @@ enum GuardCommand: Sendable, Hashable {
     /// The line, newline included.
     var line: String {
         switch self {
+        case .endAtDeadline(let group): return "K \(group)\n"
         case .freeze: return "F\n"
         case .thaw: return "T\n"
         case .quit: return "Q\n"
@@ -41,7 +45,12 @@ enum GuardCommand: Sendable, Hashable {
         case "D": self = .disarm
         default:
             let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-            guard fields.count == 2, fields[0] == "X", let index = Int(fields[1]), index >= 0 else { return nil }
+            guard fields.count == 2 else { return nil }
+            if fields[0] == "K", let group = Int32(fields[1]), group > 1 {
+                self = .endAtDeadline(processGroup: group)
+                return
+            }
+            guard fields[0] == "X", let index = Int(fields[1]), index >= 0 else { return nil }
             self = .exclude(index)
         }
     }
@@ -73,6 +82,9 @@ enum GuardReply: Sendable, Hashable {
     case window(micros: Int)
     /// The deadline thawed the mounts.
     case deadline
+    /// After `deadline`: the dead-man sent SIGKILL to process group `processGroup` (a `K` command);
+    /// `errno` 0 when it was sent (`ESRCH`: the group was gone already).
+    case ended(processGroup: Int32, errno: Int32)
     /// The thaw report is complete.
     case done
     /// A FIFREEZE in flight at the deadline returned (`freezeErrno`, after `micros`) and was thawed at
@@ -91,6 +103,7 @@ enum GuardReply: Sendable, Hashable {
         case .thawed(let index, let errno): return "THAW \(index) \(errno)\n"
         case .window(let micros): return "WINDOW \(micros)\n"
         case .deadline: return "DEADLINE\n"
+        case .ended(let group, let errno): return "ENDED \(group) \(errno)\n"
         case .done: return "DONE\n"
         case .late(let index, let freezeErrno, let micros, let thawErrno):
             return "LATE \(index) \(freezeErrno) \(micros) \(thawErrno)\n"
@@ -122,6 +135,9 @@ enum GuardReply: Sendable, Hashable {
         case ("FROZE", 2), ("FROZE", 3):
             guard n[0] >= 0, let e = Int32(exactly: n[1]) else { return nil }
             self = .froze(index: n[0], errno: e, micros: n.count > 2 ? n[2] : 0)
+        case ("ENDED", 2) where n[0] > 1:
+            guard let g = Int32(exactly: n[0]), let e = Int32(exactly: n[1]) else { return nil }
+            self = .ended(processGroup: g, errno: e)
         case ("LATE", 4):
             guard n[0] >= 0, let fe = Int32(exactly: n[1]), let te = Int32(exactly: n[3]) else { return nil }
             self = .late(index: n[0], freezeErrno: fe, micros: n[2], thawErrno: te)

@@ -56,6 +56,10 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         thread.start()
     }
 
+    package func endAtDeadline(processGroups: [Int32]) {
+        for group in processGroups where group > 1 { _ = send(.endAtDeadline(processGroup: group)) }
+    }
+
     package func freeze() -> [MountFreezeResult] {
         var results = mounts.map { MountFreezeResult(mountPoint: $0.mountPoint, errno: Errno.ioError.rawValue) }
         freezeStart = Sys.monotonicNanos()
@@ -149,6 +153,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
             }
             switch reply {
             case .deadline: outcome.deadlineHit = true
+            case .ended(let group, 0): outcome.deadmanEnded.append(group)
             case .window(let us): outcome.windowMicros = us
             case .thawed(let i, let e) where i < mounts.count:
                 outcome.results[mounts[i].mountPoint] = e

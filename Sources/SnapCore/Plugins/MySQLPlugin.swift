@@ -13,8 +13,11 @@ import SnapSystem
 ///   that it is gone.
 ///
 /// Safety contract: no global state (such as `read_only`) is ever changed, so if snaporch dies the
-/// client sees EOF, the server ends the session and every lock with it, within milliseconds.
-/// Credentials come only from the root-owned 0600 `defaults_file`, never from argv.
+/// client sees EOF, the server ends the session and every lock with it, within milliseconds. If
+/// snaporch is stopped or hung instead, the lock has a dead-man (`HoldDeadline`): the session's
+/// `wait_timeout` ends it at the window deadline as known when the hold starts (plus a margin;
+/// `afterWindow` once the window is over), and the freeze guard kills the client at the actual
+/// freeze deadline (`holdingProcessGroups`). Credentials come only from the root-owned 0600 `defaults_file`, never from argv.
 package final class MySQLPlugin: Plugin, @unchecked Sendable {
     package let spec: PluginSpec
     private let lock = NSLock()
@@ -23,6 +26,12 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
     private var held: (mode: DatabaseOptions.MySQLLockMode, connectionId: String, readOnly: String)?
     private var released = false
     private var stoppedReplica = false
+
+    private var postDeadline: MonotonicInstant?
+
+    /// How long the lock may stay idle after the thaw before the server ends it: the snapshot is
+    /// taken, the lock protects nothing any more (a stop between the thaw and the release).
+    static let afterWindow = TimeSpan.seconds(2)
 
     package init(spec: PluginSpec) { self.spec = spec }
 
@@ -82,16 +91,33 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         await offload { [self] in releaseBlocking(context) }
     }
 
+    /// Checks the session still holds after the thaw, and re-arms its dead-man: from now on the
+    /// server ends the lock after `afterWindow` of idleness.
     package func verifyHeld() async -> String? {
         await offload { [self] () -> String? in
             lock.withLock {
                 session.flatMap { held == nil ? nil : $0 }.stillHolding(
                     what: "database session",
                     consequence:
-                        "the lock was released early; the application resumed during the window; filesystem-consistent"
-                )
+                        "the lock was released early; the application resumed during the window; filesystem-consistent",
+                    statement: "SET SESSION wait_timeout = \(Self.afterWindow.milliseconds / 1000); SELECT 1;")
             }
         }
+    }
+
+    package func holdingProcessGroups() -> [Int32] {
+        lock.withLock { held == nil || released ? [] : session.map { [$0.child.pid] } ?? [] }
+    }
+
+    /// The server-side idle timeout of the session until `deadline` (plus the margin), or until the
+    /// default window after `budget` outside the pipeline.
+    private func idleSeconds(until deadline: MonotonicInstant?, budget: TimeSpan) -> Int {
+        let now = MonotonicInstant(nanoseconds: Sys.monotonicNanos())
+        let end =
+            deadline
+            ?? HoldDeadline.windowDeadline(
+                now: now, holdBudgets: [budget], killGrace: .seconds(5), window: .seconds(30))
+        return HoldDeadline.serverSeconds(until: end, now: now)
     }
 
     private func preBlocking(_ context: StepContext) -> StepReport {
@@ -104,9 +130,12 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
             let session = try openSession(context)
             self.session = session
             let server = try identify(session, budget: budget, details: &details)
-            // wait_timeout doubles as a server-side dead-man switch for an idle, forgotten session.
+            // wait_timeout is the server-side end of an idle, forgotten session: until the latest
+            // start of the post (the hold sets its own, shorter one).
+            postDeadline = context.postDeadline
+            let idle = idleSeconds(until: context.postDeadline, budget: budget)
             _ = try session.execute(
-                "SET SESSION wait_timeout = 1800, lock_wait_timeout = \(lockWaitTimeout);", timeout: budget
+                "SET SESSION wait_timeout = \(idle), lock_wait_timeout = \(lockWaitTimeout);", timeout: budget
             ).rows("setting timeouts")
             if replica { try stopReplica(session, budget: budget, details: &details) }
             // Every directory of durable state must be in the frozen set (they do not move under us).
@@ -195,6 +224,13 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         let budget = TimeSpan(milliseconds: max(1000, context.budget.milliseconds))
         let lockTimeout = TimeSpan(milliseconds: max(budget.milliseconds, (lockWaitTimeout + 5) * 1000))
         do throws(DatabaseFailure) {
+            // The dead-man, before the lock: the server ends the session when it stays idle past the
+            // window deadline (a stopped snaporch), and so the lock with it.
+            let idle = idleSeconds(until: context.windowDeadline, budget: budget)
+            _ = try session.execute(
+                "SET SESSION wait_timeout = \(idle), net_read_timeout = \(idle), net_write_timeout = \(idle);",
+                timeout: budget
+            ).rows("arming the dead-man")
             if prepared.mode == .backupStage {
                 _ = try session.execute("BACKUP STAGE BLOCK_COMMIT;", timeout: lockTimeout).rows(
                     "BACKUP STAGE BLOCK_COMMIT")
@@ -209,14 +245,23 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         }
         held = (prepared.mode, prepared.connectionId, prepared.readOnly)
         // Coordinates read under the lock: they do not move until the release.
-        readCoordinates(session, budget: budget, into: &details)
+        // The dead-man re-armed with the coordinates (no extra round trip under the lock): the idle
+        // time starts after them, the deadline stays put.
+        let idle = idleSeconds(until: context.windowDeadline, budget: budget)
+        readCoordinates(session, budget: budget, into: &details, rearm: "SET SESSION wait_timeout = \(idle); ")
+        details["deadman"] =
+            "the server ends the lock after \(idle) s idle (wait_timeout: the window deadline as known at the hold, "
+            + "+ \(HoldDeadline.margin)); the freeze guard ends the session at the freeze deadline"
         var report = DatabaseStep.succeeded(started: started, details: details)
         report.restore = RestoreInfo.mysql(plugin: spec.name, lockMode: prepared.mode.rawValue, details: details)
         return report
     }
 
-    private func readCoordinates(_ session: SQLSession, budget: TimeSpan, into details: inout [String: String]) {
-        if let master = try? session.execute("SHOW MASTER STATUS;", timeout: budget).rows(""),
+    /// The binary-log coordinates, read under the lock; `rearm` runs first in the same round trip.
+    private func readCoordinates(
+        _ session: SQLSession, budget: TimeSpan, into details: inout [String: String], rearm: String
+    ) {
+        if let master = try? session.execute(rearm + "SHOW MASTER STATUS;", timeout: budget).rows(""),
             let m = master.first, m.count >= 2
         {
             details["binlogFile"] = m[0]
@@ -249,11 +294,16 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         switch session.execute(
             held.mode == .backupStage ? "BACKUP STAGE END;" : "UNLOCK TABLES;", timeout: .seconds(10))
         {
-        case .rows: details["released"] = "yes"
+        case .rows:
+            details["released"] = "yes"
+            // Nothing is held any more: the session may idle until the post.
+            let idle = idleSeconds(until: postDeadline, budget: context.budget)
+            _ = session.execute("SET SESSION wait_timeout = \(idle);", timeout: .seconds(5))
         case .error(let e): problems.append("release failed: \(e)")
         case .lost(let e):
-            // Not a failed resume: the server ended the session and its lock when it was lost, so
-            // the application resumed then (the window's verdict already says so).
+            // Not a failed resume: the server ended the session and its lock when it was lost (its
+            // dead-man: wait_timeout, or the guard at the freeze deadline), so the application
+            // resumed then (the window's verdict already says so).
             details["released"] =
                 "early: the session was gone before the release (\(e)); the server released the lock with it"
         case .timedOut: problems.append("the release did not answer in 10 s")
@@ -279,16 +329,21 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         } else if held == nil, prepared.mode == .backupStage {
             _ = session.execute("BACKUP STAGE END;", timeout: .seconds(10))
         }
+        let checker = try? openSession(context)
         if stoppedReplica {
-            if case .error(let e) = session.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
-                problems.append("could not restart the replica SQL thread: \(e)")
-            } else {
-                details["replica"] = "SQL thread restarted"
+            // STOP REPLICA is global: it outlives the holding session, so restart it from the new
+            // session when the holder is gone (its dead-man ended it, say).
+            let live = session.execute("SELECT 1;", timeout: .seconds(5)).isRows ? session : checker
+            switch live?.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
+            case .rows: details["replica"] = "SQL thread restarted"
+            case .error(let e), .lost(let e): problems.append("could not restart the replica SQL thread: \(e)")
+            case .timedOut: problems.append("START REPLICA SQL_THREAD did not answer in 10 s")
+            case nil: problems.append("could not restart the replica SQL thread: no session to the server")
             }
         }
         closeLocked()
         // Check from a new session that the holder is gone and nothing global changed.
-        if let checker = try? openSession(context) {
+        if let checker {
             let answer = checker.execute(
                 "SELECT COUNT(*), @@global.read_only FROM information_schema.PROCESSLIST WHERE ID = \(prepared.connectionId);",
                 timeout: .seconds(10))
@@ -313,6 +368,7 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         held = nil
         released = false
         stoppedReplica = false
+        postDeadline = nil
     }
 }
 

@@ -34,10 +34,17 @@ package protocol Plugin: Sendable {
     /// Called right after the thaw for a plugin whose pre succeeded: nil when its quiesce held
     /// through the window, else why it did not (a database session that died, say).
     func verifyHeld() async -> String?
+
+    /// The process groups whose life is a hold this plugin has now (a database client session
+    /// holding a lock or a backup): the freeze guard kills them at the freeze deadline when snaporch
+    /// has not thawed by then (stopped or hung), so the hold cannot outlive the window. Empty when
+    /// nothing is held.
+    func holdingProcessGroups() -> [Int32]
 }
 
 extension Plugin {
     package func verifyHeld() async -> String? { nil }
+    package func holdingProcessGroups() -> [Int32] { [] }
     package var hasHold: Bool { false }
     package func hold(_ context: StepContext) async -> StepReport { StepReport(status: .skipped) }
     package func release(_ context: StepContext) async -> StepReport { StepReport(status: .skipped) }
@@ -67,6 +74,12 @@ package struct StepContext: Sendable {
     package var redactor: Redactor
     /// The mount points the run freezes (empty when it does not freeze).
     package var frozenMounts: [String] = []
+    /// For a hold: the window deadline as known now (`HoldDeadline.windowDeadline`; a lease in a
+    /// split run), from which the hold's server-side dead-man is derived. nil outside the pipeline.
+    package var windowDeadline: MonotonicInstant?
+    /// For a database plugin's pre: the latest start of its post (`HoldDeadline.postDeadline`), the
+    /// dead-man of a session that lives from pre to post. nil outside the pipeline.
+    package var postDeadline: MonotonicInstant?
 
     /// Creates a context.
     package init(

@@ -14,12 +14,16 @@ import SnapSystem
 /// `label_dir`. A restore needs the WAL from the start to the stop LSN as well (reported).
 ///
 /// Safety contract: if snaporch dies, psql sees EOF and the server aborts the backup; nothing
-/// is left behind. The holder session never opens a transaction.
+/// is left behind. The holder session never opens a transaction. A backup blocks no writer, but it
+/// has a dead-man all the same (`HoldDeadline`): on PostgreSQL 14+ the session's
+/// `idle_session_timeout` ends it after the latest moment its post can start, and the freeze guard
+/// kills psql at the freeze deadline when snaporch is stopped or hung inside the window.
 package final class PostgresPlugin: Plugin, @unchecked Sendable {
     package let spec: PluginSpec
     private let lock = NSLock()
     private var session: SQLSession?
     private var backend: (pid: String, version: Int, startLSN: String)?
+    private var postDeadline: MonotonicInstant?
 
     package init(spec: PluginSpec) { self.spec = spec }
 
@@ -94,9 +98,12 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
         guard mode == .backup else { return nil }
         return await offload { [self] () -> String? in
             lock.withLock {
-                session.flatMap { backend == nil ? nil : $0 }.stillHolding(
+                // Re-armed: the idle time starts again here, the deadline stays put.
+                let rearm = backend.map { Self.idleTimeouts(version: $0.version, until: postDeadline) } ?? ""
+                return session.flatMap { backend == nil ? nil : $0 }.stillHolding(
                     what: "backup session",
-                    consequence: "the server aborted the backup early; the snapshot is filesystem-consistent")
+                    consequence: "the server aborted the backup early; the snapshot is filesystem-consistent",
+                    statement: rearm + "SELECT 1;")
             }
         }
     }
@@ -158,11 +165,9 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
         do throws(DatabaseFailure) {
             let session = try openSession(context)
             self.session = session
+            postDeadline = context.postDeadline
             let seconds = max(1, budget.milliseconds / 1000)
-            _ = try session.execute(
-                "SET idle_session_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET statement_timeout = '\(seconds)s';",
-                timeout: budget
-            ).rows("setting timeouts")
+            _ = try session.execute("SET statement_timeout = '\(seconds)s';", timeout: budget).rows("setting timeouts")
             let info = try session.execute(
                 "SELECT pg_backend_pid(), current_setting('server_version_num')::int, pg_is_in_recovery();",
                 timeout: budget
@@ -170,6 +175,9 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
             guard let row = info.first, row.count >= 3, let version = Int(row[1]) else {
                 throw DatabaseFailure("unexpected answer to the version query")
             }
+            // After the version query: idle_session_timeout is unknown before PostgreSQL 14.
+            let idle = Self.idleTimeouts(version: version, until: postDeadline)
+            if !idle.isEmpty { _ = try session.execute(idle, timeout: budget).rows("setting idle timeouts") }
             if !context.frozenMounts.isEmpty {
                 let gaps = FrozenCoverage(frozen: context.frozenMounts).gaps(
                     try clusterDirectories(session, timeout: budget))
@@ -185,9 +193,13 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
                 ? "SELECT pg_backup_start(label => '\(label)', fast => true);"
                 : "SELECT pg_start_backup('\(label)', true, false);"
             let lsn = try session.execute(start, timeout: budget).rows("starting the backup").first?.first ?? ""
-            _ = session.execute("SET statement_timeout = 0;", timeout: budget)
+            // Last: the dead-man, re-armed when the idle time starts.
+            _ = session.execute(
+                "SET statement_timeout = 0; " + Self.idleTimeouts(version: version, until: postDeadline),
+                timeout: budget)
             backend = (row[0], version, lsn)
             details = ["backendPid": row[0], "serverVersionNum": row[1], "startLSN": lsn, "label": label]
+            details["deadman"] = Self.deadmanNote(version: version, until: postDeadline)
             return DatabaseStep.succeeded(started: started, details: details)
         } catch {
             closeLocked()
@@ -285,5 +297,10 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
         session?.close()
         session = nil
         backend = nil
+        postDeadline = nil
+    }
+
+    package func holdingProcessGroups() -> [Int32] {
+        lock.withLock { backend == nil ? [] : session.map { [$0.child.pid] } ?? [] }
     }
 }

@@ -18,6 +18,12 @@ final class SQLSession: @unchecked Sendable {
         /// The client exited or the connection is gone.
         case lost(String)
         case timedOut
+
+        /// True for an answer with rows (the statement ran).
+        var isRows: Bool {
+            if case .rows = self { return true }
+            return false
+        }
     }
 
     let child: ChildProcess
@@ -166,9 +172,10 @@ extension SQLSession.Answer {
 
 extension SQLSession? {
     /// nil when the session still answers after the window, else why its hold is gone.
-    func stillHolding(what: String, consequence: String) -> String? {
+    /// - Parameter statement: what to run (it must answer; it may re-arm a timeout first).
+    func stillHolding(what: String, consequence: String, statement: String = "SELECT 1;") -> String? {
         guard let session = self else { return "the \(what) is not open" }
-        switch session.execute("SELECT 1;", timeout: .seconds(5)) {
+        switch session.execute(statement, timeout: .seconds(5)) {
         case .rows: return nil
         case .error(let e), .lost(let e): return "the \(what) ended during the window (\(e)): \(consequence)"
         case .timedOut: return "the \(what) did not answer after the window"

@@ -18,10 +18,15 @@ package struct Summary: Sendable {
         let tint = report.outcome == .success ? "32" : report.outcome == .degraded ? "33" : "31"
         out.append(paint(verdict, tint) + "  (run \(report.runId), \(report.mode.rawValue), \(report.durationMs) ms)")
         for reason in report.reasons { out += TextWrap.hanging("  because: ", reason, width: Self.width) }
+        if let split = report.split { out.append(Self.splitLine(split)) }
         if !report.recovered.isEmpty {
             out.append(
                 "  recovered: ran \(report.recovered.count) post step(s) owed by interrupted run \(report.recovered[0].runId)"
             )
+            for step in report.recovered {
+                guard let why = step.result.details?["deadman"] else { continue }
+                out += TextWrap.hanging("    \(step.plugin): ", why, width: Self.width)
+            }
         }
         var rows: [[String]] = [["PLUGIN", "PHASE", "STATUS", "ATTEMPTS", "MS", "DETAIL"]]
         for plugin in report.plugins {
@@ -73,6 +78,18 @@ package struct Summary: Sendable {
             out.append("restore steps: snaporch report --restore \(report.runId)")
         }
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// One line on a split-phase run: who began it, how long the holds lasted, how it ended.
+    static func splitLine(_ split: SplitReport) -> String {
+        let seconds = { (ms: Int) in ms % 1000 == 0 ? "\(ms / 1000) s" : "\(ms) ms" }
+        var line =
+            "  split run: begun by \(split.caller) (holder pid \(split.holderPid)), window \(seconds(split.windowMs))"
+        line += split.bound == .lease ? " (the lease)" : " (freeze.timeout, shorter than the lease)"
+        if let held = split.heldMs { line += ", held \(held) ms" }
+        if let ending = split.ending { line += ", closed by: \(ending.rawValue)" }
+        if split.platformFreezes { line += "; the platform froze" }
+        return line
     }
 
     private func paint(_ text: String, _ code: String) -> String { color ? "\u{1B}[1;\(code)m\(text)\u{1B}[0m" : text }

@@ -14,6 +14,23 @@ package struct JournalState: Sendable, Codable, Hashable {
         /// Exactly what the plugin would have run (argv, environment, limits); nil for a plugin
         /// without a post script (a database plugin) and in journals of older versions.
         package var invocation: StepInvocation?
+        /// For a database plugin's owed step: the session it may hold a lock (or a backup) in, and
+        /// when its dead-man ends it at the latest (nil for other plugins and in older journals).
+        package var hold: Hold?
+    }
+
+    /// What a database session of the run may hold, and its dead-man (see `HoldDeadline`).
+    package struct Hold: Sendable, Codable, Hashable {
+        /// The plugin type (`mysql`, `postgres`).
+        package var type: String
+        /// The latest moment the server's idle timeout ends the session, epoch milliseconds (nil
+        /// when the server has none: PostgreSQL before 14).
+        package var endsByEpochMs: Int64?
+
+        package init(type: String, endsByEpochMs: Int64?) {
+            self.type = type
+            self.endsByEpochMs = endsByEpochMs
+        }
     }
 
     package var runId: String

@@ -13,6 +13,9 @@ extension Orchestrator {
         let config = setup.config
         FaultPoint.hit("before-freeze")
         let begin = setup.timer.ms
+        // The dead-man of every hold: the guard ends the holders if the deadline strikes.
+        let holders = Self.holders(setup.plugins)
+        session.endAtDeadline(processGroups: holders.map(\.group))
         let freezeStart = setup.timer.now
         let results = await offload { session.freeze() }
         var (mounts, failed) = readFreezeResults(results, setup, &window)
@@ -50,6 +53,7 @@ extension Orchestrator {
         window.freeze.windowMs = (thaw.windowMicros + 999) / 1000
         window.freeze.deadlineHit = thaw.deadlineHit
         reportFreezeProblems(thaw, failed: failed, config, &window)
+        Self.reportDeadman(ended: thaw.deadmanEnded, holders: holders, timeout: config.freeze.timeout, &window)
         window.freezeOK =
             failed.isEmpty && frozenCount > 0 && !thaw.deadlineHit && !thaw.guardLost
             && window.freeze.mounts.allSatisfy { (!$0.frozen || $0.thawed) && $0.mayBeFrozen != true }

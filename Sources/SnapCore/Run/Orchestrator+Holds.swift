@@ -43,10 +43,13 @@ extension Orchestrator {
     /// Runs the holds in config order. Stops at a failed hold whose plugin says `on_failure: abort`.
     func takeHolds(_ holds: inout HoldStage, _ setup: RunSetup, _ window: inout WindowResult) async {
         let plan = setup.plan
-        for index in holds.candidates {
+        for (position, index) in holds.candidates.enumerated() {
             let plugin = holds.plugins[index]
             let spec = plugin.spec
-            journalOwed(.release, of: plugin, setup)
+            var stepContext = context(.hold, setup, budget: Self.holdBudget(spec))
+            stepContext.windowDeadline = windowDeadline(holds, from: position, setup)
+            journalOwed(
+                .release, of: plugin, setup, hold: Self.journalHold(spec, endingAfter: stepContext.windowDeadline))
             holds.record(started: index)
             let begin = setup.timer.ms
             let result: StepReport
@@ -55,8 +58,7 @@ extension Orchestrator {
                 refused.error = refusal.message
                 result = refused
             } else {
-                let budget = spec.timeout * (spec.retries + 1) + .milliseconds(spec.retries * 100)
-                result = await plugin.hold(context(.hold, setup, budget: budget))
+                result = await plugin.hold(stepContext)
                 window.timeline.append(
                     TimelineEntry(step: .hold(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
             }

@@ -6,7 +6,8 @@ extension Orchestrator {
     /// will run: the executable and argv (a legacy `/bin/sh SCRIPT postScriptParams…` too), the script
     /// contract's environment (no secrets), the timeout and retries — so that `recover` runs the same
     /// step. A release is owed under its own name, after the post, so `recover` runs it first.
-    func journalOwed(_ phase: Phase, of plugin: any Plugin, _ setup: RunSetup) {
+    /// `hold`: the database session the step may hold something in, and when its dead-man ends it.
+    func journalOwed(_ phase: Phase, of plugin: any Plugin, _ setup: RunSetup, hold: JournalState.Hold? = nil) {
         guard let journal else { return }
         let spec = plugin.spec
         var invocation: StepInvocation?
@@ -20,11 +21,11 @@ extension Orchestrator {
         if phase == .release {
             journal.preStarting(
                 Self.releaseJournalName(spec.name), post: spec.release, arguments: spec.args, timeout: spec.timeout,
-                invocation: invocation)
+                invocation: invocation, hold: hold)
         } else {
             journal.preStarting(
                 spec.name, post: spec.post, arguments: spec.isDropIn ? ["post"] : spec.postArgs ?? spec.args,
-                timeout: spec.timeout, invocation: invocation)
+                timeout: spec.timeout, invocation: invocation, hold: hold)
         }
     }
 

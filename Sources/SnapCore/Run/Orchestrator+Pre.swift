@@ -85,10 +85,16 @@ extension Orchestrator {
             pre.reasons.append("pre of '\(spec.name)' refused: \(refusal.message)")
             return .next
         }
-        journalOwed(.post, of: plugin, setup)
+        var stepContext = context(.pre, setup, budget: budget)
+        if spec.kind == .mysql || spec.kind == .postgres {
+            stepContext.postDeadline = postDeadline(index, budget: budget, preEnd: preEnd, setup)
+        }
+        journalOwed(
+            .post, of: plugin, setup,
+            hold: spec.kind == .postgres ? Self.journalHold(spec, endingAfter: stepContext.postDeadline) : nil)
         pre.started.append(index)
         let begin = setup.timer.ms
-        let result = await plugin.pre(context(.pre, setup, budget: budget))
+        let result = await plugin.pre(stepContext)
         pre.timeline.append(TimelineEntry(step: .pre(plugin: spec.name), startMs: begin, endMs: setup.timer.ms))
         pre.steps[index] = result
         if !result.ok {

@@ -36,6 +36,7 @@ package struct Recovery: Sendable {
     func runPost(_ owed: JournalState.OwedPost, _ state: JournalState) async -> StepReport {
         let outcome = state.outcome ?? .noSnapshot
         let consistency = state.consistency ?? RunReport.Consistency.none
+        if let hold = owed.hold { return Self.heldSessionEnded(hold) }
         guard var invocation = owed.invocation else {
             // A journal of an older version: only the script, its arguments and timeout are known.
             guard let executable = owed.executable else { return StepReport(status: .skipped) }
@@ -56,6 +57,28 @@ package struct Recovery: Sendable {
         invocation.environment["SNAPORCH_CONSISTENCY"] = consistency.rawValue
         return await ScriptPlugin.execute(
             invocation, budget: budget, killGrace: killGrace, redactor: Redactor(), launcher: launcher)
+    }
+
+    /// The owed step of a database plugin whose session held something (a lock, a backup): the
+    /// session is gone with the run, and says why in `details["deadman"]`.
+    static func heldSessionEnded(_ hold: JournalState.Hold, nowEpochMillis: Int64 = Sys.epochMillis()) -> StepReport {
+        let server = hold.type == "mysql" ? "MySQL/MariaDB" : "PostgreSQL"
+        let what = hold.type == "mysql" ? "lock" : "backup"
+        var by = ""
+        if let ends = hold.endsByEpochMs {
+            by =
+                ", and the server's idle timeout ends it by \(HoldDeadline.utc(epochMillis: ends)) at the latest"
+                + (nowEpochMillis >= ends ? " (passed)" : "")
+        }
+        var report = StepReport(status: .skipped)
+        report.details = [
+            "deadman":
+                "the \(server) session of the interrupted run, and any \(what) in it, was ended by its dead-man, "
+                + "not by a step of recover: the session ends when snaporch dies (the client reads EOF), the freeze "
+                + "guard kills the client at the freeze deadline if snaporch is stopped or hung\(by); nothing is "
+                + "left to release"
+        ]
+        return report
     }
 
     /// Stops the processes the interrupted run left behind: those whose environment carries

@@ -174,15 +174,17 @@ package final class RunJournal: Sendable {
         append(record)
     }
 
-    /// Records that a plugin's pre is starting, so its post is owed — exactly as `invocation` says.
+    /// Records that a plugin's pre is starting, so its post is owed — exactly as `invocation` says;
+    /// `hold`: the database session the step may hold something in, and when its dead-man ends it.
     package func preStarting(
-        _ plugin: String, post: String?, arguments: [String], timeout: TimeSpan, invocation: StepInvocation? = nil
+        _ plugin: String, post: String?, arguments: [String], timeout: TimeSpan, invocation: StepInvocation? = nil,
+        hold: JournalState.Hold? = nil
     ) {
         append(
             .preStarting(
                 .init(
                     plugin: plugin, executable: post, arguments: arguments, timeoutMs: timeout.milliseconds,
-                    invocation: invocation)))
+                    invocation: invocation, hold: hold)))
     }
 
     /// Records the outcome and consistency the post steps are told (after the thaw, never inside the window).

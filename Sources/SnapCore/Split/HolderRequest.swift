@@ -2,13 +2,19 @@ import SnapSystem
 
 /// What `snaporch begin` asks of its holder: the internal `snaporch __holder` command line.
 package struct HolderRequest: Sendable, Hashable {
+    /// The run's id (chosen by begin).
     package var runId: String
+    /// The backup task id (default: the run id).
     package var taskId: String?
+    /// The config file (nil: the default one).
     package var config: String?
+    /// How long the holder waits for `end` once quiesced.
     package var lease: TimeSpan
+    /// Who called begin.
     package var caller: String
     /// snaporch freezes (`--freeze`): the selected mounts, or `mounts`.
     package var freeze: Bool
+    /// With `freeze`: exactly these mount points.
     package var mounts: [String]
     /// The platform freezes the filesystems itself (qemu-ga, VMware Tools).
     package var platformFreezes: Bool

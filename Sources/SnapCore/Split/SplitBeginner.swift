@@ -37,6 +37,7 @@ package struct SplitBeginner: Sendable {
         let pid: Int32
         do {
             try files.create()
+            files.rotateLog()
             pipe = try PipePair()
             pid = try PosixSpawn.spawnDetached(
                 executable: RunIdentity.selfExecutable, arguments: ["__holder"] + request.arguments,

@@ -26,6 +26,12 @@ package struct SplitFiles: Sendable {
         try FileSystem.makeDirectory(directory, mode: 0o700)
     }
 
+    /// Keeps the holder log bounded: past 1 MiB it becomes `holder.log.1` (replacing the older one).
+    package func rotateLog() {
+        guard let size = (try? FileStatus.of(log, followingSymlinks: false))?.size, size > 1 << 20 else { return }
+        try? FileSystem.rename(log, to: log + ".1")
+    }
+
     /// Writes `value` as JSON to `path` atomically (0600).
     package func save<T: Encodable>(_ value: T, to path: String) throws {
         try create()

@@ -54,6 +54,7 @@ package struct SplitHolder: Sendable {
             let text = diagnostics.filter { $0.severity == .error }.map(\.rendered).joined(separator: "\n")
             return refuse("the config cannot be used:\n\(text)", RunExit.usage)
         }
+        await SplitRecovery(paths: paths).finishStale(killGrace: config.killGrace)
         SplitPending(paths: paths).storeAll()
         let interrupts = Interrupts()
         let channel: SplitChannel
@@ -107,6 +108,8 @@ package struct SplitHolder: Sendable {
         _ result: RunSession.Result, plan: Plan, recorder: SplitRecorder, channel: SplitChannel
     ) -> Int32 {
         let report = result.report
+        if let note = result.recoveryNote { log(note) }
+        for problem in result.storeProblems { log("error: \(problem)") }
         let code = RunExit.code(report, snapshots: true, storeProblems: result.storeProblems)
         let finished = SplitMessage.finished(report, exitCode: code)
         if !recorder.quiesced {

@@ -18,12 +18,15 @@ package struct SplitMessage: Sendable, Codable, Hashable {
         case accepted
     }
 
+    /// What the line says.
     package var kind: Kind
     /// `refused`: why; `accepted`: what the holder is doing now.
     package var message: String?
     /// `refused` and `finished`: the exit code.
     package var exitCode: Int32?
+    /// `quiesced`: the begin part of the run.
     package var quiesced: QuiescedReport?
+    /// `finished`: the final report.
     package var report: RunReport?
     /// `end`: the reason the platform's snapshot failed.
     package var snapshotFailed: String?
@@ -33,6 +36,7 @@ package struct SplitMessage: Sendable, Codable, Hashable {
     /// snapshot taken after it.
     package var sentAtNanos: UInt64?
 
+    /// A message of `kind` with no fields (the constructors fill them).
     package init(_ kind: Kind) { self.kind = kind }
 
     /// A refusal with its exit code.

@@ -51,6 +51,19 @@ package struct SplitRecovery: Sendable {
         _ = FileSystem.remove(files.socket)
     }
 
+    /// Under the run lock (held by the caller, a new holder): finishes a split run whose holder died
+    /// and that nobody recovered yet, as `recover` would, so that its own report says "holder died".
+    package func finishStale(killGrace: TimeSpan) async {
+        let files = SplitFiles(paths: paths)
+        let journal = RunJournal(directory: paths.runDir)
+        guard let stale = files.load(SplitState.self, from: files.state), !stale.holderAlive,
+            let leftover = journal.leftover(), leftover.runId == stale.runId
+        else { return }
+        let (steps, thawed) = await Recovery(launcher: launcher, killGrace: killGrace).recover(leftover)
+        journal.discard()
+        recorded(leftover, recovered: steps, thawed: thawed)
+    }
+
     /// Removes the dead holder's state and socket, and records the ending as collected.
     private func finish(_ report: RunReport, state: SplitState?) {
         let files = SplitFiles(paths: paths)

@@ -5,6 +5,7 @@ import SnapSystem
 /// holds, since when, until when. Read by `end` (where to connect, how long to wait) and by a
 /// second `begin` (what to say when refused).
 package struct SplitState: Sendable, Codable, Hashable {
+    /// The run's id.
     package var runId: String
     /// The holder's pid and start time (guards against a reused pid).
     package var pid: Int32
@@ -37,6 +38,7 @@ package struct SplitState: Sendable, Codable, Hashable {
 /// How the last split-phase run ended, as `/run/snaporch/split/last.json` keeps it until an `end`
 /// collects it (an `end` that comes after the lease expired, or after the holder died).
 package struct SplitLast: Sendable, Codable, Hashable {
+    /// The run's id.
     package var runId: String
     /// When it ended, ISO-8601.
     package var endedAt: String

@@ -55,6 +55,7 @@ struct RecoverCommand {
             for s in steps {
                 console.out(
                     "  post \(s.plugin): \(s.result.status.rawValue)\(s.result.error.map { " — \($0)" } ?? "")\n")
+                if let why = s.result.details?["deadman"] { console.out("    \(why)\n") }
             }
         }
         guard steps.allSatisfy({ $0.result.ok || $0.result.status == .skipped }) else { return ExitCode.failed }

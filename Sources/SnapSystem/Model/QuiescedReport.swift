@@ -4,6 +4,7 @@
 package struct QuiescedReport: Sendable, Codable, Hashable {
     /// The run's id (the one `end` reports on).
     package var runId: String
+    /// The backup task id.
     package var taskId: String
     /// `quiesced`, or `degraded` when a step with `on_failure: continue` failed (exit 3).
     package var state: String
