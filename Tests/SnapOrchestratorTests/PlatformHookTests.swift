@@ -9,15 +9,15 @@ import Testing
 /// real MariaDB whose datadir is on a loop mount: the installed wrapper (VMware: through `bash -c`
 /// with the op; Google: `pre.sh DISKS` / `post.sh DISKS`; AWS: the SSM document's shell body with
 /// `{{ command }}` set), including freezeFail and a second call that never comes (the lease).
-@Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: TestEnv.rootTests, TestEnv.rootReason))
-struct PlatformHookTests {
+/// (Part of the serialized database suite: one private server set at a time.)
+extension DatabasePluginTests {
     /// The newest report of the history.
-    func last(_ machine: HookMachine) throws -> RunReport {
+    func newestReport(_ machine: HookMachine) throws -> RunReport {
         try #require(machine.history.max { $0.runId < $1.runId })
     }
 
     /// Waits until the split run in progress (if any) has ended on its own.
-    func waitForLease(_ machine: HookMachine) async -> Bool {
+    func waitForLeaseEnd(_ machine: HookMachine) async -> Bool {
         let state = machine.fixture.splitFiles.state
         return await eventually(within: 40) { !FileManager.default.fileExists(atPath: state) }
     }
@@ -38,7 +38,7 @@ struct PlatformHookTests {
             #expect(thaw.code == 0, "\(thaw.output)")
             #expect(try await machine.canWrite("after-vmware-thaw"))
             #expect(machine.lines == ["pre:a:thawed", "pre:b:thawed", "post:b:thawed", "post:a:thawed"])
-            let ok = try last(machine)
+            let ok = try newestReport(machine)
             #expect(ok.split?.caller == "vmware" && ok.split?.ending == .end && ok.outcome == .success)
             #expect(ok.consistency == .application, "\(ok.reasons)")
 
@@ -47,20 +47,20 @@ struct PlatformHookTests {
             let failed = try await vmtoolsd("freezeFail")
             #expect(failed.code == 1, "a run without a snapshot is a failed run: \(failed.output)")
             #expect(try await machine.canWrite("after-freezeFail"))
-            let noSnapshot = try last(machine)
+            let noSnapshot = try newestReport(machine)
             #expect(noSnapshot.runId != ok.runId && noSnapshot.split?.ending == .snapshotFailed)
             #expect(!noSnapshot.snapshot.taken && noSnapshot.outcome == .failed)
 
             // The thaw never comes (vmtoolsd died): the lease releases the lock and runs the posts.
             #expect(try await vmtoolsd("freeze").code == 0)
-            #expect(await waitForLease(machine))
+            #expect(await waitForLeaseEnd(machine))
             #expect(try await machine.canWrite("after-vmware-lease"))
             #expect(machine.lines.suffix(2) == ["post:b:thawed", "post:a:thawed"])
             // vmtoolsd may have the guest frozen when the lease ends: the report waits in /run for
             // the late thaw (or the next end) to store it.
             let late = try await vmtoolsd("thaw")
             #expect(late.code == 1 && late.output.contains("lease expired"), "\(late.output)")
-            let lapsed = try last(machine)
+            let lapsed = try newestReport(machine)
             #expect(lapsed.split?.ending == .leaseExpired && lapsed.reasons.contains { $0.contains("lease expired") })
             #expect(machine.history.count == 3)
         }
@@ -88,7 +88,7 @@ struct PlatformHookTests {
             #expect(end.code == 0, "\(end.output)")
             #expect(!(await machine.mountIsFrozen))
             #expect(try await machine.canWrite("after-gce-post"))
-            let ok = try last(machine)
+            let ok = try newestReport(machine)
             #expect(ok.split?.caller == "gce" && ok.outcome == .success && ok.consistency == .application)
             #expect(ok.freeze.mounts.map(\.mountPoint) == [mount] && ok.freeze.mounts.allSatisfy(\.thawed))
             #expect(ok.split?.callerNotes == ["disks 'data' hold \(mount)"], "\(String(describing: ok.split))")
@@ -100,10 +100,10 @@ struct PlatformHookTests {
             #expect(unmapped.output.contains("freezing the configured selection"), "\(unmapped.output)")
             #expect(await machine.mountIsFrozen)
             // post.sh never comes: the lease thaws, releases and runs the posts.
-            #expect(await waitForLease(machine))
+            #expect(await waitForLeaseEnd(machine))
             #expect(!(await machine.mountIsFrozen))
             #expect(try await machine.canWrite("after-gce-lease"))
-            let lapsed = try last(machine)
+            let lapsed = try newestReport(machine)
             #expect(lapsed.runId != ok.runId && lapsed.split?.ending == .leaseExpired)
             #expect(
                 lapsed.split?.callerNotes?.first?.contains("'nosuchdisk': no block device") == true,
@@ -133,16 +133,16 @@ struct PlatformHookTests {
             let post = try await ssm("post-script")
             #expect(post.code == 0, "\(post.output)")
             #expect(try await machine.canWrite("after-aws-post"))
-            let ok = try last(machine)
+            let ok = try newestReport(machine)
             #expect(ok.split?.caller == "aws" && ok.outcome == .success && ok.consistency == .application)
             #expect(machine.lines == ["pre:a:thawed", "pre:b:thawed", "post:b:thawed", "post:a:thawed"])
 
             // The post-script never comes (the SSM command timed out): the lease.
             #expect(try await ssm("pre-script").code == 0)
-            #expect(await waitForLease(machine))
+            #expect(await waitForLeaseEnd(machine))
             #expect(!(await machine.mountIsFrozen))
             #expect(try await machine.canWrite("after-aws-lease"))
-            #expect(try last(machine).split?.ending == .leaseExpired)
+            #expect(try newestReport(machine).split?.ending == .leaseExpired)
             let late = try await ssm("post-script")
             #expect(late.code == 1 && late.output.contains("lease expired"), "\(late.output)")
         }

@@ -12,14 +12,13 @@ import Testing
 ///
 /// Safety: qemu-ga runs with `-b guest-fsfreeze-freeze,guest-shutdown`; the only freeze is a
 /// `guest-fsfreeze-freeze-list` of the test's loop mount; cleanup thaws, ends qemu-ga, `fsfreeze -u`.
-@Suite(
-    .serialized, .timeLimit(.minutes(10)), .enabled(if: TestEnv.rootTests, TestEnv.rootReason),
-    .enabled(if: QemuGuestAgent.installed || TestEnv.isCI, "needs qemu-guest-agent (scripts/setup installs it)"))
-struct QemuGAHookTests {
+/// (Part of the serialized database suite: one private server set at a time.)
+extension DatabasePluginTests {
     /// Runs `body` with qemu-ga started on `machine`, its hook the installed wrapper; always stops it.
-    func withAgent(_ machine: HookMachine, _ body: (QemuGuestAgent) async throws -> Void) async throws {
+    func withQemuGA(_ machine: HookMachine, _ body: (QemuGuestAgent) async throws -> Void) async throws {
         let hook = try #require(try await machine.install("qemu-ga").first)
-        let agent = try QemuGuestAgent(in: machine.tree, hook: hook, environment: machine.fixture.environment)
+        let agent = try QemuGuestAgent(
+            in: machine.tree, hook: hook, environment: machine.fixture.environment, mount: machine.mount.mountPoint)
         do {
             try await offThread { try agent.connect() }
             try await body(agent)
@@ -31,9 +30,10 @@ struct QemuGAHookTests {
         agent.stop()
     }
 
-    @Test func theLockSpansQemuGAsFreezeAndIsReleasedAfterItsThaw() async throws {
+    @Test(.enabled(if: QemuGuestAgent.available, QemuGuestAgent.reason))
+    func theLockSpansQemuGAsFreezeAndIsReleasedAfterItsThaw() async throws {
         try await HookMachine.with(freezing: false) { machine in
-            try await withAgent(machine) { agent in
+            try await withQemuGA(machine) { agent in
                 let mount = machine.mount.mountPoint
                 let frozen = try await offThread { try agent.freeze([mount]) }
                 let frozenAt = Date()
@@ -81,9 +81,10 @@ struct QemuGAHookTests {
         }
     }
 
-    @Test func aThawThatNeverComesIsBoundedByTheLease() async throws {
+    @Test(.enabled(if: QemuGuestAgent.available, QemuGuestAgent.reason))
+    func aThawThatNeverComesIsBoundedByTheLease() async throws {
         try await HookMachine.with(freezing: false, lease: "4s") { machine in
-            try await withAgent(machine) { agent in
+            try await withQemuGA(machine) { agent in
                 let mount = machine.mount.mountPoint
                 let frozen = try await offThread { try agent.freeze([mount]) }
                 #expect(frozen.returned == 1, "\(frozen)")
@@ -104,13 +105,14 @@ struct QemuGAHookTests {
         }
     }
 
-    @Test func aFailingPreFailsQemuGAsFreezeAndLeavesNothingLocked() async throws {
+    @Test(.enabled(if: QemuGuestAgent.available, QemuGuestAgent.reason))
+    func aFailingPreFailsQemuGAsFreezeAndLeavesNothingLocked() async throws {
         let failing = { (tree: TestTree, mount: String) in
             let bad = HookMachine.logger(tree, "bad", mount: mount, extra: "[ $SNAPORCH_PHASE != pre ]")
             return TestPlugin.script("bad", pre: bad, post: bad, ["on_failure": "abort"])
         }
         try await HookMachine.withFailing(failing) { machine in
-            try await withAgent(machine) { agent in
+            try await withQemuGA(machine) { agent in
                 let mount = machine.mount.mountPoint
                 let frozen = try await offThread { try agent.freeze([mount]) }
                 #expect(frozen.error?.contains("fsfreeze hook") == true, "the freeze went on: \(frozen)")
@@ -149,10 +151,14 @@ extension HookMachine {
     }
 }
 
-/// A quiesce that is degraded (a step under `on_failure: continue` failed) still lets qemu-ga
-/// freeze: `begin` exits 3, the hook 0. A non-zero freeze hook would fail the freeze, and qemu-ga
-/// never sends the thaw after a failed freeze hook: the holds would wait for the lease.
-extension QemuGAHookTests {
+/// The real qemu-ga without a database.
+@Suite(
+    .serialized, .timeLimit(.minutes(5)), .enabled(if: TestEnv.rootTests, TestEnv.rootReason),
+    .enabled(if: QemuGuestAgent.available, QemuGuestAgent.reason))
+struct QemuGAHookTests {
+    /// A quiesce that is degraded (a step under `on_failure: continue` failed) still lets qemu-ga
+    /// freeze: `begin` exits 3, the hook 0. A non-zero freeze hook would fail the freeze, and
+    /// qemu-ga never sends the thaw after a failed freeze hook: the holds would wait for the lease.
     @Test func aDegradedQuiesceStillLetsQemuGAFreezeAndThaw() async throws {
         try await withFreezeFixture { fx in
             let tree = fx.tree
@@ -166,7 +172,7 @@ extension QemuGAHookTests {
             let installed = try await runCLI(["hook", "install", "qemu-ga", "--root", tree.root, "--config", config])
             let hook = try #require(installed.stdout.split(separator: " ").last.map { String($0.dropLast()) })
             let fixture = RunFixture(tree)
-            let agent = try QemuGuestAgent(in: tree, hook: hook, environment: fixture.environment)
+            let agent = try QemuGuestAgent(in: tree, hook: hook, environment: fixture.environment, mount: m.mountPoint)
             defer { agent.stop() }
             try await offThread { try agent.connect() }
             let frozen = try await offThread { try agent.freeze([m.mountPoint]) }

@@ -7,15 +7,19 @@ import Testing
 @testable import SnapSystem
 
 /// The real QEMU guest agent (Debian's `qemu-guest-agent`) on a private unix socket, with its
-/// freeze hook, state directory, pid file and log in the test tree, and a QMP client.
+/// freeze hook, state directory, pid file and log in the test tree, in a mount namespace of its
+/// own whose only loop mount is the test's, and a QMP client.
 ///
 /// Safety contract: qemu-ga is always started with `-b guest-fsfreeze-freeze,guest-shutdown`, so
 /// the only freeze it can do is `guest-fsfreeze-freeze-list` of the mounts the test names (its
-/// own loop mount). `stop()` sends `guest-fsfreeze-thaw`, then ends the agent (SIGTERM: it thaws
+/// own loop mount), and its thaw cannot reach another test's frozen loop mount. `stop()` sends `guest-fsfreeze-thaw`, then ends the agent (SIGTERM: it thaws
 /// on shutdown; SIGKILL after 3 s); the loop mount's cleanup runs `fsfreeze -u` after that.
 final class QemuGuestAgent: @unchecked Sendable {
     static let binary = "/usr/sbin/qemu-ga"
     static var installed: Bool { FileManager.default.isExecutableFile(atPath: binary) }
+    /// Whether the qemu-ga tests run: qemu-ga installed, or CI (where a missing one fails them).
+    static var available: Bool { installed || TestEnv.isCI }
+    static let reason: Comment = "needs qemu-guest-agent (scripts/setup installs it; CI=true fails without it)"
 
     let process = Process()
     let socket: String
@@ -23,14 +27,27 @@ final class QemuGuestAgent: @unchecked Sendable {
     private var buffer: [UInt8] = []
     private var nextId = Int.random(in: 1000...9_000_000)
 
-    /// Starts qemu-ga in `tree` with `hook` as its fsfreeze hook and `environment` (the hook's).
-    init(in tree: TestTree, hook: String, environment: [String: String]) throws {
+    /// Detaches, in qemu-ga's own mount namespace, every loop mount but `$1`, then runs qemu-ga:
+    /// `guest-fsfreeze-thaw` FITHAWs every mount of its table, and would thaw the loop mounts that
+    /// other tests (of this run, or of other checkouts on the machine) have frozen on purpose.
+    static let privateTable = """
+        keep=$1; shift
+        awk -v keep="$keep" '{ for (i = 7; i <= NF; i++) if ($i == "-") src = $(i + 2);
+            if (src ~ /^\\/dev\\/loop/ && $5 != keep) print $5 }' /proc/self/mountinfo | sort -r |
+        while read -r m; do umount -l "$m" 2>/dev/null; done
+        exec \(binary) "$@"
+        """
+
+    /// Starts qemu-ga in `tree` with `hook` as its fsfreeze hook and `environment` (the hook's), in
+    /// a private mount namespace whose only loop mount is `mount`.
+    init(in tree: TestTree, hook: String, environment: [String: String], mount: String) throws {
         guard Self.installed else { throw TestFailure("\(Self.binary) is missing: scripts/setup installs it") }
         socket = tree.path("qga.sock")
         let state = tree.path("qga-state")
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         process.arguments = [
+            "--mount", "--propagation", "private", "/bin/sh", "-c", Self.privateTable, "qemu-ga", mount,
             "-m", "unix-listen", "-p", socket, "-F\(hook)", "-t", state, "-f", tree.path("qga.pid"),
             "-l", tree.path("qga.log"), "-b", "guest-fsfreeze-freeze,guest-shutdown",
         ]
