@@ -50,6 +50,9 @@ extension DatabasePluginTests {
             let noSnapshot = try newestReport(machine)
             #expect(noSnapshot.runId != ok.runId && noSnapshot.split?.ending == .snapshotFailed)
             #expect(!noSnapshot.snapshot.taken && noSnapshot.outcome == .failed)
+            #expect(
+                machine.outcomes == ["b:snapshot-taken", "a:snapshot-taken", "b:no-snapshot", "a:no-snapshot"],
+                "freezeFail: the posts must learn that there is no snapshot")
 
             // The thaw never comes (vmtoolsd died): the lease releases the lock and runs the posts.
             #expect(try await vmtoolsd("freeze").code == 0)

@@ -20,6 +20,9 @@ struct HookMachine: Sendable {
 
     var lines: [String] { (tree.read("order.log") ?? "").split(separator: "\n").map(String.init) }
 
+    /// What the posts were told, one `name:SNAPORCH_OUTCOME` a line.
+    var outcomes: [String] { (tree.read("outcome.log") ?? "").split(separator: "\n").map(String.init) }
+
     /// A plugin script logging its phase and whether `mount` is frozen (a create that does not
     /// finish in 0.3 s).
     static func logger(_ tree: TestTree, _ name: String, mount: String, extra: String = "") -> String {
@@ -34,6 +37,7 @@ struct HookMachine: Sendable {
             state=thawed
             [ -e "$probe" ] || state=frozen
             echo "$SNAPORCH_PHASE:\(name):$state" >> \(tree.path("order.log"))
+            if [ "$SNAPORCH_PHASE" = post ]; then echo "\(name):$SNAPORCH_OUTCOME" >> \(tree.path("outcome.log")); fi
             \(extra)
             """)
     }
