@@ -157,4 +157,30 @@ struct SplitCrashTests {
         #expect(end.code == 0 && end.stderr.isEmpty == false)
         #expect(try fx.history(of: second.quiesced().runId).count == 1)
     }
+
+    @Test func beginGivesUpOnAHolderThatNeverAnswersAndTellsItToStop() async throws {
+        let tree = TestTree("split")
+        defer { tree.cleanup() }
+        let log = tree.path("order.log")
+        // The pre step stops the holder (its parent) before it can answer begin.
+        let a = logger(tree, "a", log: log, extra: "[ \"$SNAPORCH_PHASE\" = pre ] && kill -STOP $PPID")
+        let config = tree.write(
+            TestConfig(
+                freeze: .off, options: ["kill_grace": "1s"],
+                plugins: [.script("a", pre: a, post: a, ["timeout": "1s"])]))
+        let fx = RunFixture(tree)
+        let start = Date()
+        let begin = try await fx.begin(config, ["--lease", "60s"], timeout: 90)
+        let seconds = Date().timeIntervalSince(start)
+        // Its deadline: the pre, hold and post budgets (2 s + 2 s with the kill grace) plus 30 s.
+        #expect(begin.code == 1 && begin.stderr.contains("did not report within 34 s"), "\(begin.stderr)")
+        #expect(seconds > 33 && seconds < 40, "begin waited \(seconds) s")
+        let state = try #require(fx.splitFiles.load(SplitState.self, from: fx.splitFiles.state))
+        kill(state.pid, SIGCONT)
+        // Woken, the holder finds the SIGTERM begin sent: no window, the posts run, it exits.
+        #expect(await eventually(within: 10) { !processAlive(state.pid) })
+        #expect(lines(tree, "order.log") == ["pre:a:", "post:a:no-snapshot"])
+        let stored = try #require(fx.history(of: state.runId).first)
+        #expect(stored.reasons.contains { $0.contains("interrupted by signal 15") }, "\(stored.reasons)")
+    }
 }

@@ -103,7 +103,10 @@ struct SplitRunTests {
         #expect(
             second.stderr.contains("holder pid \(quiesced.split.holderPid)") && second.stderr.contains("lease ends"))
         let run = try await fx.run(config)
-        #expect(run.code == 1 && run.stderr.contains("\(quiesced.split.holderPid)"), "\(run.stderr)")
+        #expect(run.code == 1 && run.stderr.contains("the lock is held by a split run"), "\(run.stderr)")
+        let recover = try await fx.recover(config)
+        #expect(
+            recover.code == 1 && recover.stderr.contains("holder pid \(quiesced.split.holderPid)"), "\(recover.stderr)")
         let end = try await fx.end()
         #expect(end.code == 0, "without a freeze asked for, crash-consistent is the best: \(end.stderr)")
         #expect(fx.history(of: quiesced.runId).count == 1)

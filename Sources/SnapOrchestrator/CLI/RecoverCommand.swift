@@ -15,6 +15,10 @@ struct RecoverCommand {
             lock = try RunLock.acquire(directory: paths.runDir)
         } catch {
             console.err("snaporch recover: \(error.message)\n")
+            let files = SplitFiles(paths: paths)
+            if let state = files.load(SplitState.self, from: files.state), state.holderAlive {
+                console.err("snaporch recover: the lock is held by a \(state.summary); `snaporch end` finishes it\n")
+            }
             return ExitCode.failed
         }
         defer { withExtendedLifetime(lock) {} }
