@@ -48,6 +48,7 @@ extension Orchestrator {
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         info.quiescedAt = iso.string(from: now)
+        info.callerNotes = split.notes.isEmpty ? nil : split.notes
         var freeze = window.freeze
         freeze.mounts = mounts
         let freezeFailed = setup.plan.freezes && !mounts.contains(where: \.frozen)

@@ -34,6 +34,8 @@ package struct SplitWindow: Sendable, Hashable {
     /// True when the platform freezes the filesystems itself around its snapshot (qemu-ga,
     /// VMware Tools): a snapshot it reports taken counts as frozen.
     package var platformFreezes: Bool
+    /// What the caller's adapter decided and why (`split.callerNotes` of the report).
+    package var notes: [String] = []
 
     /// Creates the split part of the options.
     package init(caller: String, lease: TimeSpan, platformFreezes: Bool) {

@@ -20,6 +20,8 @@ package struct HolderRequest: Sendable, Hashable {
     package var platformFreezes: Bool
     /// Where to write the final report too (`--report`).
     package var report: String?
+    /// The caller's notes (`--note`, repeatable).
+    package var notes: [String] = []
 
     /// Creates a request.
     package init(
@@ -44,6 +46,7 @@ package struct HolderRequest: Sendable, Hashable {
         if freeze { argv.append("--freeze") }
         if platformFreezes { argv.append("--platform-freezes") }
         for mount in mounts { argv += ["--mount", mount] }
+        for note in notes { argv += ["--note", note] }
         return argv
     }
 
@@ -51,6 +54,7 @@ package struct HolderRequest: Sendable, Hashable {
     package init?(arguments argv: [String]) {
         var values: [String: String] = [:]
         var mounts: [String] = []
+        var notes: [String] = []
         var flags: Set<String> = []
         var i = 0
         while i < argv.count {
@@ -61,7 +65,13 @@ package struct HolderRequest: Sendable, Hashable {
                 continue
             }
             guard i + 1 < argv.count, key.hasPrefix("--") else { return nil }
-            if key == "--mount" { mounts.append(argv[i + 1]) } else { values[key] = argv[i + 1] }
+            if key == "--mount" {
+                mounts.append(argv[i + 1])
+            } else if key == "--note" {
+                notes.append(argv[i + 1])
+            } else {
+                values[key] = argv[i + 1]
+            }
             i += 2
         }
         guard let runId = values["--run-id"], let ms = values["--lease-ms"].flatMap(Int.init),
@@ -72,6 +82,7 @@ package struct HolderRequest: Sendable, Hashable {
             freeze: flags.contains("--freeze"), mounts: mounts, platformFreezes: flags.contains("--platform-freezes"))
         taskId = values["--task-id"]
         report = values["--report"]
+        self.notes = notes
     }
 
     /// The run options of this request.
@@ -81,6 +92,7 @@ package struct HolderRequest: Sendable, Hashable {
         options.mounts = mounts
         options.taskId = taskId ?? runId
         options.split = SplitWindow(caller: caller, lease: lease, platformFreezes: platformFreezes)
+        options.split?.notes = notes
         return options
     }
 }

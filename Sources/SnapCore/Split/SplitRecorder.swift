@@ -49,6 +49,7 @@ final class SplitRecorder: Sendable {
                 bound: window.bound, platformFreezes: split.platformFreezes, holderPid: ThisProcess.id)
             report.quiescedAt = facts.quiesced?.split.quiescedAt
             report.heldMs = facts.heldMs
+            report.callerNotes = split.notes.isEmpty ? nil : split.notes
             switch facts.ending {
             case nil: report.ending = .notQuiesced
             case .snapshotTaken: report.ending = .end

@@ -66,6 +66,8 @@ package struct CommandLineTool: Sendable {
                 return try await HandlerCommand(console: console, paths: paths).run(rest)
             case "report":
                 return try ReportCommand(console: console, paths: paths).report(rest)
+            case "hook":
+                return try await HookCommand(console: console, paths: paths).run(rest)
             case "history":
                 return try ReportCommand(console: console, paths: paths).history(rest)
             default:

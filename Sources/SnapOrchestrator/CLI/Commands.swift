@@ -11,7 +11,7 @@ package enum Commands {
 
     /// The declarations, in the order of the overview.
     package static let all: [CommandDeclaration] = [
-        validate, run, begin, end, thaw, recover, report, history, handler, version, help,
+        validate, run, begin, end, thaw, recover, report, history, handler, hook, version, help,
     ]
 
     /// The declaration named `name` (hidden ones included).
@@ -170,6 +170,45 @@ package enum Commands {
             The Azure VM extension handler entry points; run from the extension directory
             (the one holding HandlerEnvironment.json). enable writes the transitioning status
             and starts the daemon; daemon runs the backup and writes the terminal status.
+            """)
+
+    static let hook = CommandDeclaration(
+        name: "hook", summary: "platform snapshot hooks (qemu-ga, VMware, Google, AWS) onto begin/end",
+        operandSynopsis: "qemu-ga|vmware|gce|aws OPERATION [ARG] | install|uninstall PLATFORM", operands: 1...8,
+        operandCompletion: .words(
+            [
+                "qemu-ga", "vmware", "gce", "aws", "install", "uninstall", "freeze", "freezeFail", "thaw", "pre",
+                "post",
+                "pre-script", "post-script", "dry-run",
+            ]),
+        options: [
+            config,
+            .option(
+                "--mount", "M", "gce/aws: freeze exactly these mount points (repeatable)", repeatable: true,
+                completion: .mount),
+            .option("--lease", "D", "how long the holds may wait for the second call (default: split.lease)"),
+            .option(
+                "--root", "DIR", "install/uninstall: the tree holding /etc (default /, or $SNAPORCH_ROOT)",
+                completion: .file),
+            .flag("--force", "install: replace a file that is not a snaporch wrapper"),
+            json,
+        ],
+        description: """
+            What each platform's agent calls around its snapshot, mapped onto a split-phase run:
+              qemu-ga freeze|thaw           begin (qemu-ga freezes) / end
+              vmware freeze|freezeFail|thaw begin (vmtoolsd freezes) / end with the snapshot failed / end
+              gce pre|post DISKS            begin freezing the mounts on DISKS (else the configured
+                                            selection) / end
+              aws pre-script|post-script|dry-run   begin freezing / end / print the plan
+            install PLATFORM writes the wrapper the agent runs (qemu-ga: /etc/qemu/fsfreeze-hook.d/
+            snaporch, also usable as qemu-ga's hook itself; vmware: /etc/vmware-tools/backupScripts.d/
+            snaporch; gce: /etc/google/snapshots/pre.sh and post.sh; aws: prints the SSM document).
+            """,
+        footer: """
+            Exit: 0 quiesced / resumed (also when consistency degraded: see the report), 1 failed and
+            nothing is held, 2 usage or configuration error.
+            Examples: snaporch hook install vmware
+                      snaporch hook gce pre data-disk,logs-disk
             """)
 
     static let version = CommandDeclaration(name: "version", summary: "print the version")

@@ -23,6 +23,8 @@ package struct BeginRequest: Sendable, Hashable {
     package var report: String?
     /// `--json`: print the result as JSON on stdout.
     package var json = false
+    /// What a platform hook's adapter decided and why (the report's `split.callerNotes`).
+    package var notes: [String] = []
 
     /// A request with the defaults (`--caller cli`, no freeze, the config's lease).
     package init() {}
@@ -86,6 +88,7 @@ package struct SplitRun: Sendable {
             freeze: request.freeze, mounts: request.mounts, platformFreezes: request.platformFreezes)
         holder.taskId = request.taskId
         holder.report = request.report.map(absolute)
+        holder.notes = request.notes
         let plan = RunSession(paths: paths, executable: RunIdentity.selfExecutable, environment: environment)
             .plan(config, options: holder.options)
         let outcome = await SplitBeginner(paths: paths, environment: environment)

@@ -44,6 +44,9 @@ package struct SplitReport: Sendable, Codable, Hashable {
     package var snapshotFailedReason: String?
     /// From quiesced to the window's close (`end`, the lease, a signal), in milliseconds.
     package var heldMs: Int?
+    /// What the caller's adapter decided and why (e.g. a Google disk list that could not be mapped
+    /// to mounts); nil when it said nothing.
+    package var callerNotes: [String]?
 
     /// Creates the split part of a report.
     package init(
