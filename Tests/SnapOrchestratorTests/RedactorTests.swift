@@ -33,6 +33,14 @@ import Testing
         ("api_key: ApiKey77", "ApiKey77", "api_key:"),
     ]
 
+    /// The patterns are compiled once per process; a pattern that does not compile would mask
+    /// nothing, silently: every one must compile.
+    @Test func everySecretPatternCompiles() {
+        #expect(SecretPatterns.compiled.invalid.isEmpty)
+        #expect(SecretPatterns.compiled.all.count == SecretPatterns.all.count)
+        #expect(SecretPatterns.compiled.mysqlClient != nil && SecretPatterns.compiled.mysqlShortPassword != nil)
+    }
+
     @Test(arguments: 0..<forms.count)
     func aSecretFormIsMasked(_ index: Int) {
         let (input, secret, kept) = Self.forms[index]

@@ -37,22 +37,24 @@ package struct Redactor: Sendable {
     /// environment pairs, `key: value`, `--password X`, `-pX` (MySQL clients), SQL `IDENTIFIED BY '…'`
     /// and `PASSWORD '…'`, `Bearer …` and SAS signatures (see `SecretPatterns`).
     package func redact(_ text: String) -> String {
+        guard !text.isEmpty else { return text }
         var out = text
         for secret in secrets where out.contains(secret) {
             out = out.replacing(secret, with: "***")
         }
         out = Self.redactParameters(out)
-        for pattern in SecretPatterns.all { out = Self.mask(out, pattern) }
-        if out.contains("-p"), (try? Regex(SecretPatterns.mysqlClient).firstMatch(in: out)) != nil {
-            out = Self.mask(out, SecretPatterns.mysqlShortPassword)
+        for pattern in SecretPatterns.compiled.all { out = Self.mask(out, pattern) }
+        if out.contains("-p"), let client = SecretPatterns.compiled.mysqlClient, out.firstMatch(of: client) != nil,
+            let short = SecretPatterns.compiled.mysqlShortPassword
+        {
+            out = Self.mask(out, short)
         }
         return out
     }
 
-    /// Replaces group 2 of every match of `pattern` with `***`, keeping group 1.
-    static func mask(_ text: String, _ pattern: String) -> String {
-        guard let regex = try? Regex(pattern) else { return text }
-        return text.replacing(regex) { match in
+    /// Replaces group 2 of every match of `regex` with `***`, keeping group 1.
+    static func mask(_ text: String, _ regex: Regex<AnyRegexOutput>) -> String {
+        text.replacing(regex) { match in
             let kept = match.output.count > 1 ? match.output[1].substring.map(String.init) ?? "" : ""
             let secret = match.output.count > 2 ? match.output[2].substring.map(String.init) ?? "" : ""
             return secret == "***" ? kept + secret : kept + "***"
