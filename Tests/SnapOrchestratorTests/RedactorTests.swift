@@ -35,6 +35,17 @@ import Testing
 
     /// The patterns are compiled once per process; a pattern that does not compile would mask
     /// nothing, silently: every one must compile.
+    /// The keyword pre-check never hides a secret: every form that must be masked passes it, and
+    /// also when written in upper case (the patterns ignore case).
+    @Test func theKeywordCheckLetsEverySecretShapeThrough() {
+        for (input, secret, _) in Self.forms {
+            #expect(SecretPatterns.mayMatch(input), "\(input)")
+            #expect(SecretPatterns.mayMatch(input.uppercased()), "\(input)")
+            #expect(!Redactor().redact(input).contains(secret), "\(input)")
+        }
+        #expect(!SecretPatterns.mayMatch("snapshot taken in 12 ms\n"))
+    }
+
     @Test func everySecretPatternCompiles() {
         #expect(SecretPatterns.compiled.invalid.isEmpty)
         #expect(SecretPatterns.compiled.all.count == SecretPatterns.all.count)

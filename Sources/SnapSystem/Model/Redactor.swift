@@ -43,6 +43,7 @@ package struct Redactor: Sendable {
             out = out.replacing(secret, with: "***")
         }
         out = Self.redactParameters(out)
+        guard SecretPatterns.mayMatch(out) else { return out }
         for pattern in SecretPatterns.compiled.all { out = Self.mask(out, pattern) }
         if out.contains("-p"), let client = SecretPatterns.compiled.mysqlClient, out.firstMatch(of: client) != nil,
             let short = SecretPatterns.compiled.mysqlShortPassword

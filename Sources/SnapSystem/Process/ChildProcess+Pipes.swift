@@ -24,7 +24,7 @@ extension ChildProcess {
 
     /// True while `stream` has not reached its end and was not closed.
     package func isOpen(_ stream: OutputStream) -> Bool {
-        state.withLock { !$0.ended.contains(stream) && $0.open.contains(descriptor(stream)) }
+        state.withLock { !$0.ended(stream) && $0.open.contains(descriptor(stream)) }
     }
 
     /// True while stdout or stderr is still open.
@@ -77,7 +77,7 @@ extension ChildProcess {
             if n > 0 {
                 sink(stream, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
-                _ = state.withLock { $0.ended.insert(stream) }
+                state.withLock { $0.markEnded(stream) }
             }
         }
     }
@@ -109,7 +109,7 @@ extension ChildProcess {
     }
 
     private func closeDescriptor(_ fd: Int32) {
-        let wasOpen = state.withLock { $0.open.remove(fd) != nil }
+        let wasOpen = state.withLock { $0.remove(fd) }
         if wasOpen { close(fd) }
     }
 
