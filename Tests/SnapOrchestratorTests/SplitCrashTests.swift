@@ -83,9 +83,13 @@ struct SplitCrashTests {
         let config = tree.write(TestConfig(freeze: .off, plugins: [.script("a", pre: a, post: a, hold: a, release: a)]))
         let fx = RunFixture(tree)
         let env = fx.environment.map { "\($0.key)=\(ShellQuote.quote($0.value))" }.joined(separator: " ")
+        // Killed once its holder exists (the holder writes its state first; the pre step then takes
+        // a second), not after a fixed sleep: under load a fixed 0.3 s could come before the spawn.
+        let stateFile = ShellQuote.quote(fx.splitFiles.state)
         let killed = try await sh(
             "env \(env) \(TestEnv.snaporch) begin --config \(config) --lease 3s >/dev/null 2>&1 & p=$!; "
-                + "sleep 0.3; kill -9 $p; wait $p; echo $?")
+                + "for i in $(seq 200); do [ -e \(stateFile) ] && break; sleep 0.05; done; kill -9 $p; wait $p; echo $?"
+        )
         #expect(killed.output.hasSuffix("137\n"), "begin was not killed while waiting: \(killed.output)")
         // The holder goes on: it quiesces without its caller, then its lease ends it.
         let files = fx.splitFiles
@@ -124,8 +128,12 @@ struct SplitCrashTests {
         let fx = RunFixture(tree)
         let quiesced = try await fx.begin(config, ["--lease", "60s"]).quiesced()
         let env = fx.environment.map { "\($0.key)=\(ShellQuote.quote($0.value))" }.joined(separator: " ")
+        // Killed once the holder has its message (the release step has logged; the post then takes
+        // a second), not after a fixed sleep that load could make too short.
         let killed = try await sh(
-            "env \(env) \(TestEnv.snaporch) end >/dev/null 2>&1 & p=$!; sleep 0.3; kill -9 $p; wait $p; echo $?")
+            "env \(env) \(TestEnv.snaporch) end >/dev/null 2>&1 & p=$!; for i in $(seq 200); do "
+                + "grep -q '^release:a:' \(ShellQuote.quote(log)) 2>/dev/null && break; sleep 0.05; done; "
+                + "kill -9 $p; wait $p; echo $?")
         #expect(killed.output.hasSuffix("137\n"), "end was not killed while waiting: \(killed.output)")
         #expect(await eventually(within: 10) { !processAlive(quiesced.split.holderPid) })
         #expect(lines(tree, "order.log") == ["pre:a:", "hold:a:", "release:a:", "post:a:snapshot-taken"])
