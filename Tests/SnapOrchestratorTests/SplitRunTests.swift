@@ -61,6 +61,29 @@ struct SplitRunTests {
         #expect(again.code == 0 && again.stderr.contains("no split run in progress"), "\(again.stderr)")
     }
 
+    /// Clients that connect to the control socket and never send a line cannot stretch the window
+    /// past the lease (each silent client used to hold the wait for 2 s).
+    @Test func silentClientsOnTheControlSocketDoNotStretchTheLease() async throws {
+        let tree = TestTree("split")
+        defer { tree.cleanup() }
+        let config = twoPlugins(tree, log: tree.path("order.log"))
+        let fx = RunFixture(tree)
+        let quiesced = try await fx.begin(config, ["--lease", "1s"]).quiesced()
+        let socket = ShellQuote.quote(fx.splitFiles.socket)
+        // Four silent connections, one after another, each held open for 3 s.
+        let clients = Task {
+            try await sh(
+                "for i in 1 2 3 4; do python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); "
+                    + "s.connect(sys.argv[1]); time.sleep(3)' \(socket) & sleep 0.1; done; wait", timeout: 30)
+        }
+        #expect(await eventually(within: 15) { !processAlive(quiesced.split.holderPid) })
+        _ = try await clients.value
+        let stored = try #require(fx.history(of: quiesced.runId).first)
+        #expect(stored.split?.ending == .leaseExpired)
+        let held = try #require(stored.split?.heldMs)
+        #expect(held < 1700, "the window was held \(held) ms against a 1 s lease")
+    }
+
     @Test func theLeaseReleasesEverythingAndALateEndSaysSo() async throws {
         let tree = TestTree("split")
         defer { tree.cleanup() }

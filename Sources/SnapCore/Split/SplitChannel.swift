@@ -37,15 +37,16 @@ package final class SplitChannel: PlatformEndSource, Sendable {
             if now >= deadline { return .deadlinePassed }
             let slice = min(deadline, now + 200_000_000)
             guard case .readable = Poll.waitReadable(listener.rawValue, deadline: slice) else { continue }
-            while let connection = UnixSocket.accept(listener) {
-                if let end = receive(connection) { return end }
+            while Sys.monotonicNanos() < deadline, let connection = UnixSocket.accept(listener) {
+                if let end = receive(connection, until: deadline) { return end }
             }
         }
     }
 
-    /// Reads the `end` request of one connection (bounded: 2 s); nil when it is not one (then the
-    /// connection is closed, or kept for the final report when it asked for nothing else).
-    private func receive(_ connection: FileDescriptor) -> PlatformEnd? {
+    /// Reads the `end` request of one connection (bounded: 2 s, and never past the window's
+    /// `deadline`: a client that connects and stays silent must not stretch the window); nil when
+    /// it is not one (then the connection is closed).
+    private func receive(_ connection: FileDescriptor, until deadline: UInt64) -> PlatformEnd? {
         let me = FileInfo.effectiveUserID
         guard let uid = UnixSocket.peerUser(connection), uid == 0 || uid == me else {
             send(.refused("only root may end a split run", exitCode: 2), to: connection)
@@ -53,7 +54,7 @@ package final class SplitChannel: PlatformEndSource, Sendable {
             return nil
         }
         var reader = LineReader(fd: connection.rawValue)
-        guard case .line(let line) = reader.next(deadline: Poll.deadline(afterMilliseconds: 2000)),
+        guard case .line(let line) = reader.next(deadline: min(Poll.deadline(afterMilliseconds: 2000), deadline)),
             let request = SplitMessage(line: line), request.kind == .end
         else {
             connection.close()
