@@ -6,7 +6,15 @@ import PackageDescription
 //   SnapCore          Config/ Freeze/ Report/ → Plugins/ Snapshot/ → Run/ Validate/
 //   SnapOrchestrator  Handler/ → CLI/ (the library the `snaporch` executable calls)
 // The folder order inside a target is checked by `scripts/layers` (run by `scripts/test`).
-let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+//
+// Concrete generic types (CheckedContinuation<ProcessOutcome, Never>, a Codable type's keyed
+// container, ...) are reached through their metadata accessors, not by name: by name, the runtime
+// demangles each one on first use and checks its requirements against every protocol conformance
+// of the (static) binary, ~0.1 ms per type, which the first plugin step of every run paid.
+let swift6: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
+]
 
 let package = Package(
     name: "SnapOrchestrator",

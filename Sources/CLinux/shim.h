@@ -11,6 +11,7 @@
 #include <linux/fs.h>
 #include <malloc.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 
 extern int pipe2(int pipefd[2], int flags);
 extern int syncfs(int fd);
@@ -50,5 +51,9 @@ static inline int snaporch_open_entry(int dirfd, const char *name) {
 /* mallopt(M_ARENA_MAX, 1): one malloc arena for every thread (M_ARENA_MAX is a macro the module
    may not export). Returns mallopt's 1 on success. */
 static inline int snaporch_single_malloc_arena(void) { return mallopt(M_ARENA_MAX, 1); }
+
+/* prctl(PR_SET_NAME): names the calling thread (ps -L, perf, /proc/PID/task/TID/comm); the kernel
+   keeps 15 bytes. prctl is variadic, which Swift cannot call. */
+static inline int snaporch_name_thread(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 #endif

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import Testing
 
@@ -41,6 +42,46 @@ struct BlockingWorkersTests {
         // The parked worker retired: the next job needs a new thread.
         await withCheckedContinuation { continuation in pool.run { continuation.resume() } }
         #expect(pool.threadsStarted == 2)
+    }
+}
+
+/// The threads behind the workers: plain POSIX threads, named for `ps -L` and `perf`.
+@Suite(.timeLimit(.minutes(1)))
+struct DetachedThreadTests {
+    @Test func aJobRunsOnANamedWorkerThread() async {
+        let pool = BlockingWorkers(maxParked: 1, idleLimit: .seconds(10))
+        let name = await withCheckedContinuation { continuation in
+            pool.run {
+                let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+                continuation.resume(returning: comm.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+        }
+        #expect(name == "snaporch-worker")
+    }
+
+    @Test func aThreadStartsRunsItsBodyAndKeepsAtMostFifteenBytesOfItsName() async {
+        let name = await withCheckedContinuation { continuation in
+            let started = DetachedThread.start(name: "snaporch-a-very-long-name", stackBytes: 64 << 10) {
+                let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+                continuation.resume(returning: comm.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            #expect(started)
+        }
+        #expect(name == "snaporch-a-very")
+    }
+
+    @Test func manyShortThreadsComeAndGo() async {
+        // Detached threads release their stacks when they return: 200 of them in a row must not
+        // run into a limit.
+        for i in 0..<200 {
+            let value = await withCheckedContinuation { continuation in
+                let started = DetachedThread.start(name: "t\(i)", stackBytes: 128 << 10) {
+                    continuation.resume(returning: i)
+                }
+                if !started { continuation.resume(returning: -1) }
+            }
+            #expect(value == i)
+        }
     }
 }
 

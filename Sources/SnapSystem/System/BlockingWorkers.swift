@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 import Synchronization
 
 /// The threads that run blocking work (`offload`, the supervision of each child process): parked
@@ -35,9 +34,12 @@ package final class BlockingWorkers: Sendable {
         started.add(1, ordering: .relaxed)
         let worker = Worker()
         worker.assign(job)
-        let thread = Thread { [self] in worker.loop(in: self) }
-        thread.stackSize = 512 * 1024
-        thread.start()
+        guard DetachedThread.start(name: "snaporch-worker", stackBytes: 512 * 1024, { [self] in worker.loop(in: self) })
+        else {
+            // No thread to be had (EAGAIN at the task limit): run the job here rather than never.
+            job()
+            return
+        }
     }
 
     /// Parks `worker` after a job; false when it should exit instead.

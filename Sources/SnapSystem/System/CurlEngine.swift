@@ -33,10 +33,7 @@ final class CurlEngine: Sendable {
 
     private init() {
         multi = snaporch_curl_multi_init()!
-        let thread = Thread { [self] in self.loop() }
-        thread.name = "snaporch-http"
-        thread.stackSize = 512 * 1024
-        thread.start()
+        DetachedThread.start(name: "snaporch-http", stackBytes: 512 * 1024) { [self] in self.loop() }
     }
 
     /// Starts `request`; `completion` runs once, on the engine thread, within `timeoutMillis`

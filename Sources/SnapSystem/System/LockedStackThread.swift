@@ -23,25 +23,10 @@ package enum LockedStackThread {
         defer { pthread_attr_destroy(&attributes) }
         pthread_attr_setstack(&attributes, stack, size)
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        let box = Unmanaged.passRetained(Body(body)).toOpaque()
-        var thread = pthread_t()
-        let rc = pthread_create(
-            &thread, &attributes,
-            { context in
-                let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
-                body.run()
-                return nil
-            }, box)
-        if rc != 0 {
-            Unmanaged<Body>.fromOpaque(box).release()
+        guard ThreadEntry.create(attributes: &attributes, name: nil, body) else {
             munmap(mapping, size + page)
             return false
         }
         return true
-    }
-
-    private final class Body: Sendable {
-        let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 }
