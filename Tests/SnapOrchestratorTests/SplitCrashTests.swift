@@ -166,6 +166,38 @@ struct SplitCrashTests {
         #expect(try fx.history(of: second.quiesced().runId).count == 1)
     }
 
+    @Test func aPlainRunAfterADeadHolderKeepsThatRunsBooks() async throws {
+        let tree = TestTree("split")
+        defer { tree.cleanup() }
+        let log = tree.path("order.log")
+        let a = logger(tree, "a", log: log)
+        let config = tree.write(TestConfig(freeze: .off, plugins: [.script("a", pre: a, post: a, hold: a, release: a)]))
+        let fx = RunFixture(tree)
+        let first = try await fx.begin(config, ["--lease", "60s", "--caller", "vmware"]).quiesced()
+        kill(first.split.holderPid, SIGKILL)
+        #expect(await eventually(within: 5) { !processAlive(first.split.holderPid) })
+        // Not `recover`, not `end`: the next plain run finishes the dead holder's duties first...
+        let run = try await fx.snaporch(["run", "--config", config, "--no-freeze", "--no-snapshot"])
+        #expect(run.code == 0, "\(run.stderr)")
+        #expect(
+            lines(tree, "order.log") == [
+                "pre:a:", "hold:a:", "release:a:no-snapshot", "post:a:no-snapshot",
+                "pre:a:", "hold:a:", "release:a:", "post:a:no-snapshot",
+            ])
+        // ...and that run's report says what happened, with the steps that were recovered.
+        let stored = try #require(fx.history(of: first.runId).first)
+        #expect(stored.split?.ending == .holderDied && stored.split?.caller == "vmware", "\(stored.errors)")
+        #expect(stored.recovered.map(\.plugin).count == 2, "\(stored.recovered)")
+        #expect(stored.errors.first?.message.contains("ran 2 owed release/post step(s)") == true, "\(stored.errors)")
+        // `end` then collects that report once: not "its journal was already finished".
+        let end = try await fx.end(["--json"])
+        #expect(end.code == 1 && end.stderr.contains("the holder died"), "\(end.stderr)")
+        #expect(!end.stderr.contains("already finished"), "\(end.stderr)")
+        #expect(try end.report().runId == first.runId)
+        let nothing = try await fx.end()
+        #expect(nothing.code == 0 && nothing.stderr.contains("no split run in progress"), "\(nothing.stderr)")
+    }
+
     @Test func beginGivesUpOnAHolderThatNeverAnswersAndTellsItToStop() async throws {
         let tree = TestTree("split")
         defer { tree.cleanup() }

@@ -36,6 +36,17 @@ struct SummaryTruthTests {
         return text.filter { !$0.isWhitespace }
     }
 
+    @Test func aSplitRunsSummarySaysWhatThePlatformHookDecided() {
+        var report = RunReport(runId: "split", taskId: "split")
+        var split = SplitReport(
+            caller: "gce", leaseMs: 60_000, windowMs: 60_000, bound: .lease, platformFreezes: false, holderPid: 42)
+        split.callerNotes = ["disk 'nosuchdisk': no block device by that name; freezing the configured selection"]
+        report.split = split
+        let text = Summary(color: false).render(report)
+        #expect(text.contains("split run: begun by gce"), "\(text)")
+        #expect(text.contains("    gce hook: disk 'nosuchdisk': no block device by that name;"), "\(text)")
+    }
+
     @Test func summaryWrapsLongDetailsInsteadOfCuttingThem() async throws {
         let tree = TestTree("wrap")
         defer { tree.cleanup() }

@@ -18,7 +18,13 @@ package struct Summary: Sendable {
         let tint = report.outcome == .success ? "32" : report.outcome == .degraded ? "33" : "31"
         out.append(paint(verdict, tint) + "  (run \(report.runId), \(report.mode.rawValue), \(report.durationMs) ms)")
         for reason in report.reasons { out += TextWrap.hanging("  because: ", reason, width: Self.width) }
-        if let split = report.split { out.append(Self.splitLine(split)) }
+        if let split = report.split {
+            out.append(Self.splitLine(split))
+            // What the platform hook decided for the admin (e.g. a disk list it could not map).
+            for note in split.callerNotes ?? [] {
+                out += TextWrap.hanging("    \(split.caller) hook: ", note, width: Self.width)
+            }
+        }
         if !report.recovered.isEmpty {
             out.append(
                 "  recovered: ran \(report.recovered.count) post step(s) owed by interrupted run \(report.recovered[0].runId)"

@@ -18,6 +18,10 @@ package struct RunSession: Sendable {
     package let clock: any RunClock
     /// What a split-phase run adds (where `end` comes from, who hears about the quiesce); nil otherwise.
     package var split: SplitHooks?
+    /// Told when this run first finished the duties of an interrupted split-phase run (a holder
+    /// that died): that run's own report and what `end` collects are kept by the split layer
+    /// (`recordingSplitRecoveries()`).
+    package var finishedSplitRun: (@Sendable (JournalState, [RecoveredStep], [EmergencyThaw.Result]) -> Void)?
 
     /// Creates the composition root of one run.
     package init(
@@ -114,8 +118,9 @@ package struct RunSession: Sendable {
         if let reason = leftover.unreadable {
             note = "the run journal is unreadable (\(reason)); thawing every mount it may name first"
         }
-        let recovered = await Recovery(launcher: launcher, killGrace: plan.config.killGrace).recover(leftover).steps
+        let (recovered, thawed) = await Recovery(launcher: launcher, killGrace: plan.config.killGrace).recover(leftover)
         journal.discard()
+        if leftover.split != nil { finishedSplitRun?(leftover, recovered, thawed) }
         return (recovered, note)
     }
 }

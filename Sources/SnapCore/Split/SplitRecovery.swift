@@ -118,3 +118,16 @@ package struct SplitRecovery: Sendable {
         return report
     }
 }
+
+extension RunSession {
+    /// This session, keeping the books of a dead holder's split run it finishes first (its report
+    /// says "holder died", and a later `end` collects it) as `recover` does.
+    package func recordingSplitRecoveries() -> RunSession {
+        var session = self
+        let paths = self.paths
+        session.finishedSplitRun = { leftover, recovered, thawed in
+            SplitRecovery(paths: paths).recorded(leftover, recovered: recovered, thawed: thawed)
+        }
+        return session
+    }
+}

@@ -31,7 +31,8 @@ struct RunCommand {
         options.taskId = args.value("--task-id") ?? settings.map(\.taskId).flatMap { $0.isEmpty ? nil : $0 } ?? runId
         let session = RunSession(
             paths: paths, executable: RunIdentity.selfExecutable, environment: ProcessInfo.processInfo.environment,
-            request: settings?.handlerRequest)
+            request: settings?.handlerRequest
+        ).recordingSplitRecoveries()
         let plan = session.plan(config, options: options)
         if options.dryRun {
             console.out(PlanRenderer.render(plan))

@@ -80,7 +80,8 @@ extension HandlerDaemon {
         options.taskId = parameters.taskId.isEmpty ? nil : parameters.taskId
         let session = RunSession(
             paths: paths, launcher: launcher, executable: executable, environment: environment,
-            request: parameters.handlerRequest)
+            request: parameters.handlerRequest
+        ).recordingSplitRecoveries()
         let plan = session.plan(config, options: options)
         var report: RunReport
         do {
