@@ -29,11 +29,37 @@ struct HookMappingTests {
         #expect(throws: HookUsageError.self) { try VMwareHook.action(["quiesce"]) }
     }
 
+    @Test func aRepeatedEndGetsTheSameResultOnlyFromItsCallerAndOnlySoon() throws {
+        var report = RunReport(runId: "r1", taskId: "r1")
+        report.split = SplitReport(
+            caller: "aws", leaseMs: 60_000, windowMs: 60_000, bound: .lease, platformFreezes: false, holderPid: 1)
+        let ended = Date(timeIntervalSince1970: 1_800_000_000)
+        let last = SplitLast(
+            runId: "r1", endedAt: SplitText.iso(ended), ending: .leaseExpired, exitCode: 1, collected: true,
+            reportPath: nil, stored: true, report: report)
+        let soon = ended.addingTimeInterval(90)
+        guard
+            case .finished(let again, let code, let note)? = SplitEnder.repeated(
+                last, caller: "aws", within: .seconds(600), now: soon)
+        else {
+            Issue.record("a retried post-script 90 s later did not get the run's result")
+            return
+        }
+        #expect(again.runId == "r1" && code == 1)
+        #expect(note?.contains("already ended") == true && note?.contains("lease expired") == true, "\(note ?? "")")
+        #expect(SplitEnder.repeated(last, caller: "qemu-ga", within: .seconds(600), now: soon) == nil)
+        #expect(
+            SplitEnder.repeated(last, caller: "aws", within: .seconds(600), now: ended.addingTimeInterval(601)) == nil)
+    }
+
     @Test func awsPreScriptFreezesTheGivenMountsAndDryRunOnlyPlans() throws {
         #expect(
             try AWSHook.action(["pre-script"], mounts: ["/data"])
                 == .begin(HookBegin(caller: .aws, freeze: true, mounts: ["/data"])))
-        #expect(try AWSHook.action(["post-script"], mounts: []) == .end(HookEnd(caller: .aws)))
+        // DLM retries a failed post-script: a repeat gets the run's result again.
+        #expect(
+            try AWSHook.action(["post-script"], mounts: [])
+                == .end(HookEnd(caller: .aws, repeatWithin: .seconds(600))))
         #expect(try AWSHook.action(["dry-run"], mounts: []) == .dryRun(.aws))
         let error = #expect(throws: HookUsageError.self) { try AWSHook.action(["pre"], mounts: []) }
         #expect(error?.message.contains("pre-script, post-script or dry-run") == true)

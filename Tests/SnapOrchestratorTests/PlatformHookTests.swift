@@ -148,6 +148,13 @@ extension DatabasePluginTests {
             #expect(try newestReport(machine).split?.ending == .leaseExpired)
             let late = try await ssm("post-script")
             #expect(late.code == 1 && late.output.contains("lease expired"), "\(late.output)")
+            // DLM retries a failed post-script (MaximumRetryCount): the retry fails the same way
+            // instead of succeeding as a no-op, which would mark the post-script as passed.
+            let retried = try await ssm("post-script")
+            #expect(retried.code == 1 && retried.output.contains("gets the same result"), "\(retried.output)")
+            // Any other `end` with nothing in progress stays a no-op.
+            let plain = try await machine.invoke(TestEnv.snaporch, ["end"])
+            #expect(plain.code == 0 && plain.output.contains("no split run in progress"), "\(plain.output)")
         }
     }
 }

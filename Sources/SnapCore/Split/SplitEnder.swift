@@ -22,12 +22,17 @@ package struct SplitEnder: Sendable {
     package init(paths: Paths) { self.paths = paths }
 
     /// Ends the split run in progress; `snapshotFailed` says the platform's snapshot failed.
+    /// `repeatWithin`: for a platform that retries a failed call (AWS DLM and its post-script), an
+    /// `end` with nothing in progress gives the result of `caller`'s last split run again when that
+    /// run ended within this span, instead of a no-op that would turn the failed call into a success.
     ///
     /// Safety contract: waits at most until the holder's own latest finish (`finishByEpochMs`)
     /// plus 30 s, whatever the holder does.
-    package func end(snapshotFailed: String?, caller: String?) async -> EndOutcome {
+    package func end(snapshotFailed: String?, caller: String?, repeatWithin: TimeSpan? = nil) async -> EndOutcome {
         SplitPending(paths: paths).storeAll()
-        guard let state = files.load(SplitState.self, from: files.state) else { return collectLast() }
+        guard let state = files.load(SplitState.self, from: files.state) else {
+            return collectLast(repeatingFor: caller, within: repeatWithin)
+        }
         var request = SplitMessage(.end)
         request.snapshotFailed = snapshotFailed
         request.caller = caller
@@ -74,9 +79,14 @@ package struct SplitEnder: Sendable {
             note: "the holder (pid \(state.pid)) died (\(reason)); `end` finished its duties")
     }
 
-    /// No holder runs: report the last split run if nobody collected it yet, else a no-op.
-    private func collectLast() -> EndOutcome {
-        guard let last = files.load(SplitLast.self, from: files.last), !last.collected else {
+    /// No holder runs: report the last split run if nobody collected it yet (or, for a retried
+    /// call, again), else a no-op.
+    private func collectLast(repeatingFor caller: String? = nil, within span: TimeSpan? = nil) -> EndOutcome {
+        guard let last = files.load(SplitLast.self, from: files.last) else {
+            return .nothing("no split run in progress: nothing to end")
+        }
+        if last.collected {
+            if let span, let caller, let again = Self.repeated(last, caller: caller, within: span) { return again }
             return .nothing("no split run in progress: nothing to end")
         }
         markCollected(last.runId)
@@ -86,6 +96,19 @@ package struct SplitEnder: Sendable {
         if last.ending == .leaseExpired { note += "; released holds, thawed, ran posts" }
         note += "; report: \(last.reportPath ?? "none")"
         if !last.stored { note += " (kept under /run: the state directory may have been frozen)" }
+        return .finished(
+            last.report ?? RunReport(runId: last.runId, taskId: last.runId), exitCode: last.exitCode, note: note)
+    }
+
+    /// The result of `last` once more, when `caller` began it and it ended within `span`.
+    static func repeated(_ last: SplitLast, caller: String, within span: TimeSpan, now: Date = Date()) -> EndOutcome? {
+        guard last.report?.split?.caller == caller, let ended = SplitText.date(last.endedAt),
+            now.timeIntervalSince(ended) <= Double(span.milliseconds) / 1000
+        else { return nil }
+        let how = last.ending.describe(leaseMs: last.report?.split?.leaseMs)
+        let note =
+            "the split run \(last.runId) already ended at \(last.endedAt) (\(how)) and its result was collected; "
+            + "a call repeated within \(SplitText.seconds(span.milliseconds)) gets the same result (exit \(last.exitCode))"
         return .finished(
             last.report ?? RunReport(runId: last.runId, taskId: last.runId), exitCode: last.exitCode, note: note)
     }

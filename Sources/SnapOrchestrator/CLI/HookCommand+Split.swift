@@ -23,6 +23,7 @@ extension HookCommand {
         var request = EndRequest()
         request.snapshotFailed = hook.snapshotFailed
         request.caller = hook.caller.rawValue
+        request.repeatWithin = hook.repeatWithin
         request.json = args.has("--json")
         return await SplitRun(console: console, paths: paths).end(request)
     }

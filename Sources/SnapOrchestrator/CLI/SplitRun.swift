@@ -40,6 +40,9 @@ package struct EndRequest: Sendable, Hashable {
     package var report: String?
     /// `--json`: print the final run report as JSON on stdout (like `run --json`).
     package var json = false
+    /// A platform that retries a failed call: with nothing in progress, the caller's last split
+    /// run ended within this span gives its result again (`SplitEnder.end`).
+    package var repeatWithin: TimeSpan?
 
     /// A request with the defaults.
     package init() {}
@@ -98,7 +101,8 @@ package struct SplitRun: Sendable {
 
     /// `end` with this instance's console and paths.
     package func end(_ request: EndRequest) async -> Int32 {
-        let outcome = await SplitEnder(paths: paths).end(snapshotFailed: request.snapshotFailed, caller: request.caller)
+        let outcome = await SplitEnder(paths: paths).end(
+            snapshotFailed: request.snapshotFailed, caller: request.caller, repeatWithin: request.repeatWithin)
         return SplitOutput(console: console).end(outcome, json: request.json, reportPath: request.report)
     }
 

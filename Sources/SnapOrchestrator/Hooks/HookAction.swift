@@ -63,11 +63,14 @@ package struct HookEnd: Sendable, Equatable {
     package var caller: HookPlatform
     /// Set when the platform says its snapshot failed: the posts learn `no-snapshot`.
     package var snapshotFailed: String?
+    /// Set for a platform that retries a failed call: a repeated `end` gets the same result.
+    package var repeatWithin: TimeSpan?
 
     /// Creates the request.
-    package init(caller: HookPlatform, snapshotFailed: String? = nil) {
+    package init(caller: HookPlatform, snapshotFailed: String? = nil, repeatWithin: TimeSpan? = nil) {
         self.caller = caller
         self.snapshotFailed = snapshotFailed
+        self.repeatWithin = repeatWithin
     }
 }
 
