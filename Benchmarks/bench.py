@@ -40,6 +40,14 @@ def machine():
             "snaporch": sh([BIN, "version"]).stdout.strip()}
 
 
+def cpu_times():
+    """The machine's CPU time so far, in clock ticks: (all, steal). Steal is the time the hypervisor
+    ran something else while this VM wanted the CPU: where it is high, every timing here is slower
+    and noisier than on a quiet machine."""
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+
+
 def bench_overhead(tmp):
     tree = os.path.join(tmp, "overhead")
     os.makedirs(tree, mode=0o755)
@@ -429,6 +437,7 @@ def main():
         # The binary that `make install` and the packages ship, built the same way.
         subprocess.run(["make", "-s", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     results = {"machine": machine(), "runs": RUNS}
+    started_cpu = cpu_times()
     tmp = tempfile.mkdtemp(prefix="snaporch-bench-")
     os.chmod(tmp, 0o755)
     try:
@@ -447,6 +456,9 @@ def main():
             results["skipped"] = "freeze benchmarks need root and loop devices"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    ended_cpu = cpu_times()
+    total = max(ended_cpu[0] - started_cpu[0], 1)
+    results["machine"]["stealPct"] = round(100 * (ended_cpu[1] - started_cpu[1]) / total, 2)
     m, o = results["machine"], results["overhead"]
     # Each row: name, shown value, target text, and the measured number with its bound (None: report
     # only). A figure that guards a promise and misses its target fails the benchmark.
@@ -501,7 +513,9 @@ def main():
         rows += stall.rows(results["stall"])
     missed = [r for r in rows if r[4] is not None and r[3] > r[4]]
     results["missedTargets"] = [r[0].strip() for r in missed]
-    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memoryMiB']} MiB, kernel {m['kernel']}, {m['snaporch']}")
+    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memoryMiB']} MiB, kernel {m['kernel']}, {m['snaporch']}; "
+          f"CPU steal during the bench {m['stealPct']} % (time the hypervisor gave to others: timings are slower "
+          "and noisier when it is not ~0)")
     width = max(len(r[0]) for r in rows)
     print(f"{'figure'.ljust(width)}  {'value':>12}  target")
     for row in rows:
