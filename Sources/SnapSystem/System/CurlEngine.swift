@@ -11,7 +11,8 @@ import Synchronization
 /// then removes it itself, whether or not libcurl's own timeout fired). Nothing is cancelled from
 /// another thread, and no lock of ours is held while libcurl or a completion runs.
 final class CurlEngine: Sendable {
-    /// The process's engine, started on first use; nil when libcurl cannot be loaded.
+    /// The process's engine, started on first use; nil when libcurl cannot be loaded or its thread
+    /// cannot start.
     static let shared: CurlEngine? = libraryLoaded ? CurlEngine() : nil
 
     /// Loads libcurl (`dlopen`, once) and initialises it; false when `libcurl.so.4` is missing.
@@ -31,9 +32,11 @@ final class CurlEngine: Sendable {
     private nonisolated(unsafe) let multi: UnsafeMutableRawPointer
     private let pending = Mutex(Pending())
 
-    private init() {
+    private init?() {
         multi = snaporch_curl_multi_init()!
-        DetachedThread.start(name: "snaporch-http", stackBytes: 512 * 1024) { [self] in self.loop() }
+        guard DetachedThread.start(name: "snaporch-http", stackBytes: 512 * 1024, { [self] in self.loop() }) else {
+            return nil
+        }
     }
 
     /// Starts `request`; `completion` runs once, on the engine thread, within `timeoutMillis`

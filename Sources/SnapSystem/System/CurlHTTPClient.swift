@@ -25,8 +25,11 @@ package struct CurlHTTPClient: HTTPClient {
     package func send(_ request: HTTPRequest, timeout: Duration) async -> HTTPResult {
         let millis = max(
             1, Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
-        guard let engine = CurlEngine.shared else {
+        guard CurlEngine.libraryLoaded else {
             return .failed("libcurl (libcurl.so.4) could not be loaded: install the libcurl4 package")
+        }
+        guard let engine = CurlEngine.shared else {
+            return .failed("the HTTP engine's thread could not start (the process or user thread limit?)")
         }
         let once = ResumeOnce<HTTPResult>()
         let cap = bodyCap
