@@ -72,12 +72,13 @@ struct HookMappingTests {
 
     // MARK: Google's disk list
 
-    /// sda (8:0) holds `/` on sda1; sdb (8:16) has partitions sdb1 (/data, and a bind mount of it)
+    /// sda (8:0) holds `/boot` on sda1 (the table names no system mount: nothing here is frozen,
+    /// but the hook tests keep to mounts of their own); sdb (8:16) has partitions sdb1 (/data, and a bind mount of it)
     /// and sdb2 (/logs); sdc (8:32, SCSI 0/2) holds an LVM volume dm-0 (/db); sdd (8:48) has no
     /// filesystem mounted.
     static let table = MountInfoParser.parse(
         """
-        22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+        22 1 8:1 / /boot rw,relatime shared:1 - ext4 /dev/sda1 rw
         30 22 8:17 / /data rw,relatime shared:2 - ext4 /dev/sdb1 rw
         31 22 8:18 / /logs rw,relatime - xfs /dev/sdb2 rw
         32 22 253:0 / /db rw,relatime - xfs /dev/mapper/vg-db rw

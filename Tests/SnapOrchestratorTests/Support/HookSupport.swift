@@ -81,7 +81,10 @@ struct HookMachine: Sendable {
     ) {
         let env = fixture.environment.map { "\($0.key)=\(ShellQuote.quote($0.value))" }.joined(separator: " ")
         let argv = ([wrapper] + arguments).map(ShellQuote.quote).joined(separator: " ")
-        return try await sh("cd / && env -i \(env) \(argv) </dev/null", timeout: timeout)
+        // An agent's working directory: empty and unrelated to the config (no relative path may work).
+        let cwd = tree.path("agent-cwd")
+        try FileManager.default.createDirectory(atPath: cwd, withIntermediateDirectories: true)
+        return try await sh("cd \(ShellQuote.quote(cwd)) && env -i \(env) \(argv) </dev/null", timeout: timeout)
     }
 
     /// True when an INSERT with a 3 s lock wait succeeds now (the database lock is not held).
