@@ -70,21 +70,27 @@ def bench_overhead(tmp):
         t = time.perf_counter()
         out = sh([BIN, "run", "--config", config, "--no-freeze", "--no-snapshot", "--json"], env=env).stdout
         wall.append((time.perf_counter() - t) * 1000)
-        pipeline.append(json.loads(out)["durationMs"])
+        pipeline.append(run_ms(json.loads(out)))
     steps = 100
     return {
         "scriptOwnMs": round(per_script_ms, 3),
-        "pipelineMs": statistics.median(pipeline),
+        "pipelineMs": round(statistics.median(pipeline), 3),
         "wallMs": round(statistics.median(wall), 1),
         "overheadPerStepMs": round((statistics.median(pipeline) - steps * per_script_ms) / steps, 3),
         "overheadPerStepWallMs": round((statistics.median(wall) - steps * per_script_ms) / steps, 3),
     }
 
+def run_ms(report):
+    """A run's duration in ms, from the report's microseconds (its whole milliseconds would add up to
+    1 ms of rounding to runs that last 0.5-3 ms)."""
+    return report["durationUs"] / 1000
+
+
 def bench_steps(tmp):
     """Per-step cost at 1/10/50/100/200/400 trivial script plugins (pre + post, rehearsal): what one more
-    step adds to the run's own duration, i.e. (durationMs(N) - durationMs(0)) / 2N, the script's own
+    step adds to the run's own duration, i.e. (duration(N) - duration(0)) / 2N, the script's own
     fork+exec+run included. Runs of all sizes are interleaved so that load from elsewhere hits them
-    alike; small runs are repeated more (the report's duration is in whole ms) and averaged with the
+    alike; small runs are repeated more (their spread is largest) and averaged with the
     top and bottom tenth trimmed."""
     tree = os.path.join(tmp, "steps")
     os.makedirs(tree, mode=0o755)
@@ -105,7 +111,7 @@ def bench_steps(tmp):
     durations = {n: [] for n in sizes}
     for _, n in schedule:
         out = sh([BIN, "run", "--config", configs[n], "--no-freeze", "--no-snapshot", "--json"], env=env).stdout
-        durations[n].append(json.loads(out)["durationMs"])
+        durations[n].append(run_ms(json.loads(out)))
 
     def trimmed_mean(values):
         values = sorted(values)

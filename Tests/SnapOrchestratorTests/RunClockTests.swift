@@ -11,17 +11,21 @@ import Testing
 final class ManualClock: RunClock {
     private let monotonic: Mutex<UInt64>
     let wallMillis: Int64
-    let step: TimeSpan
+    let stepNanos: UInt64
 
-    init(wallMillis: Int64, step: TimeSpan) {
+    convenience init(wallMillis: Int64, step: TimeSpan) {
+        self.init(wallMillis: wallMillis, stepNanos: UInt64(step.milliseconds) * 1_000_000)
+    }
+
+    init(wallMillis: Int64, stepNanos: UInt64) {
         self.monotonic = Mutex(1_000_000_000)
         self.wallMillis = wallMillis
-        self.step = step
+        self.stepNanos = stepNanos
     }
 
     var now: MonotonicInstant {
         let nanos = monotonic.withLock { value in
-            value += UInt64(step.milliseconds) * 1_000_000
+            value += stepNanos
             return value
         }
         return MonotonicInstant(nanoseconds: nanos)
@@ -91,6 +95,21 @@ struct RunClockTests {
             #expect(entry.startMs % 1000 == 0)
         }
         #expect(report.outcome == .success)
+    }
+
+    @Test func theRunsDurationIsKeptToTheMicrosecond() async throws {
+        let tree = TestTree("clock")
+        defer { tree.cleanup() }
+        // Each reading is 1.25 ms later: whole milliseconds alone would lose up to a millisecond
+        // of every run, which is most of a short rehearsal.
+        let clock = ManualClock(wallMillis: Self.wall, stepNanos: 1_250_000)
+        let (plan, orchestrator) = try execute(config(tree), clock: clock)
+        let report = await orchestrator.execute(plan, runId: "c3")
+        let micros = try #require(report.durationUs)
+        #expect(micros >= 2 * 1250 && micros % 1250 == 0, "\(micros) µs")
+        #expect(report.durationMs == micros / 1000)
+        let json = try #require(String(data: JSONEncoder().encode(report), encoding: .utf8))
+        #expect(json.contains("\"durationUs\":\(micros)"))
     }
 
     @Test func theRunLockWaitSleepsOnTheInjectedClock() async throws {

@@ -96,7 +96,9 @@ package struct Orchestrator: Sendable {
             plan: plan, report: report, aborted: pre.aborted || window.holds?.aborted == true,
             freezeOK: window.freezeOK,
             degraded: !verdict.degradedBy.isEmpty || post.failed)
-        report.durationMs = setup.timer.ms
+        let elapsed = setup.timer.us
+        report.durationMs = elapsed / 1000
+        report.durationUs = elapsed
         return report
     }
 

@@ -20,6 +20,9 @@ struct RunTimer: Sendable {
     /// Milliseconds since the start of the run (the timeline's unit).
     var ms: Int { (clock.now - start).milliseconds }
 
+    /// Microseconds since the start of the run.
+    var us: Int { start.micros(until: clock.now) }
+
     /// The instant `span` from now.
     func deadline(after span: TimeSpan) -> MonotonicInstant { clock.now + span }
 

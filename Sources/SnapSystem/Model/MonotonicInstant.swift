@@ -25,6 +25,11 @@ package struct MonotonicInstant: Sendable, Hashable, Comparable {
         return TimeSpan(milliseconds: Int((lhs.nanoseconds - rhs.nanoseconds) / 1_000_000))
     }
 
+    /// The time from this instant to `later`, in whole microseconds; zero when `later` is earlier.
+    package func micros(until later: MonotonicInstant) -> Int {
+        later.nanoseconds > nanoseconds ? Int((later.nanoseconds - nanoseconds) / 1000) : 0
+    }
+
     /// The instant `duration` later (to the nanosecond; negative durations count as zero).
     package static func + (lhs: MonotonicInstant, rhs: Duration) -> MonotonicInstant {
         let (seconds, attoseconds) = rhs.components

@@ -49,6 +49,9 @@ package struct RunReport: Sendable, Codable, Hashable {
     package var startedAt: String = ""
     /// Duration of the whole run, in milliseconds.
     package var durationMs: Int = 0
+    /// Microsecond precision of the same duration (absent from reports of versions before it, and
+    /// from documents written for a run that never started).
+    package var durationUs: Int?
     /// Every plugin, in pre order.
     package var plugins: [PluginReport] = []
     /// The freeze window.
