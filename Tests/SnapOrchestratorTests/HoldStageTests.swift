@@ -117,6 +117,33 @@ struct HoldStageTests {
         }
     }
 
+    /// A run that never froze has nothing of its own to thaw: when an aborting hold cancels the
+    /// prepared freeze, a mount another tool froze stays frozen (it used to be thawed with
+    /// snaporch's own fds, as if the guard had been lost inside a window).
+    @Test func aCancelledFreezeLeavesAFreezeThatIsNotOursAlone() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            let a = try await fx.loop("a")
+            let b = try await fx.loop("b")
+            let log = tree.path("order.log")
+            let script = logger(tree, "p", log: log, mount: a.mountPoint, extra: "[ $SNAPORCH_PHASE != hold ]")
+            let config = tree.write(
+                TestConfig(
+                    freeze: .on(timeout: "10s", mounts: [a.mountPoint, b.mountPoint]), snapshot: .none,
+                    plugins: [
+                        .script("p", pre: script, post: script, hold: script, release: script, ["on_failure": "abort"])
+                    ]
+                ))
+            #expect(try await sh("fsfreeze -f \(b.mountPoint)").code == 0)
+            let r = try await RunFixture(tree, freezing: [a, b]).run(config, ["--json"])
+            #expect(r.code != 0)
+            #expect(lines(tree, "order.log") == ["pre:p:thawed", "hold:p:thawed", "release:p:thawed", "post:p:thawed"])
+            #expect(
+                !(await writeCompletes(in: b.mountPoint, within: 0.3)), "snaporch thawed a freeze that was not its own")
+            #expect(await writeCompletes(in: a.mountPoint, within: 1))
+        }
+    }
+
     @Test func recoverRunsTheOwedReleaseBeforeThePostAfterAKillInsideTheWindow() async throws {
         try await withFreezeFixture { fx in
             let tree = fx.tree

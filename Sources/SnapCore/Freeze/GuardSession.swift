@@ -49,6 +49,12 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
     func startWatcher() {
         let thread = Thread { [self] in
             startWatching.wait()
+            // Let go without a freeze (`cancel`): nothing of ours is frozen, so there is nothing to
+            // watch or thaw — a thaw here would undo freezes that belong to other tools.
+            guard freezeStart != 0 else {
+                done.signal()
+                return
+            }
             watch()
         }
         thread.stackSize = 128 * 1024
