@@ -45,6 +45,32 @@ extension DatabasePluginTests {
             !first.contains("Broken pipe") && !first.contains("the client exited") && !first.contains("NOT-SHOWN-PW"))
     }
 
+    /// The client echoes an option-file line it does not know — a misspelt `password` with its
+    /// value — and snaporch quotes the client: the value is masked in `validate`, in the run's
+    /// summary and report, and in the report kept in the history.
+    @Test func aClientsEchoOfAMisspeltPasswordLineIsMasked() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        let cnf = tree.write(
+            "my.cnf", "[client]\nuser=snaporch\npasword=Hunter2Secret\nsocket=\(tree.path("run/none.sock"))\n",
+            mode: 0o600)
+        let fixture = RunFixture(tree)
+        let config = fixture.write(TestConfig(plugins: [.mysql(defaultsFile: cnf)]))
+        let validate = try await fixture.validate(config)
+        #expect(validate.code == 1)
+        #expect(validate.stderr.contains("unknown variable 'pasword=***'"), "\(validate.stderr)")
+        let run = try await fixture.run(config, ["--no-freeze", "--no-snapshot", "--json"])
+        let report = try run.report()
+        #expect(report.plugins.first?.pre?.error?.contains("unknown variable 'pasword=***'") == true, "\(run.stdout)")
+        for text in [validate.stdout, validate.stderr, run.stdout, run.stderr] {
+            #expect(!text.contains("Hunter2Secret"), "\(text)")
+        }
+        let history = try await sh("ls \(tree.path("var/lib/snaporch/history"))")
+        #expect(history.output.contains(".json"), "no report in the history: \(history.output)")
+        let leaks = try await sh("grep -rl Hunter2Secret \(tree.path("var")) \(tree.path("run")) || true")
+        #expect(leaks.output.isEmpty, "kept with the password: \(leaks.output)")
+    }
+
     @Test func validateShowsTheServersAuthenticationMessageEveryTime() async throws {
         let tree = TestTree("db")
         defer { tree.cleanup() }

@@ -31,6 +31,13 @@ import Testing
         ("redirect to https%3A%2F%2Fx%3Fsig%3DEncodedSig12%26se", "EncodedSig12", "redirect"),
         ("client_secret=Cs9&grant=x", "Cs9", "grant=x"),
         ("api_key: ApiKey77", "ApiKey77", "api_key:"),
+        ("DATABASE_URL=postgresql://bk:UrlPw31@db/app", "UrlPw31", "@db/app"),
+        ("connecting to mysql://root:UrlPw32@10.0.0.4:3306/shop", "UrlPw32", "@10.0.0.4:3306/shop"),
+        ("DB_PASS=PassEnv33 ./start", "PassEnv33", "./start"),
+        ("restic --pass=PassOpt34 backup", "PassOpt34", "backup"),
+        ("gpg passphrase=Phrase35", "Phrase35", "gpg"),
+        ("mariadb: unknown variable 'pasword=Typo36Secret'", "Typo36Secret", "unknown variable 'pasword="),
+        ("mysqldump: unknown option '--passwrd=Typo37'", "Typo37", "unknown option '--passwrd="),
     ]
 
     /// The patterns are compiled once per process; a pattern that does not compile would mask
@@ -65,6 +72,8 @@ import Testing
     @Test(arguments: [
         "mkdir -p /var/lib/x && find . -print", "FLUSH TABLES WITH READ LOCK", "no password was given",
         "HTTP 503 ServerBusy after 3 attempt(s)", "snapshot=2026-11-26T00:00:00.0000000Z",
+        "bypass=1 compass=north", "see https://example.com/docs?x=1 for more",
+        "unknown option '--verbose'",
     ])
     func ordinaryTextIsKept(_ text: String) {
         #expect(Redactor().redact(text) == text)

@@ -32,6 +32,41 @@ struct ScriptFaultTests {
         #expect(tree.read("post.log") == "post\n")
     }
 
+    /// The report keeps the last 64 KiB of a step's output. A cut that lands inside a secret's
+    /// name (`pass|word=X`) leaves a value nothing marks as secret: the kept text starts after the
+    /// first line break (or blank) of the tail.
+    @Test func aSecretWhoseNameWasCutOffTheTailIsNotShown() async throws {
+        // Each stream is 65,540 bytes: the first four ("pass") are cut off.
+        let (report, tree) = try await run(
+            "printf 'password=TailSecret1 '; head -c 65519 /dev/zero | tr '\\0' x; "
+                + "printf 'password=TailSecret2\\n' >&2; head -c 65518 /dev/zero | tr '\\0' y >&2; echo >&2")
+        defer { tree.cleanup() }
+        let pre = try #require(report.plugins.first?.pre)
+        #expect(pre.ok, "\(pre.error ?? "")")
+        #expect(!pre.stdoutTail.contains("TailSecret1") && !pre.stderrTail.contains("TailSecret2"))
+        #expect(pre.stdoutTail.hasPrefix("xxx") && pre.stdoutTail.utf8.count == 65_536 - 17)
+        #expect(pre.stderrTail.hasPrefix("yyy") && pre.stderrTail.hasSuffix("y\n"))
+    }
+
+    /// A step asleep in the kernel — writing to a filesystem another tool froze — does not die of
+    /// SIGKILL until the thaw: the run gives up on it 2 s after the kill instead of waiting for it
+    /// forever, and the post still runs.
+    @Test(.enabled(if: TestEnv.rootTests, "needs a loop mount of its own (root)"))
+    func aStepThatSigkillCannotEndIsGivenUpOn() async throws {
+        try await withFreezeFixture { fx in
+            let b = try await fx.loop("b")
+            #expect(try await sh("fsfreeze -f \(b.mountPoint)").code == 0)
+            let started = ContinuousClock.now
+            let (report, tree) = try await run("echo x >> \(b.mountPoint)/f", timeout: "1s")
+            defer { tree.cleanup() }
+            #expect(ContinuousClock.now - started < .seconds(10))
+            let pre = try #require(report.plugins.first?.pre)
+            #expect(pre.status == .timedOut)
+            #expect(pre.error?.contains("did not die (asleep in the kernel") == true, "\(pre.error ?? "")")
+            #expect(tree.read("post.log") == "post\n")
+        }
+    }
+
     @Test func aScriptThatDeletesItselfStillCompletesAndItsPostFailsClearly() async throws {
         let (report, tree) = try await run("rm -f \"$0\" \"$(dirname \"$0\")/post.sh\"; echo gone")
         defer { tree.cleanup() }

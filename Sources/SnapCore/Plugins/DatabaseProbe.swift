@@ -12,11 +12,15 @@ package enum DatabaseProbe {
     /// no coverage check, as when freezing is off or the set is not known).
     package static func check(_ spec: PluginSpec, frozen: [String]? = nil, runId: String = "validate") -> [Finding] {
         let context = StepContext(phase: .pre, runId: runId, taskId: runId, budget: .seconds(10), deadlineEpoch: 0)
+        let findings: [Finding]
         switch spec.kind {
         case .script: return []
-        case .mysql: return mysql(MySQLPlugin(spec: spec), context, frozen: frozen ?? [])
-        case .postgres: return postgres(PostgresPlugin(spec: spec), context, frozen: frozen ?? [])
+        case .mysql: findings = mysql(MySQLPlugin(spec: spec), context, frozen: frozen ?? [])
+        case .postgres: findings = postgres(PostgresPlugin(spec: spec), context, frozen: frozen ?? [])
         }
+        // The messages quote the client and the server (see `RedactedPlugin`).
+        let redactor = Redactor()
+        return findings.map { ($0.severity, redactor.redact($0.message)) }
     }
 
     /// The first answer of a new session, or why there is none (the client's own words).

@@ -107,8 +107,10 @@ package struct ScriptPlugin: Plugin {
                 case .exited(let code): report.exitCode = code
                 case .signaled(let signal): report.signal = signal
                 }
-                report.stdoutTail = redactor.redact(String(decoding: outcome.stdoutTail, as: UTF8.self))
-                report.stderrTail = redactor.redact(String(decoding: outcome.stderrTail, as: UTF8.self))
+                report.stdoutTail = redactor.redact(
+                    tail: outcome.stdoutTail, wasCut: outcome.stdoutBytes > outcome.stdoutTail.count)
+                report.stderrTail = redactor.redact(
+                    tail: outcome.stderrTail, wasCut: outcome.stderrBytes > outcome.stderrTail.count)
                 report.outputDetached = outcome.outputDetached ? true : nil
                 if outcome.timedOut {
                     report.status = .timedOut
@@ -117,6 +119,9 @@ package struct ScriptPlugin: Plugin {
                         + (outcome.killed
                             ? "; its process group was killed after ignoring SIGTERM"
                             : "; its process group was terminated")
+                        + (outcome.abandoned
+                            ? ", but pid \(outcome.pid) did not die (asleep in the kernel: a write to a frozen filesystem, a hung device); snaporch went on without it"
+                            : "")
                 } else if outcome.status.isSuccess {
                     report.status = .succeeded
                     report.error = nil

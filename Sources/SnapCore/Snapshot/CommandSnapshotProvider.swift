@@ -71,7 +71,8 @@ package struct CommandSnapshotProvider: SnapshotProvider {
                         report.errorCode = .generic
                     }
                 } else {
-                    let stderr = Redactor().redact(String(decoding: outcome.stderrTail.suffix(400), as: UTF8.self))
+                    let stderr = Redactor().redact(
+                        tail: Array(outcome.stderrTail.suffix(400)), wasCut: outcome.stderrBytes > 400)
                     let limit = byDeadline ? "the freeze deadline" : "snapshot.timeout"
                     report.error =
                         outcome.timedOut

@@ -53,6 +53,21 @@ package struct Redactor: Sendable {
         return out
     }
 
+    /// The last bytes of an output, as text with secrets masked. When the output was longer
+    /// (`wasCut`), the text starts after the tail's first line break (or, in a single line, its
+    /// first blank): the cut may have split a secret from the name that marks it (`word=X` of
+    /// `password=X`), and a broken first line says nothing anyway.
+    package func redact(tail: [UInt8], wasCut: Bool) -> String {
+        var start = tail.startIndex
+        if wasCut {
+            let boundary =
+                tail.firstIndex(of: UInt8(ascii: "\n"))
+                ?? tail.firstIndex(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
+            start = boundary.map { $0 + 1 } ?? tail.endIndex
+        }
+        return redact(String(decoding: tail[start...], as: UTF8.self))
+    }
+
     /// Replaces group 2 of every match of `regex` with `***`, keeping group 1.
     static func mask(_ text: String, _ regex: Regex<AnyRegexOutput>) -> String {
         text.replacing(regex) { match in

@@ -2,9 +2,10 @@
 /// `Redactor` masks: each pattern's first group is kept, its second (the secret) becomes `***`.
 enum SecretPatterns {
     /// Words that name a secret when they end a key: `PGPASSWORD`, `MYSQL_PWD`, `db.password`,
-    /// `client_secret`, `api-key`, `accountKey`.
+    /// `client_secret`, `api-key`, `accountKey`, `passphrase`; and `pass` as a whole word or after
+    /// a separator (`--pass`, `DB_PASS`, not `bypass`).
     static let secretName =
-        #"[A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|accountkey|api[_\-]?key|access[_\-]?key|private[_\-]?key)"#
+        #"(?:[A-Za-z0-9_.\-]*(?:password|passwd|passphrase|pwd|secret|token|accountkey|api[_\-]?key|access[_\-]?key|private[_\-]?key)|(?:[A-Za-z0-9_.\-]*[_.\-])?pass)"#
 
     /// A quoted or bare value.
     static let value = #"("[^"\n]*"|'[^'\n]*'|[^\s,;&}"']+)"#
@@ -22,6 +23,10 @@ enum SecretPatterns {
         // HTTP credentials: `Bearer X`, `Authorization: Basic X`.
         #"(?i)(\bbearer[ \t]+)([A-Za-z0-9._~+/=\-]+)"#,
         #"(?i)(\bauthorization:[ \t]*(?:basic|sharedkey|sharedkeylite)[ \t]+)(\S+)"#,
+        // Credentials in a URL: `postgresql://user:X@host/db`, `mysql://root:X@h`.
+        #"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s/:@'"]*:)([^\s/@'"]+)(?=@)"#,
+        // A client echoing an option-file line it does not know: `unknown variable 'pasword=X'`.
+        #"(?i)(\bunknown (?:variable|option) '[^'=\n]*=)([^'\n]*)"#,
         // A SAS signature, also percent-encoded (`sig%3D…`) as it appears when a URL is quoted in a URL.
         #"(?i)((?:\bsig|%3fsig|%26sig)(?:=|%3d))((?:(?!%26)[^&\s"'<])+)"#,
     ]
@@ -33,9 +38,11 @@ enum SecretPatterns {
     static let mysqlClient = #"(?i)\b(?:mysql|mariadb)"#
 
     /// Words of which every pattern needs one (lowercased): `secretName`'s words, the long
-    /// options, `identified`, `bearer`, `authorization`, `sig`, and the MySQL client names.
+    /// options, `identified`, `bearer`, `authorization`, `://`, `unknown`, `sig`, and the MySQL
+    /// client names.
     static let keywords = [
-        "pass", "pwd", "secret", "token", "key", "identified", "bearer", "authorization", "sig", "mysql", "mariadb",
+        "pass", "pwd", "secret", "token", "key", "identified", "bearer", "authorization", "://", "unknown", "sig",
+        "mysql", "mariadb",
     ]
 
     /// False when no pattern can match `text` (none of `keywords` occurs in it): most texts — a

@@ -47,6 +47,10 @@ package struct ProcessOutcome: Sendable, Hashable {
     package var stderrBytes: Int
     /// Wall time from spawn to the end of supervision, in nanoseconds.
     package var elapsedNanos: UInt64
+    /// True when the child had not ended `ProcessSupervisor.reapAfterKill` after SIGKILL (asleep
+    /// in the kernel, e.g. writing to a filesystem someone froze): supervision gave up on it, and
+    /// `status` is the SIGKILL it was sent.
+    package var abandoned = false
 }
 
 /// A process that could not be started.

@@ -4,9 +4,14 @@ import Glibc
 /// exit through the child's pidfd (no sleep-polling), and enforces the time limit on the whole group.
 ///
 /// Safety contract: on timeout (or when the awaiting task is cancelled) it sends SIGTERM to the
-/// child's process group, then SIGKILL to the group after the grace period, and only returns once the child is reaped (or, should `poll`
-/// itself fail, once the group was killed and the reap had a bounded wait).
+/// child's process group, then SIGKILL to the group after the grace period, and returns once the
+/// child is reaped — or `reapAfterKill` after the SIGKILL when the kernel does not let the child
+/// die (uninterruptible sleep), or, should `poll` itself fail, once the group was killed and the
+/// reap had a bounded wait. It never waits without a deadline.
 struct ProcessSupervisor {
+    /// How long a child may take to die after SIGKILL before supervision gives up on it.
+    static let reapAfterKill: UInt64 = 2_000_000_000
+
     let child: ChildProcess
     let spec: ProcessSpec
     let startNanos: UInt64
@@ -23,8 +28,10 @@ struct ProcessSupervisor {
         let drain: UInt64
         /// When SIGTERM went to the group.
         var termSentAt: UInt64?
+        /// When SIGKILL went to the group.
+        var killedAt: UInt64?
         /// Whether SIGKILL went to the group.
-        var killed = false
+        var killed: Bool { killedAt != nil }
         /// Whether a background process kept the pipes open past the drain time.
         var detached = false
 
@@ -40,6 +47,7 @@ struct ProcessSupervisor {
         var timers = Timers(spec, start: startNanos)
         var out = TailBuffer(limit: spec.tailLimit)
         var err = TailBuffer(limit: spec.tailLimit)
+        var abandoned = false
         while true {
             let now = Sys.monotonicNanos()
             enforceTimeLimit(&timers, now: now)
@@ -47,6 +55,10 @@ struct ProcessSupervisor {
             let groupAlive =
                 timers.termSentAt != nil && !timers.killed && ProcessLiveness.groupHasLiveMembers(child.pid)
             if isFinished(&timers, now: now, groupAlive: groupAlive) { break }
+            if let killedAt = timers.killedAt, child.exitStatus == nil, now >= killedAt + Self.reapAfterKill {
+                abandoned = true
+                break
+            }
             let wakeFD = timers.termSentAt == nil ? cancel?.fd ?? -1 : -1
             let progress = child.readOutput(
                 until: wakeUp(timers, now: now, groupAlive: groupAlive), watchExit: true, wakeFD: wakeFD
@@ -56,12 +68,13 @@ struct ProcessSupervisor {
             }
             if progress == .failed { break }
         }
-        let status = child.exitStatus ?? killAfterFailedPoll(&timers)
+        // An abandoned child stays a zombie of this process once the kernel lets it die.
+        let status = child.exitStatus ?? (abandoned ? .signaled(SIGKILL) : killAfterFailedPoll(&timers))
         child.closePipes()
         return ProcessOutcome(
             pid: child.pid, status: status, timedOut: timers.termSentAt != nil, killed: timers.killed,
             outputDetached: timers.detached, stdoutTail: out.tail, stderrTail: err.tail, stdoutBytes: out.total,
-            stderrBytes: err.total, elapsedNanos: Sys.monotonicNanos() - startNanos)
+            stderrBytes: err.total, elapsedNanos: Sys.monotonicNanos() - startNanos, abandoned: abandoned)
     }
 
     /// SIGTERM to the group at the deadline (unless the child has already ended), SIGKILL to the
@@ -73,7 +86,7 @@ struct ProcessSupervisor {
         }
         if let sent = timers.termSentAt, !timers.killed, now >= sent + timers.grace {
             child.signalGroup(SIGKILL)
-            timers.killed = true
+            timers.killedAt = now
         }
     }
 
@@ -89,13 +102,14 @@ struct ProcessSupervisor {
         return false
     }
 
-    /// The next instant something is due: the deadline, the SIGKILL, the end of the drain time, or
-    /// the next look at a group that outlived its leader.
+    /// The next instant something is due: the deadline, the SIGKILL, the end of the drain time, the
+    /// next look at a group that outlived its leader, or giving up on a child that SIGKILL did not end.
     func wakeUp(_ timers: Timers, now: UInt64, groupAlive: Bool) -> UInt64 {
         let exited = child.exitStatus != nil
         var wake = UInt64.max
         if !exited && timers.termSentAt == nil { wake = timers.deadline }
         if let sent = timers.termSentAt, !timers.killed { wake = min(wake, sent + timers.grace) }
+        if let killedAt = timers.killedAt, !exited { wake = min(wake, killedAt + Self.reapAfterKill) }
         if let exitedAt = child.reapedAt { wake = min(wake, exitedAt + timers.drain) }
         if exited && groupAlive { wake = min(wake, now + 20_000_000) }
         return wake
@@ -103,7 +117,7 @@ struct ProcessSupervisor {
 
     /// Only reached if `poll` itself failed: makes sure the group is gone and the child reaped.
     func killAfterFailedPoll(_ timers: inout Timers) -> TerminationStatus {
-        timers.killed = true
+        if timers.killedAt == nil { timers.killedAt = Sys.monotonicNanos() }
         return child.terminate([TeardownStep(signal: SIGKILL, allowed: .seconds(5))]) ?? .signaled(SIGKILL)
     }
 }
