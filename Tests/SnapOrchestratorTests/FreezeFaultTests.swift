@@ -11,6 +11,56 @@ import Testing
 /// the binary deleted during a run). Every test freezes only loop mounts it creates.
 @Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: TestEnv.rootTests, TestEnv.rootReason))
 struct FreezeFaultTests {
+    /// A `syncfs` before the window that never returns — the disk under the filesystem takes no
+    /// writes: here a loop mount whose image lives on another loop mount the test froze — costs the
+    /// run `freeze.sync_timeout` and no more: nothing is frozen, the post runs, the report says which
+    /// mount, and it is stored while the `syncfs` still hangs in the kernel.
+    @Test func aSyncfsThatNeverReturnsCostsTheRunItsSyncTimeoutOnly() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            let outer = try await fx.loop("outer", sizeMB: 96)
+            let inner = try await fx.loop("inner", in: outer.mountPoint)
+            let log = tree.path("order.log")
+            let step = tree.script("s/step.sh", "echo $SNAPORCH_PHASE >> \(log)")
+            let config = tree.write(
+                "c.yaml",
+                """
+                version: 1
+                freeze:
+                  timeout: 5s
+                  sync_timeout: 2s
+                  mounts: [\(inner.mountPoint)]
+                snapshot:
+                  provider: none
+                plugins:
+                  - name: app
+                    pre: \(step)
+                    post: \(step)
+                """)
+            #expect(try await sh("head -c 16777216 /dev/urandom > \(inner.mountPoint)/dirty").code == 0)
+            #expect(try await sh("fsfreeze -f \(outer.mountPoint)").code == 0)
+            let started = ContinuousClock.now
+            let run = Task { try await RunFixture(tree, freezing: [inner]).run(config, ["--json"], timeout: 120) }
+            let history = tree.path("var/lib/snaporch/history")
+            var stored = false
+            while !stored && ContinuousClock.now - started < .seconds(30) {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: history)) ?? []
+                stored = names.contains { $0.hasSuffix(".json") }
+                if !stored { try? await Task.sleep(for: .milliseconds(50)) }
+            }
+            let waited = ContinuousClock.now - started
+            _ = try? await sh("fsfreeze -u \(outer.mountPoint)")
+            let result = try await run.value
+            #expect(stored && waited < .seconds(15), "no report within \(waited) while the syncfs hung")
+            let report = try result.report()
+            #expect(
+                report.freeze.error?.contains("syncfs of \(inner.mountPoint) did not return within 2s") == true,
+                "\(report.freeze.error ?? "")")
+            #expect(report.freeze.mounts.isEmpty, "a mount was frozen after its sync did not return")
+            #expect(tree.read("order.log") == "pre\npost\n")
+        }
+    }
+
     /// A real slow FIFREEZE: ext4's freeze checkpoints its journal, writing every metadata block
     /// committed since the last checkpoint from the freezing thread itself (a `syncfs` before does
     /// not checkpoint). The run — and so its guard — runs in a blkio cgroup that throttles writes to

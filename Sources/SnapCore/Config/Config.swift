@@ -42,6 +42,12 @@ package struct FreezeSettings: Sendable, Hashable {
     package var mountMarks: [SourceMark] = []
     /// Expedite the kernel's RCU grace periods for the instant of FIFREEZE (~25 ms → ~1 ms a filesystem).
     package var expediteRCU = true
+    /// How long the `syncfs` of the selected mounts before the window may take; a disk that cannot
+    /// flush in that time is not frozen (writers would stall behind the rest of the flush).
+    package var syncTimeout: TimeSpan = .seconds(120)
+    /// The longest `syncTimeout`: what runs between the pre steps and the holds must fit
+    /// `HoldDeadline.windowPreparation`.
+    package static let maxSyncTimeout = TimeSpan.seconds(240)
 
     /// Creates the default section.
     package init() {}

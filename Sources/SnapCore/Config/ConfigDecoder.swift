@@ -7,7 +7,7 @@ package struct ConfigDecoder: Sendable {
         "version", "freeze", "snapshot", "plugins", "scripts_dir", "pre_timeout", "post_timeout",
         "kill_grace", "split",
     ]
-    static let freezeKeys = ["enabled", "timeout", "mounts", "exclude", "expedite_rcu"]
+    static let freezeKeys = ["enabled", "timeout", "mounts", "exclude", "expedite_rcu", "sync_timeout"]
     static let snapshotKeys = ["provider", "disks", "command", "timeout", "method"]
     static let splitKeys = ["lease"]
     static let commonPluginKeys = [
@@ -136,6 +136,15 @@ package struct ConfigDecoder: Sendable {
         }
         if let n = map["exclude"], let v = reader.strings(n, key: "freeze.exclude") { freeze.exclude = v }
         if let n = map["expedite_rcu"], let v = reader.bool(n, key: "freeze.expedite_rcu") { freeze.expediteRCU = v }
+        if let n = map["sync_timeout"],
+            let v = reader.duration(n, key: "freeze.sync_timeout", max: FreezeSettings.maxSyncTimeout)
+        {
+            if v.milliseconds < 1000 {
+                reader.error("'freeze.sync_timeout' must be at least 1s, found \(v)", at: n)
+            } else {
+                freeze.syncTimeout = v
+            }
+        }
     }
 
     private func decodeSplit(_ node: YAMLNode, into split: inout SplitSettings, reader: inout NodeReader) {

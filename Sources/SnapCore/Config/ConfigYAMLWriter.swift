@@ -14,6 +14,7 @@ package enum ConfigYAMLWriter {
         lines.append("  mounts: \(list(config.freeze.mounts))")
         lines.append("  exclude: \(list(config.freeze.exclude))")
         lines.append("  expedite_rcu: \(config.freeze.expediteRCU)")
+        lines.append("  sync_timeout: \(config.freeze.syncTimeout)")
         lines.append("snapshot:")
         lines.append("  provider: \(config.snapshot.provider.rawValue)")
         if let method = config.snapshot.method { lines.append("  method: \(method.rawValue)") }

@@ -13,11 +13,14 @@ package struct GuardedFreezer: Freezer {
     package var expediteRCU: Bool
     /// How long after the deadline the watchdog strikes if nobody else thawed.
     package var watchdogGrace: TimeSpan = .milliseconds(1000)
+    /// How long the `syncfs` of the mounts may take (`freeze.sync_timeout`).
+    package var syncTimeout: TimeSpan
 
     /// Creates a freezer that starts `executable __guard` and `executable __watchdog`.
-    package init(executable: String, expediteRCU: Bool = true) {
+    package init(executable: String, expediteRCU: Bool = true, syncTimeout: TimeSpan = FreezeSettings().syncTimeout) {
         self.executable = executable
         self.expediteRCU = expediteRCU
+        self.syncTimeout = syncTimeout
     }
 
     package func prepare(_ mounts: [MountEntry], timeout: TimeSpan) throws(FreezeError) -> any FreezeSession {
@@ -32,8 +35,16 @@ package struct GuardedFreezer: Freezer {
                     code: .unableToOpenMount, "cannot open \(mount.mountPoint): \(code.message)")
             }
         }
-        // Flush dirty data now, outside the window, so FIFREEZE does not wait on writeback.
-        for fd in own { try? fd.syncFilesystem() }
+        // Flush dirty data now, outside the window, so FIFREEZE does not wait on writeback; a disk
+        // that cannot take it in time is not frozen at all.
+        if let stuck = PreWindowSync.run(own, within: syncTimeout) {
+            own.forEach { $0.close() }
+            throw FreezeError(
+                code: .fsFreezeFailed,
+                "syncfs of \(mounts[stuck].mountPoint) did not return within \(syncTimeout) (freeze.sync_timeout): "
+                    + "its disk is not taking the dirty data; not frozen (writers would stall behind the rest of the flush)"
+            )
+        }
         var environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"]
         if let stop = FaultPoint.target { environment["SNAPORCH_FAULT_STOP_AT"] = stop }
         let waves = FreezeWaves.waves(for: mounts)

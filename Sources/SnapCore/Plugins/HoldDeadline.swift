@@ -20,9 +20,10 @@ import SnapSystem
 package enum HoldDeadline {
     /// Slack after a deadline before the server ends an idle session (server timers count whole seconds).
     package static let margin = TimeSpan(milliseconds: 1000)
-    /// What may run between the last pre step and the first hold, which no budget bounds: the
-    /// snapshot provider's preparation, the `syncfs` of the frozen filesystems (dirty data), the
-    /// guard's start. Generous on purpose: a session idle there holds nothing that blocks a writer.
+    /// What may run between the last pre step and the first hold: the snapshot provider's
+    /// preparation, the `syncfs` of the frozen filesystems (dirty data; at most
+    /// `FreezeSettings.maxSyncTimeout`), the guard's start. Generous on purpose: a session idle there
+    /// holds nothing that blocks a writer.
     package static let windowPreparation = TimeSpan.seconds(300)
 
     /// The window deadline as known when the first of `holdBudgets` starts at `now`: the freeze (or

@@ -95,7 +95,9 @@ package struct RunSession: Sendable {
         let interrupts = Interrupts()
         var orchestrator = Orchestrator(
             launcher: launcher,
-            freezer: GuardedFreezer(executable: executable, expediteRCU: plan.config.freeze.expediteRCU),
+            freezer: GuardedFreezer(
+                executable: executable, expediteRCU: plan.config.freeze.expediteRCU,
+                syncTimeout: plan.config.freeze.syncTimeout),
             makeProvider: { [self] plan in provider(for: plan) }, journal: journal)
         orchestrator.interruption = { interrupts.receivedSignal }
         orchestrator.clock = clock

@@ -96,10 +96,13 @@ final class FreezeFixture: @unchecked Sendable {
     private(set) var loops: [LoopMount] = []
     private(set) var extraMounts: [String] = []
 
-    /// A new loop-mounted ext4 image at `tree/name`.
-    func loop(_ name: String = "m", fsType: String = "ext4", sizeMB: Int? = nil) async throws -> LoopMount {
+    /// A new loop-mounted ext4 image at `directory/name` (the tree's root by default; a directory
+    /// of another loop mount puts the image on that filesystem).
+    func loop(_ name: String = "m", fsType: String = "ext4", sizeMB: Int? = nil, in directory: String? = nil)
+        async throws -> LoopMount
+    {
         let m = try await LoopMount(
-            in: tree.root, name: name, sizeMB: sizeMB ?? (fsType == "xfs" ? 320 : 32), fsType: fsType)
+            in: directory ?? tree.root, name: name, sizeMB: sizeMB ?? (fsType == "xfs" ? 320 : 32), fsType: fsType)
         loops.append(m)
         return m
     }
@@ -124,6 +127,9 @@ final class FreezeFixture: @unchecked Sendable {
     }
 
     func cleanup() async {
+        // Thaw everything first: a loop mount whose image lives on another one cannot be unmounted
+        // while that one is frozen.
+        for loop in loops { _ = try? await sh("fsfreeze -u \(ShellQuote.quote(loop.mountPoint)) 2>/dev/null; true") }
         for path in extraMounts.reversed() {
             _ = try? await sh("umount \(ShellQuote.quote(path)) || umount -l \(ShellQuote.quote(path))")
         }
