@@ -17,7 +17,7 @@ package struct GuardedFreezer: Freezer {
     package var syncTimeout: TimeSpan
 
     /// Creates a freezer that starts `executable __guard` and `executable __watchdog`.
-    package init(executable: String, expediteRCU: Bool = true, syncTimeout: TimeSpan = FreezeSettings().syncTimeout) {
+    package init(executable: String, expediteRCU: Bool = true, syncTimeout: TimeSpan = .seconds(120)) {
         self.executable = executable
         self.expediteRCU = expediteRCU
         self.syncTimeout = syncTimeout
