@@ -132,7 +132,7 @@ package struct SplitEnder: Sendable {
     static func exchange(_ request: SplitMessage, socket: String, deadline: UInt64) -> Answer {
         let connection: FileDescriptor
         do {
-            connection = try UnixSocket.connect(to: socket)
+            connection = try UnixSocket.connect(to: socket, until: deadline)
         } catch {
             return .unreachable("cannot connect to \(socket): \(error.reason)")
         }

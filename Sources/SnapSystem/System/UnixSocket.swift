@@ -39,15 +39,32 @@ package enum UnixSocket {
         }
     }
 
-    /// Connects to the socket at `path`.
-    /// - Throws: `SystemError` (`ENOENT`: no socket there; `ECONNREFUSED`: nobody listens).
-    package static func connect(to path: String) throws(SystemError) -> FileDescriptor {
-        let fd = try Sys.call("socket", path) { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | sockCloexec, 0) }
-        let owned = FileDescriptor(adopting: fd, label: path)
-        try withAddress(path) { address, length throws(SystemError) in
-            try Sys.call("connect", path) { Glibc.connect(fd, address, length) }
+    /// Connects to the socket at `path`, waiting for room in the listener's backlog at most until
+    /// `deadline` (monotonic nanoseconds): a listener that stopped accepting (a stopped process)
+    /// fills its backlog, and a blocking `connect` would then wait without end. The connected
+    /// socket blocks.
+    /// - Throws: `SystemError` (`ENOENT`: no socket there; `ECONNREFUSED`: nobody listens;
+    ///   `ETIMEDOUT`: the backlog was still full at the deadline).
+    package static func connect(to path: String, until deadline: UInt64) throws(SystemError) -> FileDescriptor {
+        while true {
+            let fd = try Sys.call("socket", path) {
+                socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | sockCloexec | sockNonblock, 0)
+            }
+            let owned = FileDescriptor(adopting: fd, label: path)
+            do throws(SystemError) {
+                try withAddress(path) { address, length throws(SystemError) in
+                    try Sys.call("connect", path) { Glibc.connect(fd, address, length) }
+                }
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+                return owned
+            } catch {
+                owned.close()
+                // A local connect does not go in progress: it is made at once, or the backlog is full.
+                guard error.errno == EAGAIN else { throw error }
+                guard Sys.monotonicNanos() < deadline else { throw SystemError("connect", path, errno: ETIMEDOUT) }
+                usleep(10_000)
+            }
         }
-        return owned
     }
 
     /// The user id of the process at the other end of a connected socket (`SO_PEERCRED`), nil if unknown.
