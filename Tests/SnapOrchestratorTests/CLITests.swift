@@ -29,6 +29,20 @@ struct CLITests {
         #expect(r.stdout.isEmpty)
     }
 
+    /// An option that takes one value, given twice, is an error: which of the two counts would be
+    /// a guess (`--config a.yaml --config b.yaml` used to run with b.yaml without a word).
+    @Test func anOptionOfOneValueGivenTwiceIsAUsageError() async throws {
+        let tree = TestTree("cli")
+        defer { tree.cleanup() }
+        let a = tree.write("a.yaml", "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\n")
+        let b = tree.write("b.yaml", "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\n")
+        let r = try await runCLI(["validate", "--config", a, "--config=\(b)"])
+        #expect(r.code == 2 && r.stderr.contains("--config given more than once; it takes one value"), "\(r.stderr)")
+        let mounts = try await runCLI(
+            ["run", "--dry-run", "--config", a, "--mount", "/x", "--mount", "/y"], env: tree.environment)
+        #expect(!mounts.stderr.contains("given more than once"), "--mount is repeatable: \(mounts.stderr)")
+    }
+
     @Test func unknownOptionSuggestsTheRightOne() async throws {
         let r = try await runCLI(["run", "--dry-rum"])
         #expect(r.code == 2 && r.stderr.contains("did you mean '--dry-run'?"))

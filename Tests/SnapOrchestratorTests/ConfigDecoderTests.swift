@@ -83,6 +83,11 @@ import Testing
         ("version: 1\nfreeze:\n  mounts: /data\n", "3:11", "list of strings"),
         ("version: 1\nsnapshot:\n  provider: command\n", "3:13", "needs 'snapshot.command'"),
         ("version: 1\nkill_grace: 5m\n", "2:13", "at most 1m"),
+        ("version: 1\nplugins:\n  - name: a\n    pre: /a\n    timeout: 0\n", "5:14", "'a.timeout' must be more than 0"),
+        ("version: 1\npre_timeout: 0s\n", "2:14", "'pre_timeout' must be more than 0, found 0s"),
+        ("version: 1\npost_timeout: 0ms\n", "2:15", "'post_timeout' must be more than 0"),
+        ("version: 1\nsnapshot:\n  timeout: 0\n", "3:12", "'snapshot.timeout' must be more than 0"),
+        ("version: 1\nfreeze:\n  sync_timeout: 500ms\n", "3:17", "'freeze.sync_timeout' must be at least 1s"),
         ("- a\n- b\n", "1:1", "must be a mapping, found a list"),
     ])
     func badConfigIsReportedAtItsPosition(_ text: String, _ position: String, _ message: String) {

@@ -69,6 +69,21 @@ struct DatabaseOptionsTests {
             name: "relative label_dir", yaml: plugin("postgres", ["mode: backup", "label_dir: labels"]),
             expected: "10:16: error: 'db.label_dir' must be an absolute path, found 'labels'"),
         Case(
+            name: "database as a connection URI", yaml: plugin("postgres", ["database: postgresql://bk:UriPw1@db/app"]),
+            expected:
+                "9:15: error: 'db.database' must be a database name, found a connection string (not shown: it may hold a password, and psql would show it to every user in ps); give host, port, user and password_file their own keys"
+        ),
+        Case(
+            name: "database as key=value pairs", yaml: plugin("postgres", ["database: dbname=app password=KvPw2"]),
+            expected:
+                "9:15: error: 'db.database' must be a database name, found a connection string (not shown: it may hold a password, and psql would show it to every user in ps); give host, port, user and password_file their own keys"
+        ),
+        Case(
+            name: "database as one key=value pair", yaml: plugin("postgres", ["database: password=KvPw3"]),
+            expected:
+                "9:15: error: 'db.database' must be a database name, found a connection string (not shown: it may hold a password, and psql would show it to every user in ps); give host, port, user and password_file their own keys"
+        ),
+        Case(
             name: "port out of range", yaml: plugin("postgres", ["port: 99999"]),
             expected: "9:11: error: 'db.port' must be between 1 and 65535, found 99999"),
         Case(

@@ -32,6 +32,19 @@ import Testing
         expectRedacted("\(options)", "the run options holding it")
     }
 
+    /// A SAS given percent-encoded (`%3F` for `?`), or pasted without its `?`, is cut at its query
+    /// too: it used to be shown whole, signature included, in errors, the report and the status.
+    @Test(arguments: [
+        "https%3A%2F%2Fa.blob.core.windows.net%2Fc%2Fd.vhd%3Fsv%3D1%26sig%3DEncSig99",
+        "https%3a%2f%2fa.blob.core.windows.net%2fc%2fd.vhd%3fsv%3d1%26sig%3dEncSig99",
+        "acct.blob.core.windows.net/c/d.vhd&sig=EncSig99&sv=1",
+    ])
+    func aSASWithoutALiteralQuestionMarkIsCutToo(_ text: String) {
+        let sas = SASURI(text)
+        #expect(!"\(sas)".contains("EncSig99") && !Redactor.redactURI(text).contains("EncSig99"), "\(sas)")
+        #expect("\(sas)".contains("d.vhd"), "\(sas)")
+    }
+
     @Test func onlyTheRequestSeesTheSecret() throws {
         let sas = SASURI(Self.uri)
         #expect(sas.requestURL()?.absoluteString == Self.uri)

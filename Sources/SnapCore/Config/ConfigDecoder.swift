@@ -83,8 +83,12 @@ package struct ConfigDecoder: Sendable {
                 reader.error("'scripts_dir' must be an absolute path, found '\(dir)'", at: node)
             }
         }
-        if let node = top["pre_timeout"] { config.preTimeout = reader.duration(node, key: "pre_timeout") }
-        if let node = top["post_timeout"] { config.postTimeout = reader.duration(node, key: "post_timeout") }
+        if let node = top["pre_timeout"] {
+            config.preTimeout = reader.duration(node, key: "pre_timeout", nonZero: true)
+        }
+        if let node = top["post_timeout"] {
+            config.postTimeout = reader.duration(node, key: "post_timeout", nonZero: true)
+        }
         if let node = top["kill_grace"], let grace = reader.duration(node, key: "kill_grace", max: .seconds(60)) {
             config.killGrace = grace
         }
@@ -180,7 +184,9 @@ package struct ConfigDecoder: Sendable {
             snapshot.disks = disks
         }
         if let n = map["command"], let v = reader.strings(n, key: "snapshot.command") { snapshot.command = v }
-        if let n = map["timeout"], let v = reader.duration(n, key: "snapshot.timeout", max: .seconds(600)) {
+        if let n = map["timeout"],
+            let v = reader.duration(n, key: "snapshot.timeout", max: .seconds(600), nonZero: true)
+        {
             snapshot.timeout = v
         }
         if let n = map["method"], !n.isNull, let v = reader.choice(n, key: "snapshot.method", as: SnapshotMethod.self) {
@@ -218,7 +224,9 @@ package struct ConfigDecoder: Sendable {
         }
         if !decodeSteps(map, into: &plugin, reader: &reader) { ok = false }
         if let n = map["args"], let v = reader.strings(n, key: "\(name).args") { plugin.args = v }
-        if let n = map["timeout"], let v = reader.duration(n, key: "\(name).timeout", max: .seconds(3600)) {
+        if let n = map["timeout"],
+            let v = reader.duration(n, key: "\(name).timeout", max: .seconds(3600), nonZero: true)
+        {
             plugin.timeout = v
         }
         if let n = map["retries"], let v = reader.int(n, key: "\(name).retries", range: 0...10) { plugin.retries = v }

@@ -67,7 +67,19 @@ struct DatabaseOptionsDecoder {
         }
         if let n = map["port"] { options.port = reader.int(n, key: key("port"), range: 1...65_535) }
         if let n = map["user"] { options.user = name(n, "user", reader: &reader) }
-        if let n = map["database"] { options.database = name(n, "database", reader: &reader) }
+        if let n = map["database"] {
+            // psql reads a `-d` value with `=` or a URI prefix as a whole connection string, which
+            // may carry a password into every `ps` listing; the value is not repeated here.
+            let text = (n.scalar ?? "").lowercased()
+            if text.contains("=") || text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+                reader.error(
+                    "'\(key("database"))' must be a database name, found a connection string (not shown: it may "
+                        + "hold a password, and psql would show it to every user in ps); give host, port, user "
+                        + "and password_file their own keys", at: n)
+            } else {
+                options.database = name(n, "database", reader: &reader)
+            }
+        }
         if let n = map["password_file"] { options.passwordFile = absolutePath(n, "password_file", reader: &reader) }
         if let n = map["os_user"], let user = reader.string(n, key: key("os_user")) {
             if Self.isUnixUserName(user) {

@@ -104,7 +104,11 @@ struct NodeReader {
         return value
     }
 
-    mutating func duration(_ node: YAMLNode, key: String, max: TimeSpan = .seconds(86_400)) -> TimeSpan? {
+    /// A duration up to `max`; with `nonZero`, zero is an error (a limit of nothing ends what it
+    /// limits at once — someone writing `0` usually means "no limit").
+    mutating func duration(_ node: YAMLNode, key: String, max: TimeSpan = .seconds(86_400), nonZero: Bool = false)
+        -> TimeSpan?
+    {
         guard let text = node.scalar, !node.isNull else {
             error("'\(key)' must be a duration like 30, 30s, 500ms or 2m, found \(node.shapeName)", at: node)
             return nil
@@ -115,6 +119,12 @@ struct NodeReader {
         }
         guard span <= max else {
             error("'\(key)' must be at most \(max), found \(span)", at: node)
+            return nil
+        }
+        guard !nonZero || !span.isZero else {
+            error(
+                "'\(key)' must be more than 0, found \(text): it would end at once (leave the key out for the default)",
+                at: node)
             return nil
         }
         return span

@@ -35,12 +35,18 @@ package struct CommandSpec: Sendable {
     package var options: [String]
     /// Range of positional operands.
     package var operands: ClosedRange<Int>
+    /// The options that may be given more than once (`--mount A --mount B`); any other given twice
+    /// is an error rather than a silent choice of one of the two.
+    package var repeatable: Set<String>
 
     /// Creates a spec.
-    package init(flags: [String] = [], options: [String] = [], operands: ClosedRange<Int> = 0...0) {
+    package init(
+        flags: [String] = [], options: [String] = [], operands: ClosedRange<Int> = 0...0, repeatable: Set<String> = []
+    ) {
         self.flags = flags
         self.options = options
         self.operands = operands
+        self.repeatable = repeatable
     }
 
     /// Parses `argv` (after the subcommand name).
@@ -76,6 +82,9 @@ package struct CommandSpec: Sendable {
                     guard index < argv.count else { throw UsageError("\(name) needs a value") }
                     value = argv[index]
                     index += 1
+                }
+                if result.options[name] != nil, !repeatable.contains(name) {
+                    throw UsageError("\(name) given more than once; it takes one value")
                 }
                 result.options[name, default: []].append(value)
             } else {

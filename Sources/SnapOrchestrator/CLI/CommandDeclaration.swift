@@ -65,7 +65,8 @@ package struct CommandDeclaration: Sendable {
     package var spec: CommandSpec {
         CommandSpec(
             flags: options.filter { $0.value == nil }.map(\.name),
-            options: options.filter { $0.value != nil }.map(\.name), operands: operands)
+            options: options.filter { $0.value != nil }.map(\.name), operands: operands,
+            repeatable: Set(options.filter(\.repeatable).map(\.name)))
     }
 
     /// `snaporch NAME [--opt X]... OPERANDS`, the same text in `--help` and the README table.

@@ -14,13 +14,21 @@ package struct Redactor: Sendable {
     /// Query parameter names whose values are secret.
     static let secretParameters = ["sig", "password", "passwd", "pwd", "secret", "token", "sas", "key", "accountkey"]
 
-    /// A blob URI without its query (the SAS token): `https://acct.blob…/c/disk0.vhd`.
+    /// A blob URI without its query (the SAS token): `https://acct.blob…/c/disk0.vhd`. The query
+    /// starts at `?`; in a URI given percent-encoded at `%3F`, and in one pasted without its `?` at
+    /// the first `&` — whichever comes first.
     package static func redactURI(_ uri: String) -> String {
-        guard let q = uri.firstIndex(of: "?") else { return uri }
+        let starts = [
+            uri.firstIndex(of: "?"), uri.range(of: "%3F", options: .caseInsensitive)?.lowerBound,
+            uri.firstIndex(of: "&"),
+        ]
+        guard let q = starts.compactMap({ $0 }).min() else { return uri }
         var base = String(uri[..<q])
         // A snapshot id in the query is not secret and identifies the snapshot: keep it.
-        let query = uri[uri.index(after: q)...]
-        if let snap = query.split(separator: "&").first(where: { $0.hasPrefix("snapshot=") }) { base += "?\(snap)" }
+        if uri[q] == "?" {
+            let query = uri[uri.index(after: q)...]
+            if let snap = query.split(separator: "&").first(where: { $0.hasPrefix("snapshot=") }) { base += "?\(snap)" }
+        }
         return base
     }
 
