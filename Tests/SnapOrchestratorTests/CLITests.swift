@@ -43,6 +43,24 @@ struct CLITests {
         #expect(!mounts.stderr.contains("given more than once"), "--mount is repeatable: \(mounts.stderr)")
     }
 
+    /// `--settings` takes the protected settings in clear; the guest agent's own file holds them
+    /// encrypted, and its disks used to be dropped without a word (the run went on without them).
+    @Test func encryptedProtectedSettingsAreAnErrorNamingTheKey() async throws {
+        let tree = TestTree("cli")
+        defer { tree.cleanup() }
+        let config = tree.write("c.yaml", "version: 1\nfreeze:\n  enabled: false\nsnapshot:\n  provider: none\n")
+        let handler: [String: Any] = [
+            "publicSettings": HandlerFixture.publicSettings(taskId: "t1", statusBlob: nil),
+            "protectedSettingsCertThumbprint": "ABCDEF0123", "protectedSettings": "MIIBsQYJKoZIhvcNAQcDoIIBojCC",
+        ]
+        let json = try JSONSerialization.data(withJSONObject: ["runtimeSettings": [["handlerSettings": handler]]])
+        let settings = tree.write("0.settings", String(decoding: json, as: UTF8.self), mode: 0o600)
+        let r = try await runCLI(
+            ["run", "--dry-run", "--config", config, "--settings", settings], env: tree.environment)
+        #expect(r.code == 2, "\(r.stdout)\(r.stderr)")
+        #expect(r.stderr.contains("--settings \(settings): protectedSettings is encrypted"), "\(r.stderr)")
+    }
+
     @Test func unknownOptionSuggestsTheRightOne() async throws {
         let r = try await runCLI(["run", "--dry-rum"])
         #expect(r.code == 2 && r.stderr.contains("did you mean '--dry-run'?"))

@@ -26,7 +26,18 @@ enum SettingsOption {
         guard let pub = object["publicSettings"] as? [String: Any] else {
             throw UsageError("--settings \(path): no publicSettings")
         }
-        let prot = object["protectedSettings"] as? [String: Any] ?? [:]
+        let prot: [String: Any]
+        switch object["protectedSettings"] {
+        case nil, is NSNull: prot = [:]
+        case let clear as [String: Any]: prot = clear
+        case is String:
+            throw UsageError(
+                "--settings \(path): protectedSettings is encrypted (a file of the guest agent's config folder); "
+                    + "--settings takes them in clear as a JSON object — the handler (`snaporch handler enable`) "
+                    + "decrypts the agent's own files")
+        default:
+            throw UsageError("--settings \(path): protectedSettings must be a JSON object")
+        }
         do throws(HandlerError) {
             return try BackupParameters.parse(
                 publicJSON: (try? JSONSerialization.data(withJSONObject: pub)) ?? Data(),
