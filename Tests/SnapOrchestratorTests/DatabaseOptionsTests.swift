@@ -84,6 +84,12 @@ struct DatabaseOptionsTests {
                 "9:15: error: 'db.database' must be a database name, found a connection string (not shown: it may hold a password, and psql would show it to every user in ps); give host, port, user and password_file their own keys"
         ),
         Case(
+            name: "password_file with os_user",
+            yaml: plugin("postgres", ["os_user: postgres", "password_file: /etc/azure/prepost/pgpass"]),
+            expected:
+                "10:20: error: 'db.password_file' cannot be used with 'db.os_user': psql runs as postgres and cannot read a password file that must be root's and 0600 (libpq would skip it without a word); with os_user, the server's peer authentication needs no password"
+        ),
+        Case(
             name: "port out of range", yaml: plugin("postgres", ["port: 99999"]),
             expected: "9:11: error: 'db.port' must be between 1 and 65535, found 99999"),
         Case(

@@ -88,6 +88,12 @@ struct DatabaseOptionsDecoder {
                 reader.error("'\(key("os_user"))' must be a Unix user name (like postgres), found '\(user)'", at: n)
             }
         }
+        if let user = options.osUser, options.passwordFile != nil, let n = map["password_file"] {
+            reader.error(
+                "'\(key("password_file"))' cannot be used with '\(key("os_user"))': psql runs as \(user) and cannot "
+                    + "read a password file that must be root's and 0600 (libpq would skip it without a word); "
+                    + "with os_user, the server's peer authentication needs no password", at: n)
+        }
         if let n = map["label_dir"] { options.labelDir = absolutePath(n, "label_dir", reader: &reader) }
         if options.postgresMode == .backup, map["label_dir"] == nil, let n = map["mode"] {
             reader.error(
