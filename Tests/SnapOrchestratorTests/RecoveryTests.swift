@@ -62,6 +62,39 @@ struct RecoveryTests {
         #expect(tree.read("post.log") == "post q1 q 2 post app\n", "\(recover.stdout)")
     }
 
+    /// Recover thaws before anything else: the leftovers of the killed run (here its snapshot
+    /// command) are found and stopped only after the thaw, so none of them — and no grace given to
+    /// them — keeps a filesystem frozen. The command probes the mount when SIGTERM comes.
+    @Test(.enabled(if: TestEnv.rootTests, TestEnv.rootReason))
+    func recoverThawsBeforeItStopsTheKilledRunsLeftovers() async throws {
+        try await withFreezeFixture { fx in
+            let tree = fx.tree
+            let m = try await fx.loop()
+            let probe = tree.path("probe.log")
+            let snap = tree.script(
+                "s/snap.sh",
+                """
+                echo $PPID > \(tree.path("run.pid"))
+                trap 'if timeout 0.3 touch \(m.mountPoint)/.probe; then echo thawed; else echo frozen; fi > \(probe); exit 0' TERM
+                sleep 60 &
+                wait
+                """)
+            let config = tree.write(
+                TestConfig(
+                    freeze: .on(timeout: "20s", mounts: [m.mountPoint]), snapshot: .command([snap], timeout: "15s"),
+                    plugins: []))
+            let fixture = RunFixture(tree, freezing: [m])
+            try await runAndKill(
+                ["run", "--config", config], env: fixture.environment, pidFile: tree.path("run.pid"), stopped: false)
+            // The guard thawed when the run died; freeze again, as if guard and watchdog had died too.
+            #expect(try await sh("fsfreeze -f \(m.mountPoint)").code == 0)
+            let r = try await fixture.recover(config)
+            #expect(r.code == 0, "\(r.stdout)\(r.stderr)")
+            #expect(tree.read("probe.log") == "thawed\n", "the leftover was stopped before the thaw")
+            #expect(await writeCompletes(in: m.mountPoint, within: 1))
+        }
+    }
+
     @Test func recoveredPostStepsLearnTheOutcomeTheRunKnew() async throws {
         let tree = TestTree("recov")
         defer { tree.cleanup() }

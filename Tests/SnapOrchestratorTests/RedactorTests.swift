@@ -74,6 +74,8 @@ import Testing
         "HTTP 503 ServerBusy after 3 attempt(s)", "snapshot=2026-11-26T00:00:00.0000000Z",
         "bypass=1 compass=north", "see https://example.com/docs?x=1 for more",
         "unknown option '--verbose'",
+        "ERROR 1045 (28000): Access denied for user 'bk'@'localhost' (using password: YES)",
+        "ERROR 1045 (28000): Access denied for user 'bk'@'localhost' (using password: NO)",
     ])
     func ordinaryTextIsKept(_ text: String) {
         #expect(Redactor().redact(text) == text)

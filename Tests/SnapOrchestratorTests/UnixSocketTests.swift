@@ -43,7 +43,8 @@ struct UnixSocketTests {
         let started = ContinuousClock.now
         let deadline = Sys.monotonicNanos() + 1_000_000_000
         let answer = await offload { SplitEnder.exchange(SplitMessage(.end), socket: path, deadline: deadline) }
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // A 1 s deadline; the bound is loose for a loaded machine (before, it waited without end).
+        #expect(ContinuousClock.now - started < .seconds(10))
         guard case .unreachable(let why) = answer else {
             Issue.record("expected unreachable, got \(answer)")
             return

@@ -1,8 +1,8 @@
 import Foundation
 import SnapSystem
 
-/// Finishes the duties of a run that was killed: kills its leftover plugin processes, thaws what
-/// it may have left frozen, and runs the post steps it owed, in reverse order.
+/// Finishes the duties of a run that was killed: thaws what it may have left frozen, kills its
+/// leftover plugin processes, and runs the post steps it owed, in reverse order.
 package struct Recovery: Sendable {
     let launcher: any ProcessLauncher
     let killGrace: TimeSpan
@@ -16,13 +16,15 @@ package struct Recovery: Sendable {
     /// Recovers from `state`; returns the post steps it ran and the mounts it thawed.
     package func recover(_ state: JournalState) async -> (steps: [RecoveredStep], thawed: [EmergencyThaw.Result]) {
         let runId = state.runId
-        await offload { Self.stopProcesses(ofRun: runId) }
+        // Thaw first: nothing else may keep a filesystem frozen (finding the leftovers reads every
+        // process's environment and gives them a grace to end).
         var thawed: [EmergencyThaw.Result] = []
         if state.rcuExpedited != nil || state.unreadable != nil { RCUExpedite.heal() }
         for mount in state.mayBeFrozen.reversed() {
             let result = await offload { EmergencyThaw.thaw(mount) }
             thawed.append(result)
         }
+        await offload { Self.stopProcesses(ofRun: runId) }
         var steps: [RecoveredStep] = []
         for owed in state.owed.reversed() {
             let result = await runPost(owed, state)

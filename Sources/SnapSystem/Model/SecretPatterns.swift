@@ -12,8 +12,9 @@ enum SecretPatterns {
 
     /// The patterns, applied in order.
     static let all: [String] = [
-        // `password: X`, `PGPASSWORD=X`, `"db_password": "X"`, `--password=X`, `token = X`.
-        #"(?i)(\b"# + secretName + #"["']?[ \t]*[:=][ \t]*)"# + value,
+        // `password: X`, `PGPASSWORD=X`, `"db_password": "X"`, `--password=X`, `token = X`; not the
+        // MySQL server's `(using password: YES)`, which says whether one was given.
+        #"(?i)(\b"# + secretName + #"["']?[ \t]*[:=][ \t]*)(?!(?:YES|NO)\))"# + value,
         // `--password X`, `--token X` (a separate argument).
         #"(?i)(--(?:password|passwd|pass|token|secret)[ \t]+)"# + value,
         // SQL: `IDENTIFIED BY 'X'`, `IDENTIFIED WITH plugin BY 'X'`, `IDENTIFIED BY PASSWORD 'X'`.
