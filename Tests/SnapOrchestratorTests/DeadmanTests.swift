@@ -118,8 +118,10 @@ struct DatabaseWriter {
             : "env PGPASSFILE=\(server["PGPASSFILE"]) psql -X -q -A -t -w -h \(server["SOCKET_DIR"]) "
                 + "-p \(server["PORT"]) -U snaporch_app -d snaporch_test"
         let writer = DatabaseWriter(log: tree.path("\(kind).writes"), pidFile: tree.path("\(kind).writer.pid"))
+        // A lifetime well past any test (it is stopped by the test): on a loaded CI machine the window
+        // once came more than 100 s after the writer started, and the writers had ended by then.
         _ = try await sh(
-            "python3 \(DatabaseServer.scripts)/writer.py \(kind) \(writer.log) --seconds 100 -- \(client) "
+            "python3 \(DatabaseServer.scripts)/writer.py \(kind) \(writer.log) --seconds 600 -- \(client) "
                 + ">/dev/null 2>&1 & echo $! > \(writer.pidFile)")
         for _ in 0..<500 where writer.inserts().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
         guard !writer.inserts().isEmpty else {
