@@ -26,6 +26,10 @@ struct DatabaseOptionsTests {
 
     static let mysqlFile = "defaults_file: /etc/azure/prepost/my.cnf"
 
+    /// What every form of a connection string given as `database` gets (the value never repeated).
+    static let connectionStringError =
+        "9:15: error: 'db.database' must be a database name, found a connection string (not shown: it may hold a password, and psql would show it to every user in ps); give host, port, user and password_file their own keys"
+
     static let cases: [Case] = [
         Case(
             name: "postgres mode typo", yaml: plugin("postgres", ["mode: bakup"]),
@@ -70,19 +74,13 @@ struct DatabaseOptionsTests {
             expected: "10:16: error: 'db.label_dir' must be an absolute path, found 'labels'"),
         Case(
             name: "database as a connection URI", yaml: plugin("postgres", ["database: postgresql://bk:UriPw1@db/app"]),
-            expected:
-                "9:15: error: 'db.database' must be a database name, found a connection string (not shown: it may hold a password, and psql would show it to every user in ps); give host, port, user and password_file their own keys"
-        ),
+            expected: connectionStringError),
         Case(
             name: "database as key=value pairs", yaml: plugin("postgres", ["database: dbname=app password=KvPw2"]),
-            expected:
-                "9:15: error: 'db.database' must be a database name, found a connection string (not shown: it may hold a password, and psql would show it to every user in ps); give host, port, user and password_file their own keys"
-        ),
+            expected: connectionStringError),
         Case(
             name: "database as one key=value pair", yaml: plugin("postgres", ["database: password=KvPw3"]),
-            expected:
-                "9:15: error: 'db.database' must be a database name, found a connection string (not shown: it may hold a password, and psql would show it to every user in ps); give host, port, user and password_file their own keys"
-        ),
+            expected: connectionStringError),
         Case(
             name: "password_file with os_user",
             yaml: plugin("postgres", ["os_user: postgres", "password_file: /etc/azure/prepost/pgpass"]),

@@ -17,8 +17,8 @@ final class LoopMount: @unchecked Sendable {
     /// Creates a `sizeMB` ext4 image and mounts it at `directory/name`.
     init(in directory: String, name: String = "m", sizeMB: Int = 32, fsType: String = "ext4") async throws {
         guard TestEnv.isRoot else { throw TestFailure("not root: cannot create loop mounts") }
-        image = directory + "/\(name.replacing(" ", with: "_")).img"
-        mountPoint = directory + "/" + name
+        image = "\(directory)/\(name.replacing(" ", with: "_")).img"
+        mountPoint = "\(directory)/\(name)"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         let mkfs = fsType == "xfs" ? "mkfs.xfs -q -f" : "mkfs.ext4 -q -F"
         let quoted = ShellQuote.quote(mountPoint)
