@@ -162,7 +162,7 @@ func processState(_ pid: Int32) -> Character? {
     return stat[stat.index(close, offsetBy: 2)]
 }
 
-/// The pid of a stopped `snaporch run` whose environment names `root` as its `SNAPORCH_ROOT`.
+/// The pid of a stopped `snaporch` process (a run, a split holder) whose environment names `root` as its `SNAPORCH_ROOT`.
 func waitForStoppedSnaporch(root: String, timeout: Double = 20) async throws -> Int32 {
     let end = Date().addingTimeInterval(timeout)
     let needle = Data("SNAPORCH_ROOT=\(root)\0".utf8)

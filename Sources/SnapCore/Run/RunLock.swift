@@ -50,6 +50,9 @@ package final class RunLock: Sendable {
         }
     }
 
+    /// Lets go of the lock now, before this process ends (idempotent).
+    package func release() { fd.close() }
+
     deinit { fd.close() }
 }
 

@@ -73,9 +73,11 @@ package final class SplitChannel: PlatformEndSource, Sendable {
         return .snapshotTaken
     }
 
-    /// Answers every waiting `end`, and any that is still queued, with the final report; closes
-    /// the socket. Returns true when at least one `end` received it.
-    package func finish(_ message: SplitMessage) -> Bool {
+    /// Answers every waiting `end`, and any that is still queued, with the final report; runs
+    /// `beforeClosing` (told whether at least one `end` received it), then closes the connections
+    /// and the socket. An `end` returns on the close, so what `beforeClosing` does (letting go of
+    /// the run lock) is done when it returns. Returns whether at least one `end` received it.
+    package func finish(_ message: SplitMessage, beforeClosing: (Bool) -> Void = { _ in }) -> Bool {
         while let connection = UnixSocket.accept(listener) {
             var reader = LineReader(fd: connection.rawValue)
             if case .line(let line) = reader.next(deadline: Poll.deadline(afterMilliseconds: 500)),
@@ -90,13 +92,12 @@ package final class SplitChannel: PlatformEndSource, Sendable {
             defer { list = [] }
             return list
         }
-        var delivered = false
-        for connection in connections {
-            if send(message, to: connection) { delivered = true }
-            connection.close()
-        }
         listener.close()
         _ = FileSystem.remove(path)
+        var delivered = false
+        for connection in connections where send(message, to: connection) { delivered = true }
+        beforeClosing(delivered)
+        for connection in connections { connection.close() }
         return delivered
     }
 

@@ -12,7 +12,7 @@ package enum EndOutcome: Sendable {
 }
 
 /// The `end` side of a split-phase run: tells the holder over the control socket, waits (bounded)
-/// for the final report; finishes the run itself when the holder died; reports a run that already
+/// for the final report and for the holder to let go of the run lock; finishes the run itself when the holder died; reports a run that already
 /// ended on its own.
 package struct SplitEnder: Sendable {
     let paths: Paths
@@ -128,6 +128,12 @@ package struct SplitEnder: Sendable {
         case timedOut
     }
 
+    /// After the final report, waits (bounded) for the holder to close the connection: it does so
+    /// once it has let go of the run lock, so the next run can start when `end` returns.
+    private static func awaitRelease(_ reader: inout LineReader, deadline: UInt64) {
+        while case .line = reader.next(deadline: deadline) {}
+    }
+
     /// Connects, sends the request, reads until the final report (or EOF, or the deadline).
     static func exchange(_ request: SplitMessage, socket: String, deadline: UInt64) -> Answer {
         let connection: FileDescriptor
@@ -148,7 +154,9 @@ package struct SplitEnder: Sendable {
             case .line(let line):
                 guard let message = SplitMessage(line: line) else { continue }
                 switch message.kind {
-                case .finished: return .finished(message)
+                case .finished:
+                    awaitRelease(&reader, deadline: min(deadline, Poll.deadline(afterMilliseconds: 10_000)))
+                    return .finished(message)
                 case .refused: return .refused(message.message ?? "refused")
                 default: continue
                 }

@@ -52,7 +52,7 @@ package struct SplitHolder: Sendable {
         let (loaded, diagnostics) = ConfigSource(paths: paths).load(explicit: request.config)
         guard let config = loaded else {
             let text = diagnostics.filter { $0.severity == .error }.map(\.rendered).joined(separator: "\n")
-            return refuse("the config cannot be used:\n\(text)", RunExit.usage)
+            return refuse("the config cannot be used:\n\(text)", RunExit.usage, releasing: lock)
         }
         await SplitRecovery(paths: paths).finishStale(killGrace: config.killGrace)
         SplitPending(paths: paths).storeAll()
@@ -62,7 +62,7 @@ package struct SplitHolder: Sendable {
             try files.create()
             channel = try SplitChannel(path: files.socket) { interrupts.receivedSignal }
         } catch {
-            return refuse("cannot open the control socket \(files.socket): \(error)", RunExit.failed)
+            return refuse("cannot open the control socket \(files.socket): \(error)", RunExit.failed, releasing: lock)
         }
         return await execute(config, channel: channel, lock: lock)
     }
@@ -98,44 +98,55 @@ package struct SplitHolder: Sendable {
                 beforeStore: { report in report.split = recorder.splitReport(plan) },
                 storeWhen: { report in !(deferStore && report.split?.ending == .leaseExpired) })
         } catch {
-            return refuse(error.message, RunExit.failed)
+            _ = FileSystem.remove(files.state)
+            return refuse(error.message, RunExit.failed, releasing: lock)
         }
-        return conclude(result, plan: plan, recorder: recorder, channel: channel)
+        return conclude(result, plan: plan, recorder: recorder, channel: channel, lock: lock)
     }
 
-    /// After the run: the answer to `begin` (a run that never quiesced), to `end`, and `last.json`.
+    /// After the run: `last.json`, the run lock let go, then the answer to `begin` (a run that
+    /// never quiesced) or to `end`. The answer comes last so that whoever waits for it may start
+    /// the next run at once (qemu-ga's next freeze right after a thaw).
     private func conclude(
-        _ result: RunSession.Result, plan: Plan, recorder: SplitRecorder, channel: SplitChannel
+        _ result: RunSession.Result, plan: Plan, recorder: SplitRecorder, channel: SplitChannel, lock: RunLock
     ) -> Int32 {
         let report = result.report
         if let note = result.recoveryNote { log(note) }
         for problem in result.storeProblems { log("error: \(problem)") }
         let code = RunExit.code(report, snapshots: true, storeProblems: result.storeProblems)
         let finished = SplitMessage.finished(report, exitCode: code)
-        if !recorder.quiesced {
-            readiness.send(finished)
-            readiness.close()
-        }
         var reportPath: String? = ReportStore(paths: paths).lastReportPath
         if !result.stored {
             reportPath = SplitPending(paths: paths).keep(report)
             log("the platform may still have /var/lib frozen: the report waits in \(reportPath ?? "?")")
         }
-        let collected = channel.finish(finished)
         let ending = report.split?.ending ?? .notQuiesced
-        let last = SplitLast(
-            runId: request.runId, endedAt: SplitText.iso(Date()), ending: ending, exitCode: code,
-            collected: collected || !recorder.quiesced, reportPath: reportPath, stored: result.stored,
-            report: report)
-        try? files.save(last, to: files.last)
-        _ = FileSystem.remove(files.state)
+        _ = channel.finish(finished) { delivered in
+            FaultPoint.hit("split-release")
+            let last = SplitLast(
+                runId: request.runId, endedAt: SplitText.iso(Date()), ending: ending, exitCode: code,
+                collected: delivered || !recorder.quiesced, reportPath: reportPath, stored: result.stored,
+                report: report)
+            try? files.save(last, to: files.last)
+            _ = FileSystem.remove(files.state)
+            lock.release()
+            if !recorder.quiesced {
+                readiness.send(finished)
+                readiness.close()
+            }
+        }
         log("split run \(request.runId) ended (\(ending.rawValue)), exit \(code)")
         return code
     }
 
-    /// Tells `begin` why there is no run, and returns `code`.
-    private func refuse(_ message: String, _ code: Int32) -> Int32 {
+    /// Tells `begin` why there is no run, and returns `code`; lets go of `lock` first, so that a
+    /// `begin` retried at once is not refused by this holder.
+    private func refuse(_ message: String, _ code: Int32, releasing lock: RunLock? = nil) -> Int32 {
         log("refused: \(message)")
+        if let lock {
+            FaultPoint.hit("split-release")
+            lock.release()
+        }
         readiness.send(.refused(message, exitCode: code))
         return code
     }
