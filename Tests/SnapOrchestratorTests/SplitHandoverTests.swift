@@ -11,6 +11,14 @@ import Testing
 /// lock then refused it as "a run is in progress".
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct SplitHandoverTests {
+    /// A new tree whose config has one script plugin whose pre and post succeed.
+    static func oneScriptMachine() -> (TestTree, RunFixture, config: String) {
+        let tree = TestTree("handover")
+        let fx = RunFixture(tree)
+        let ok = tree.script("ok.sh", "exit 0")
+        return (tree, fx, fx.write(TestConfig(freeze: .off, plugins: [.script("a", pre: ok, post: ok)])))
+    }
+
     /// The holder stops itself (the `split-release` fault point) when its run is over and it has
     /// not yet let go; the caller must still be waiting then, and be answered once it goes on.
     /// `end`: the run's final report; `begin`: a run that ended before quiescing (a pre with
@@ -63,6 +71,82 @@ struct SplitHandoverTests {
         } else {
             #expect(result.code == 1 && result.stderr.contains("control socket"), "\(result.stderr)")
         }
+    }
+
+    /// An `end` sent right after `begin` returned is not taken for one sent before the quiesce:
+    /// the holder stops (`split-quiesced`) just after it answered `begin`, before it records
+    /// anything else; the `end` sent then must still find a good snapshot.
+    @Test func anEndSentRightAfterBeginReturnedCountsTheSnapshot() async throws {
+        let tree = TestTree("handover")
+        defer { tree.cleanup() }
+        let fx = RunFixture(tree)
+        let log = tree.path("post.log")
+        let post = tree.script("post.sh", "echo \"$SNAPORCH_OUTCOME\" >> \(ShellQuote.quote(log))")
+        let config = fx.write(TestConfig(freeze: .off, plugins: [.script("a", pre: post, post: post)]))
+        let begin = try await fx.begin(config, ["--lease", "60s"], env: ["SNAPORCH_FAULT_STOP_AT": "split-quiesced"])
+        _ = try begin.quiesced()
+        let stopped = try await waitForStoppedSnaporch(root: tree.root, timeout: 10)
+        defer { kill(stopped, SIGCONT) }
+        let ending = Task { try await fx.end(["--json"], timeout: 30) }
+        try await Task.sleep(for: .milliseconds(500))
+        kill(stopped, SIGCONT)
+        let end = try await ending.value
+        #expect(end.code == 0, "\(end.stderr)")
+        let report = try end.report()
+        #expect(report.snapshot.taken && report.outcome == .success, "\(report.reasons)")
+        #expect(tree.read("post.log")?.split(separator: "\n").last == "snapshot-taken")
+    }
+
+    /// A recovery of a dead holder that cannot get the run lock (another run took it meanwhile,
+    /// and finishes the dead one's duties itself) touches nothing of the run that holds it: not its
+    /// state, not its control socket, not `last.json`; that run's `end` still ends it.
+    @Test func aRecoveryWithoutTheLockLeavesTheNewHoldersFilesAlone() async throws {
+        let (tree, fx, config) = Self.oneScriptMachine()
+        defer { tree.cleanup() }
+        let quiesced = try await fx.begin(config, ["--lease", "60s"]).quiesced()
+        let files = fx.splitFiles
+        let live = try #require(files.load(SplitState.self, from: files.state))
+        // What a slow `end` read before the new holder started: the state of a holder since dead.
+        let gone = try await sh("echo $$")
+        var dead = live
+        dead.runId = "run-of-a-dead-holder"
+        dead.pid = try #require(Int32(gone.output.trimmingCharacters(in: .whitespacesAndNewlines)))
+        dead.pidStart = nil
+        #expect(!dead.holderAlive)
+        let (report, code, finished) = await SplitRecovery(paths: Paths(root: tree.root))
+            .holderDied(dead, config: nil, lockWait: .milliseconds(300))
+        #expect(!finished && code == RunExit.failed && report.reasons.joined().contains("run lock stayed held"))
+        #expect(files.load(SplitState.self, from: files.state)?.runId == quiesced.runId)
+        #expect(FileManager.default.fileExists(atPath: files.socket), "the live holder's control socket was removed")
+        #expect(!FileManager.default.fileExists(atPath: files.last))
+        let end = try await fx.end(["--json"])
+        #expect(end.code == 0, "\(end.stderr)")
+        #expect(try end.report().runId == quiesced.runId)
+    }
+
+    /// A split run that ended on its own but kept its journal (a thaw it could not confirm) is not
+    /// booked as "holder died" by the recovery that thaws for it: its report and `last.json` stay
+    /// its own, and a stray `end` later is still a no-op.
+    @Test func aFinishedRunsKeptJournalIsNotBookedAsADeadHolder() async throws {
+        let (tree, fx, config) = Self.oneScriptMachine()
+        defer { tree.cleanup() }
+        let quiesced = try await fx.begin(config, ["--lease", "60s", "--caller", "qemu-ga"]).quiesced()
+        let end = try await fx.end(["--json"])
+        #expect(end.code == 0, "\(end.stderr)")
+        // What `RunJournal.finish()` keeps after a thaw it could not confirm: every record through
+        // `finished` (the `freezing` record left out: there is no mount to thaw here).
+        var begin = JournalRecord.begin(runId: quiesced.runId, taskId: quiesced.runId, pid: quiesced.split.holderPid)
+        begin.split = "qemu-ga"
+        let records = [begin, JournalRecord(.finished)].compactMap { $0.line() }.joined()
+        tree.write("run/snaporch/journal.jsonl", String(decoding: records, as: UTF8.self), mode: 0o600)
+        let recover = try await fx.recover()
+        #expect(recover.code == 0, "\(recover.stderr)")
+        #expect(!recover.stdout.contains("holder died"), "\(recover.stdout)")
+        #expect(fx.history(of: quiesced.runId).map(\.split?.ending) == [.end])
+        let last = fx.splitFiles.load(SplitLast.self, from: fx.splitFiles.last)
+        #expect(last?.ending == .end && last?.collected == true)
+        let again = try await fx.end()
+        #expect(again.code == 0 && again.stderr.contains("no split run in progress"), "\(again.stderr)")
     }
 }
 

@@ -51,6 +51,9 @@ package struct JournalState: Sendable, Codable, Hashable {
     package var outcome: StepOutcome?
     /// `SNAPORCH_CONSISTENCY` the post steps get, once the run knows it.
     package var consistency: RunReport.Consistency?
+    /// Set when the run wrote its last record: it ended on its own, with its report, and kept the
+    /// journal only for a thaw it could not confirm (nil: interrupted).
+    package var finished: Bool?
 
     /// Applies one journal record (the replay of a record log).
     /// - Returns: false when the record lacks what its event needs (then nothing is changed).
@@ -80,6 +83,7 @@ package struct JournalState: Sendable, Codable, Hashable {
             owed.removeAll { $0.plugin == plugin }
         case .finished:
             owed = []
+            finished = true
         }
         return true
     }

@@ -117,6 +117,10 @@ package struct RunSession: Sendable {
     private func finishInterrupted(_ journal: RunJournal, plan: Plan) async -> ([RecoveredStep], String?) {
         guard let leftover = journal.leftover() else { return ([], nil) }
         var note = "an earlier run (\(leftover.runId), pid \(leftover.pid)) was interrupted; finishing its duties first"
+        if leftover.finished == true {
+            note =
+                "an earlier run (\(leftover.runId)) ended without a confirmed thaw; thawing what it may have left first"
+        }
         if let reason = leftover.unreadable {
             note = "the run journal is unreadable (\(reason)); thawing every mount it may name first"
         }

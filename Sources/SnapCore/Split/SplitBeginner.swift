@@ -84,9 +84,9 @@ package struct SplitBeginner: Sendable {
     private func holderGone(pid: Int32) async -> BeginOutcome {
         let files = SplitFiles(paths: paths)
         let state = files.load(SplitState.self, from: files.state).flatMap { $0.pid == pid ? $0 : nil }
-        let (report, code) = await SplitRecovery(paths: paths).holderDied(state, config: nil)
+        let (report, code, finished) = await SplitRecovery(paths: paths).holderDied(state, config: nil)
+        let who = finished ? "its duties were finished" : "the run that holds the run lock now finishes its duties"
         return .ended(
-            report, exitCode: code,
-            note: "the holder (pid \(pid)) died before the system was quiesced; its duties were finished")
+            report, exitCode: code, note: "the holder (pid \(pid)) died before the system was quiesced; \(who)")
     }
 }

@@ -12,7 +12,8 @@ package final class SplitChannel: PlatformEndSource, Sendable {
     let path: String
     /// Reports a signal that stops the wait (the holder's interrupts).
     let interruption: @Sendable () -> Int32?
-    /// When the system was quiesced (monotonic ns), once known.
+    /// When the system was quiesced (monotonic ns), once known: `markQuiesced`, else the start
+    /// of the wait.
     let quiescedAt = Atomic<UInt64>(0)
     /// The connections of `end` callers waiting for the final report.
     private let waiting = Mutex<[FileDescriptor]>([])
@@ -24,8 +25,14 @@ package final class SplitChannel: PlatformEndSource, Sendable {
         self.interruption = interruption
     }
 
+    /// Records the instant of the quiesce, before anyone is told of it: an `end` sent later is
+    /// never taken for one sent before the quiesce.
+    package func markQuiesced() {
+        _ = quiescedAt.compareExchange(expected: 0, desired: Sys.monotonicNanos(), ordering: .relaxed)
+    }
+
     package func waitForEnd(deadlineNanos: UInt64) async -> PlatformEnd {
-        quiescedAt.store(Sys.monotonicNanos(), ordering: .relaxed)
+        markQuiesced()
         return await offload { [self] in self.poll(until: deadlineNanos) }
     }
 

@@ -73,10 +73,9 @@ package struct SplitEnder: Sendable {
         if let last = files.load(SplitLast.self, from: files.last), last.runId == state.runId {
             return collectLast()
         }
-        let (report, code) = await SplitRecovery(paths: paths).holderDied(state, config: nil)
-        return .finished(
-            report, exitCode: code,
-            note: "the holder (pid \(state.pid)) died (\(reason)); `end` finished its duties")
+        let (report, code, finished) = await SplitRecovery(paths: paths).holderDied(state, config: nil)
+        let who = finished ? "`end` finished its duties" : "the run that holds the run lock now finishes its duties"
+        return .finished(report, exitCode: code, note: "the holder (pid \(state.pid)) died (\(reason)); \(who)")
     }
 
     /// No holder runs: report the last split run if nobody collected it yet (or, for a retried

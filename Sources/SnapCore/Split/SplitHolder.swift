@@ -84,9 +84,11 @@ package struct SplitHolder: Sendable {
             ends: channel, closed: { recorder.close($0) },
             quiesced: { [files, readiness] report in
                 // Inside the window: only the pipe and /run are written.
+                channel.markQuiesced()
                 recorder.quiesce(report)
                 readiness.send(.quiesced(report))
                 readiness.close()
+                FaultPoint.hit("split-quiesced")
                 try? files.save(recorder.state, to: files.state)
                 Self.log("quiesced; waiting for `snaporch end` until \(report.windowEndsAt)")
             })

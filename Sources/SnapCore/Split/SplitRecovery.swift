@@ -17,10 +17,13 @@ package struct SplitRecovery: Sendable {
         self.launcher = launcher
     }
 
-    /// Recovers the dead holder of `state` (when known) under the run lock, waiting up to 10 s for
-    /// the lock (a holder that is still exiting). Returns the "holder died" report and its exit code.
-    package func holderDied(_ state: SplitState?, config: Config?) async -> (report: RunReport, exitCode: Int32) {
-        let lock = try? await RunLock.acquire(directory: paths.runDir, waitUpTo: .seconds(10))
+    /// Recovers the dead holder of `state` (when known) under the run lock, waiting up to
+    /// `lockWait` for the lock (a holder that is still exiting). Returns the "holder died" report,
+    /// its exit code, and whether this finished the run (false: another run holds the lock).
+    package func holderDied(
+        _ state: SplitState?, config: Config?, lockWait: TimeSpan = .seconds(10)
+    ) async -> (report: RunReport, exitCode: Int32, finished: Bool) {
+        let lock = try? await RunLock.acquire(directory: paths.runDir, waitUpTo: lockWait)
         defer { withExtendedLifetime(lock) {} }
         let journal = RunJournal(directory: paths.runDir)
         var recovered: [RecoveredStep] = []
@@ -32,14 +35,19 @@ package struct SplitRecovery: Sendable {
             journal.discard()
         }
         let report = Self.report(state, leftover: leftover, recovered: recovered, thawed: thawed, locked: lock != nil)
+        // Without the lock the split files and the state directory belong to the run that holds
+        // it (a new holder, which recovers the dead one's journal and keeps its books itself).
+        guard lock != nil else { return (report, RunExit.failed, false) }
         _ = ReportStore(paths: paths).save(report, extra: nil)
         finish(report, state: state)
-        return (report, RunExit.failed)
+        return (report, RunExit.failed, true)
     }
 
     /// The bookkeeping after a recovery that found a split run's journal (`recover`, a later run):
-    /// the report, `last.json`, no state file.
+    /// the report, `last.json`, no state file. None for a run that ended on its own and kept its
+    /// journal for a thaw it could not confirm: its holder kept its own books.
     package func recorded(_ leftover: JournalState, recovered: [RecoveredStep], thawed: [EmergencyThaw.Result]) {
+        guard leftover.finished != true else { return }
         let files = SplitFiles(paths: paths)
         let state = files.load(SplitState.self, from: files.state).flatMap { $0.runId == leftover.runId ? $0 : nil }
         let report = Self.report(state, leftover: leftover, recovered: recovered, thawed: thawed, locked: true)
@@ -96,7 +104,9 @@ package struct SplitRecovery: Sendable {
         let pid = state.map { " (pid \($0.pid))" } ?? (leftover.map { " (pid \($0.pid))" } ?? "")
         var message = "holder died: the holder\(pid) of split run \(runId) ended without finishing the run"
         if !locked {
-            message += "; the run lock stayed held, so nothing could be recovered: run `snaporch recover`"
+            message +=
+                "; the run lock stayed held by another run, which finishes the owed duties itself (if it "
+                + "does not: `snaporch recover` once it ends)"
         } else if leftover == nil {
             message += "; its journal was already finished (nothing owed)"
         } else {

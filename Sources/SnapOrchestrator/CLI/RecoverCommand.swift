@@ -41,6 +41,7 @@ struct RecoverCommand {
         journal.discard()
         if leftover.split != nil {
             // A split run whose holder died: its report says so, and a later `end` collects it.
+            // (Not one that ended on its own: `recorded` leaves its books alone.)
             SplitRecovery(paths: paths).recorded(leftover, recovered: steps, thawed: thawed)
         }
         SplitPending(paths: paths).storeAll()
@@ -50,7 +51,11 @@ struct RecoverCommand {
             if let reason = leftover.unreadable {
                 console.out("the run journal is unreadable: \(reason); thawing every mount it may name\n")
             } else {
-                let kind = leftover.split.map { "split run (begun by \($0); its holder died)" } ?? "run"
+                var kind = leftover.split.map { "split run (begun by \($0); its holder died)" } ?? "run"
+                if leftover.finished == true {
+                    kind = leftover.split.map { "split run (begun by \($0))" } ?? "run"
+                    kind += " that ended without a confirmed thaw"
+                }
                 console.out("recovered \(kind) \(leftover.runId) (pid \(leftover.pid))\n")
             }
             for t in thawed {
