@@ -26,7 +26,7 @@ package struct SplitEnder: Sendable {
     /// `end` with nothing in progress gives the result of `caller`'s last split run again when that
     /// run ended within this span, instead of a no-op that would turn the failed call into a success.
     ///
-    /// Safety contract: waits at most until the holder's own latest finish (`finishByEpochMs`)
+    /// Safety contract: waits at most until the holder's own latest finish (`finishByMonotonicMs`)
     /// plus 30 s, whatever the holder does.
     package func end(snapshotFailed: String?, caller: String?, repeatWithin: TimeSpan? = nil) async -> EndOutcome {
         SplitPending(paths: paths).storeAll()
@@ -37,7 +37,7 @@ package struct SplitEnder: Sendable {
         request.snapshotFailed = snapshotFailed
         request.caller = caller
         request.sentAtNanos = Sys.monotonicNanos()
-        let waitMs = max(Int(state.finishByEpochMs - Sys.epochMillis()), 0) + 30_000
+        let waitMs = Self.waitMilliseconds(state)
         let deadline = Poll.deadline(afterMilliseconds: waitMs)
         let socket = files.socket
         let message = request
@@ -57,6 +57,20 @@ package struct SplitEnder: Sendable {
                 "the holder (pid \(state.pid)) of split run \(state.runId) took the request but sent no report within "
                     + "\(SplitText.seconds(waitMs)); see \(files.log)")
         }
+    }
+
+    /// How long `end` waits for the holder of `state`: until the holder's latest finish, plus 30 s.
+    static func waitMilliseconds(
+        _ state: SplitState, nowEpochMs: Int64 = Sys.epochMillis(),
+        nowMonotonicMs: UInt64 = Sys.monotonicNanos() / 1_000_000
+    ) -> Int {
+        let remaining: Int
+        if let finishBy = state.finishByMonotonicMs {
+            remaining = finishBy > nowMonotonicMs ? Int(finishBy - nowMonotonicMs) : 0
+        } else {
+            remaining = max(Int(state.finishByEpochMs - nowEpochMs), 0)
+        }
+        return remaining + 30_000
     }
 
     /// The holder cannot be reached or went away mid-answer: wait (bounded) for it to be gone, then

@@ -72,12 +72,13 @@ package struct SplitHolder: Sendable {
         let session = RunSession(
             paths: paths, executable: RunIdentity.selfExecutable, environment: ProcessInfo.processInfo.environment)
         let plan = session.plan(config, options: request.options)
+        let lifetimeMs = SplitBudget(plan).holderLifetime(lease: request.lease).milliseconds
         let recorder = SplitRecorder(
             state: SplitState(
                 runId: request.runId, pid: ThisProcess.id, pidStart: ProcessLiveness.startTime(ThisProcess.id),
                 caller: request.caller, begunAt: SplitText.iso(Date()), leaseMs: request.lease.milliseconds,
-                finishByEpochMs: Sys.epochMillis()
-                    + Int64(SplitBudget(plan).holderLifetime(lease: request.lease).milliseconds)))
+                finishByEpochMs: Sys.epochMillis() + Int64(lifetimeMs),
+                finishByMonotonicMs: Sys.monotonicNanos() / 1_000_000 + UInt64(lifetimeMs)))
         try? files.save(recorder.state, to: files.state)
         var hooked = session
         hooked.split = SplitHooks(

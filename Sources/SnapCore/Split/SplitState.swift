@@ -23,6 +23,9 @@ package struct SplitState: Sendable, Codable, Hashable {
     /// The latest moment the holder can still be running (epoch ms): every budget of the run from
     /// its start, the lease, and margins. `end` waits no longer than this.
     package var finishByEpochMs: Int64
+    /// The same moment on the monotonic clock (ms since boot): a step of the wall clock (NTP after
+    /// a paused VM) does not move it. Nil in a state written by an older version.
+    package var finishByMonotonicMs: UInt64?
 
     /// The one sentence a refused begin (or a busy run) gives about this holder.
     package var summary: String {
