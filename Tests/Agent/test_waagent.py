@@ -323,9 +323,11 @@ plugins:
         self.assertEqual(calls, [("presnapshot", "task-a"), ("dosnapshot", "task-a")])
         self.assertIn('"snapshotInfo": [{"isSuccessful": "true"', substatus["name"])
         # The protected settings were decrypted with the certificate the agent extracted, then removed.
-        with open(os.path.join(self.base_dir(self.v1), "config", "0.settings")) as f:
-            settings = f.read()
-        self.assertNotIn('"protectedSettings":', settings)
+        self.assertNoProtectedSettings(self.v1, 0)
+
+    def assertNoProtectedSettings(self, version, sequence):
+        with open(os.path.join(self.base_dir(version), "config", "%d.settings" % sequence)) as f:
+            self.assertNotIn('"protectedSettings":', f.read())
 
     def test_02_same_sequence_reenabled_idle(self):
         before = self.extension_status(self.report())[1]
@@ -336,6 +338,8 @@ plugins:
         self.assertEqual(str(status["code"]), str(before["code"]))
         self.assertEqual(self.message(status)["messageStr"], self.message(before)["messageStr"])
         self.assertEqual(self.pre_count(), 1, "a re-run of enable took a second backup")
+        # The agent wrote the settings again, protected settings included; enable removed them.
+        self.assertNoProtectedSettings(self.v1, 0)
 
     def test_03_same_sequence_reenabled_while_running(self):
         self.gate(True)
@@ -358,6 +362,7 @@ plugins:
         self.assertNotIn("AlreadyProcessed", final["messageStr"])
         self.assertEqual(self.message(status)["snapshotConsistency"], 2)
         self.assertEqual(self.pre_count(), 2)
+        self.assertNoProtectedSettings(self.v1, 1)
         self.gate(False)
 
     def test_04_new_sequence(self):

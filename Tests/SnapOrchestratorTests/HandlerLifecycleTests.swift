@@ -82,6 +82,72 @@ struct HandlerLifecycleTests {
         #expect(tree.read("order.log") == "pre\npost\npost\n", "one backup only")
     }
 
+    /// The guest agent writes the settings file again, protected settings included, before every
+    /// enable (a new goal state, its restart, a reboot). They are stripped again: by the daemon at
+    /// its end when the agent rewrote them during the backup, and by an enable of a sequence that
+    /// is done. Else the encrypted SAS URIs stay on the OS disk (with the key that opens them) and
+    /// go into the next snapshots.
+    @Test func protectedSettingsWrittenAgainByTheAgentAreStrippedAgain() async throws {
+        let tree = TestTree("hlc")
+        defer { tree.cleanup() }
+        writeConfig(tree, gated: true)
+        let handler = try await HandlerFixture(tree: tree)
+        let file = handler.configDir + "/0.settings"
+        let holdsSecrets = {
+            ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains("protectedSettings\"")
+        }
+        try await settings(handler, sequence: 0, task: "task-s")
+        try await enable(handler, sequence: 0)
+        try await waitFor("the pre step") { tree.read("order.log") == "pre\n" }
+        #expect(!holdsSecrets(), "the daemon did not strip the protected settings it read")
+        // During the backup: the agent writes the file again and runs enable again.
+        try await settings(handler, sequence: 0, task: "task-s")
+        try await enable(handler, sequence: 0)
+        tree.write("release", "")
+        _ = try await handler.enableAndWait(sequence: 0, env: tree.environment)
+        try await waitFor("the daemon's end") {
+            HandlerState.load(statusFolder: handler.statusDir, sequence: 0)?.phase == .done
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!holdsSecrets(), "protected settings written during the backup stayed on disk")
+        // Days later: the agent restarts and writes the file again.
+        try await settings(handler, sequence: 0, task: "task-s")
+        try await enable(handler, sequence: 0)
+        #expect(!holdsSecrets(), "protected settings of a done sequence stayed on disk")
+        #expect(tree.read("order.log") == "pre\npost\npost\n", "one backup only")
+    }
+
+    /// A daemon killed after it recorded its result and before it wrote the status (the status blob
+    /// upload in between takes up to 30 s) left the sequence done and its status "transitioning":
+    /// the next enable writes the result, to the file and to the status blob; else the backup
+    /// service waits for its own timeout on a snapshot that was taken.
+    @Test func aResultRecordedButNeverWrittenIsWrittenByTheNextEnable() async throws {
+        try await withBlobEmulator { emulator in
+            let tree = TestTree("hlc")
+            defer { tree.cleanup() }
+            writeConfig(tree)
+            let handler = try await HandlerFixture(tree: tree)
+            let statusBlob = try await emulator.sas("status", "lost.status")
+            try await settings(handler, sequence: 0, task: "task-k", statusBlob: statusBlob)
+            let started = try await RunFixture(tree).snaporch(
+                ["handler", "enable"],
+                env: ["ConfigSequenceNumber": "0", "SNAPORCH_FAULT_STOP_AT": "handler-terminal"],
+                cwd: handler.extDir)
+            #expect(started.code == 0, "\(started.stderr)")
+            let daemon = try await waitForStoppedSnaporch(root: tree.root, timeout: 30)
+            kill(daemon, SIGKILL)
+            try await waitFor("the daemon's death") { processState(daemon) == nil || processState(daemon) == "Z" }
+            #expect(HandlerState.load(statusFolder: handler.statusDir, sequence: 0)?.phase == .done)
+            #expect(handler.statusBody(0)?["code"] as? String == "4", "the kill left no transitioning status")
+            let body = try await handler.enableAndWait(sequence: 0, env: tree.environment, timeout: 20)
+            #expect(body["code"] as? String == "1", "\(body)")
+            let (data, _) = try await URLSession.shared.data(from: URL(string: statusBlob)!)
+            let blob = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+            #expect((blob.first?["status"] as? [String: Any])?["code"] as? String == "1", "the blob: \(blob)")
+            #expect(tree.read("order.log") == "pre\npost\npost\n", "one backup only")
+        }
+    }
+
     @Test func aDuplicateTaskCarriesTheOriginalResult() async throws {
         let tree = TestTree("hlc")
         defer { tree.cleanup() }

@@ -52,15 +52,20 @@ struct HandlerCommand {
         let statusFolder = handlerEnvironment.statusFolder
         let writer = StatusWriter(statusFolder: statusFolder, blobClient: CurlHTTPClient())
         let facts = AgentFacts(paths: paths, environment: environment, directory: directory)
-        if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence),
-            await reportExisting(record, writer: writer, facts: facts, log: log)
-        {
-            return ExitCode.ok
-        }
         // Public settings only: the daemon decrypts (and strips) the protected ones.
         let settings = try? await SettingsFile.load(
             configFolder: handlerEnvironment.configFolder, sequence: sequence, decryptor: nil)
         let summary = settings.map { BackupParameters.publicSummary($0.publicSettings) }
+        if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence),
+            await reportExisting(record, writer: writer, facts: facts, blob: summary?.statusBlobUri, log: log)
+        {
+            // A done sequence is never decrypted again: what the agent wrote again goes now. (A
+            // running daemon strips at its end: it may not have read the file yet.)
+            if record.phase == .done {
+                SettingsFile.stripProtectedSettings(configFolder: handlerEnvironment.configFolder, sequence: sequence)
+            }
+            return ExitCode.ok
+        }
         var status = HandlerStatus.transitioning(taskId: summary?.taskId ?? "", ticks: summary?.ticks)
         status.isV2 = StatusMapper.isV2(summary?.vmType)
         status = facts.annotate(status)
@@ -72,18 +77,22 @@ struct HandlerCommand {
     }
 
     /// The guest agent runs enable again on every new goal state: one daemon per sequence, a re-run
-    /// only reports again (and writes the status file when it went missing). Returns true when the
-    /// sequence is done or its daemon is alive (nothing to start).
+    /// only reports again: it writes the result when the status file went missing, or still says
+    /// "transitioning" although the daemon recorded the result and died (killed during its status
+    /// blob upload) — then to `blob` too. Returns true when the sequence is done or its daemon is
+    /// alive (nothing to start).
     private func reportExisting(
-        _ record: HandlerState, writer: StatusWriter, facts: AgentFacts, log: HandlerLog
+        _ record: HandlerState, writer: StatusWriter, facts: AgentFacts, blob: SASURI?, log: HandlerLog
     ) async -> Bool {
         let sequence = record.sequence
         let statusFile = writer.path(sequence)
         if record.phase == .done, let terminal = record.terminal {
             log.write("enable: seq \(sequence) already processed; reporting its result again")
-            if !FileManager.default.fileExists(atPath: statusFile) {
+            let written = writer.writtenCode(sequence)
+            if written == nil || (written == HandlerCode.transitioning.rawValue && !record.daemonAlive) {
                 let status = facts.annotate(terminal.status(taskId: record.taskId))
-                for problem in await writer.write(status, sequence: sequence, blobURI: nil) {
+                let target = written == nil ? nil : blob
+                for problem in await writer.write(status, sequence: sequence, blobURI: target) {
                     log.write("enable: \(problem)")
                 }
             }

@@ -130,10 +130,16 @@ package struct BackupParameters: Sendable, Hashable {
             disks: blobSASUris, snapshotMethod: snapshotMethod, host: hostRequest, metadata: backupMetadata)
     }
 
-    /// taskId, ticks and vmType from the public settings alone (what `enable` needs).
-    package static func publicSummary(_ publicJSON: Data) -> (taskId: String, ticks: String?, vmType: String?) {
+    /// taskId, ticks, vmType and the status blob from the public settings alone (what `enable`
+    /// needs).
+    package static func publicSummary(
+        _ publicJSON: Data
+    ) -> (taskId: String, ticks: String?, vmType: String?, statusBlobUri: SASURI?) {
         let pub = (try? JSONSerialization.jsonObject(with: publicJSON)) as? [String: Any] ?? [:]
-        return (string(pub["taskId"]) ?? "", string(pub["commandStartTimeUTCTicks"]), string(pub["vmType"]))
+        return (
+            string(pub["taskId"]) ?? "", string(pub["commandStartTimeUTCTicks"]), string(pub["vmType"]),
+            nonEmpty(pub["statusBlobUri"]).map(SASURI.init)
+        )
     }
 
     /// base64 → text → trimmed of whitespace and quotes → JSON object.

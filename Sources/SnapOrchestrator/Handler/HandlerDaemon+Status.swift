@@ -39,6 +39,9 @@ extension HandlerDaemon {
             record.isOriginalResult = original
         }
         record.save(statusFolder: folder)
+        FaultPoint.hit("handler-terminal")
+        // The agent may have written the settings again during the run: no secret stays behind.
+        SettingsFile.stripProtectedSettings(configFolder: environment.configFolder, sequence: record.sequence)
         let problems = await writer.write(status, sequence: record.sequence, blobURI: blob)
         log.write(
             "seq \(record.sequence): \(status.status.rawValue) code \(status.code): \(Redactor().redact(status.message))"

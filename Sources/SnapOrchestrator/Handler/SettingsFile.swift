@@ -70,6 +70,21 @@ package struct SettingsFile: Sendable {
             protectedError: protectedError)
     }
 
+    /// Removes `protectedSettings` from `<configFolder>/<seq>.settings` when it holds them: the guest
+    /// agent writes the file again before every enable (a new goal state, its restart, a reboot),
+    /// and a sequence already done is never decrypted again. Returns true when it removed them.
+    @discardableResult
+    package static func stripProtectedSettings(configFolder: String, sequence: Int) -> Bool {
+        let path = "\(configFolder)/\(sequence).settings"
+        guard let data = FileManager.default.contents(atPath: path),
+            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let runtime = (root["runtimeSettings"] as? [Any])?.first as? [String: Any],
+            let handler = runtime["handlerSettings"] as? [String: Any], handler["protectedSettings"] != nil
+        else { return false }
+        stripProtectedSettings(root: root, path: path)
+        return true
+    }
+
     /// Rewrites the settings file without `protectedSettings` (atomically).
     static func stripProtectedSettings(root: [String: Any], path: String) {
         var root = root

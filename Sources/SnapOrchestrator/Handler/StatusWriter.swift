@@ -26,6 +26,15 @@ package struct StatusWriter: Sendable {
         return FileManager.default.fileExists(atPath: statusFolder, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
+    /// The code of the status file of `sequence`, nil when it is missing or unreadable.
+    package func writtenCode(_ sequence: Int) -> Int? {
+        guard let data = FileManager.default.contents(atPath: path(sequence)),
+            let array = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
+            let status = array.first?["status"] as? [String: Any]
+        else { return nil }
+        return (status["code"] as? Int) ?? (status["code"] as? String).flatMap { Int($0) }
+    }
+
     /// Uploads the blob (when a URI is given), then writes the file; returns the problems met.
     @discardableResult
     package func write(_ status: HandlerStatus, sequence: Int, blobURI: SASURI?) async -> [String] {
