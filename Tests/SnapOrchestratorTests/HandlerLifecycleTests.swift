@@ -148,6 +148,60 @@ struct HandlerLifecycleTests {
         }
     }
 
+    /// Installed in place of the original extension: the guest agent's upgrade copies the old
+    /// version's `status/*` and `mrseq`, then runs enable with the sequence the old version already
+    /// processed. That sequence is not run again (a second snapshot of a done task, or a 402 over
+    /// its result once the command is old); the next sequence runs, and `mrseq` names it, for a
+    /// downgrade to the original.
+    @Test func aSequenceTheOriginalExtensionProcessedIsNotRunAgain() async throws {
+        let tree = TestTree("hlc")
+        defer { tree.cleanup() }
+        writeConfig(tree)
+        let handler = try await HandlerFixture(tree: tree)
+        try await settings(handler, sequence: 7, task: "task-o")
+        // What the original left and the agent copied: its sequence number and its terminal status.
+        tree.write("ext/mrseq", "7")
+        let original = #"[{"version":"1.0","status":{"status":"success","code":"0","name":"VMSnapshotLinux"}}]"#
+        tree.write("ext/status/7.status", original)
+        try await enable(handler, sequence: 7)
+        try await Task.sleep(for: .seconds(1))
+        #expect(tree.read("order.log") == nil, "the original's sequence ran again")
+        #expect(tree.read("ext/status/7.status") == original)
+        #expect(!(tree.read("ext/config/7.settings") ?? "").contains("protectedSettings\""))
+        try await settings(handler, sequence: 8, task: "task-n")
+        let next = try await handler.enableAndWait(sequence: 8, env: tree.environment)
+        #expect(next["code"] as? String == "1", "\(next)")
+        #expect(tree.read("order.log") == "pre\npost\npost\n")
+        #expect(tree.read("ext/mrseq")?.trimmingCharacters(in: .whitespacesAndNewlines) == "8")
+    }
+
+    /// Only the newest 60 sequences keep their record and status file (the original keeps 60 old
+    /// status files): years of daily backups would otherwise leave thousands, every record read at
+    /// every backup.
+    @Test func onlyTheNewestSixtySequencesKeepTheirRecords() async throws {
+        let tree = TestTree("hlc")
+        defer { tree.cleanup() }
+        writeConfig(tree)
+        let handler = try await HandlerFixture(tree: tree)
+        for sequence in 0..<70 {
+            var old = HandlerState(sequence: sequence)
+            old.taskId = "old-\(sequence)"
+            old.phase = .done
+            old.isOriginalResult = true
+            old.terminal = HandlerState.Terminal(
+                HandlerStatus(status: .success, code: 1, message: "old", taskId: old.taskId))
+            #expect(old.save(statusFolder: handler.statusDir))
+            tree.write("ext/status/\(sequence).status", "[]")
+        }
+        try await settings(handler, sequence: 70, task: "task-new")
+        let body = try await handler.enableAndWait(sequence: 70, env: tree.environment)
+        #expect(body["code"] as? String == "1", "\(body)")
+        #expect(HandlerState.all(statusFolder: handler.statusDir).map(\.sequence) == Array(11...70))
+        let statusFiles = try FileManager.default.contentsOfDirectory(atPath: handler.statusDir)
+            .filter { $0.hasSuffix(".status") }.compactMap { Int($0.dropLast(".status".count)) }.sorted()
+        #expect(statusFiles == Array(11...70))
+    }
+
     @Test func aDuplicateTaskCarriesTheOriginalResult() async throws {
         let tree = TestTree("hlc")
         defer { tree.cleanup() }

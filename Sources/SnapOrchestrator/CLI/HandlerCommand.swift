@@ -56,7 +56,17 @@ struct HandlerCommand {
         let settings = try? await SettingsFile.load(
             configFolder: handlerEnvironment.configFolder, sequence: sequence, decryptor: nil)
         let summary = settings.map { BackupParameters.publicSummary($0.publicSettings) }
-        if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence),
+        let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence)
+        let mostRecent = MostRecentSequence(directory: directory)
+        if record == nil, mostRecent.number == sequence {
+            // Processed by the version this one replaced (the original's `mrseq`, copied by the agent's
+            // upgrade): never run again; its status file is that version's.
+            log.write(
+                "enable: seq \(sequence) was processed by the previous version (\(mostRecent.path)); nothing to do")
+            SettingsFile.stripProtectedSettings(configFolder: handlerEnvironment.configFolder, sequence: sequence)
+            return ExitCode.ok
+        }
+        if let record,
             await reportExisting(record, writer: writer, facts: facts, blob: summary?.statusBlobUri, log: log)
         {
             // A done sequence is never decrypted again: what the agent wrote again goes now. (A
@@ -130,13 +140,19 @@ struct HandlerCommand {
             // means a re-run of enable can never start a second daemon for this sequence.
             let clock = SystemClock()
             let deadline = clock.deadline(after: .seconds(5))
-            while clock.now < deadline, ProcessLiveness.isAlive(pid) {
+            var owned = false
+            while !owned, clock.now < deadline, ProcessLiveness.isAlive(pid) {
                 if let record = HandlerState.load(statusFolder: statusFolder, sequence: sequence),
                     record.pid == pid || record.phase == .done
                 {
-                    break
+                    owned = true
+                } else {
+                    await clock.sleep(for: .milliseconds(20))
                 }
-                await clock.sleep(for: .milliseconds(20))
+            }
+            // As the original's `save_seq`: a downgrade to it must not run this sequence again.
+            if owned, let problem = MostRecentSequence(directory: directory).save(sequence) {
+                log.write("enable: \(problem)")
             }
             log.write("enable: seq \(sequence): daemon started (pid \(pid))")
         } catch {

@@ -74,6 +74,8 @@ package struct HandlerDaemon: Sendable {
         }
         defer { withExtendedLifetime(lock) {} }
         await recoverDeadDaemons(except: sequence, environment: handlerEnvironment, log: log)
+        let pruned = HandlerState.prune(statusFolder: statusFolder, current: sequence)
+        if !pruned.isEmpty { log.write("removed the records and status files of \(pruned.count) old sequence(s)") }
         if let status = await reportAgain(parameters, record: &record, environment: handlerEnvironment, log: log) {
             return status
         }

@@ -92,6 +92,28 @@ package struct HandlerState: Sendable, Codable, Hashable {
         }.sorted { $0.sequence < $1.sequence }
     }
 
+    /// How many sequences keep their record and status file (the original keeps 60 old status files).
+    package static let kept = 60
+
+    /// Removes the records and status files of all but the newest `keep` sequences (never
+    /// `current`'s, never one whose daemon runs): a VM backed up daily for years would otherwise
+    /// keep thousands, every record read at every backup. Returns the sequences removed.
+    @discardableResult
+    package static func prune(statusFolder: String, keeping keep: Int = kept, current: Int) -> [Int] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: statusFolder)) ?? []
+        let sequences = names.compactMap { name -> Int? in
+            name.hasSuffix(suffix) ? Int(name.dropLast(suffix.count)) : nil
+        }.sorted()
+        var removed: [Int] = []
+        for sequence in sequences.dropLast(keep) where sequence != current {
+            if load(statusFolder: statusFolder, sequence: sequence)?.daemonAlive == true { continue }
+            _ = FileSystem.remove(path(statusFolder: statusFolder, sequence: sequence))
+            _ = FileSystem.remove("\(statusFolder)/\(sequence).status")
+            removed.append(sequence)
+        }
+        return removed
+    }
+
     /// Writes the record atomically; returns false (and writes nothing) when the folder is gone.
     @discardableResult
     package func save(statusFolder: String) -> Bool {
