@@ -102,7 +102,9 @@ package final class SplitChannel: PlatformEndSource, Sendable {
         listener.close()
         _ = FileSystem.remove(path)
         var delivered = false
-        for connection in connections where send(message, to: connection) { delivered = true }
+        for connection in connections {
+            if send(message, to: connection) { delivered = true }
+        }
         beforeClosing(delivered)
         for connection in connections { connection.close() }
         return delivered

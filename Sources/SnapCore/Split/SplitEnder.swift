@@ -12,8 +12,8 @@ package enum EndOutcome: Sendable {
 }
 
 /// The `end` side of a split-phase run: tells the holder over the control socket, waits (bounded)
-/// for the final report and for the holder to let go of the run lock; finishes the run itself when the holder died; reports a run that already
-/// ended on its own.
+/// for the final report and for the holder to let go of the run lock; finishes the run itself
+/// when the holder died; reports a run that already ended on its own.
 package struct SplitEnder: Sendable {
     let paths: Paths
     var files: SplitFiles { SplitFiles(paths: paths) }
