@@ -89,28 +89,41 @@ struct HandlerDaemonTests {
         }
     }
 
+    /// Every path ends with a terminal status, for the task, in the file and in the status blob:
+    /// parameters that cannot be parsed (`malformed`, `no-command`) still name the task and the
+    /// blob their public settings give.
     @Test(arguments: ["malformed", "stale", "future", "no-command"])
     func badInputStillEndsWithATerminalStatus(_ case_: String) async throws {
-        let tree = TestTree("hnd")
-        defer { tree.cleanup() }
-        let handler = try await HandlerFixture(tree: tree)
-        var pub = HandlerFixture.publicSettings(
-            taskId: "task-\(case_)", statusBlob: nil, ageMinutes: ["stale": 150.0, "future": -60.0][case_] ?? 1,
-            objectStr: case_ == "malformed" ? "%%%not-base64%%%" : nil)
-        if case_ == "no-command" { pub.removeValue(forKey: "commandToExecute") }
-        try await handler.writeSettings(
-            sequence: 3, publicSettings: pub, protectedSettings: HandlerFixture.protectedSettings(disks: []))
-        let body = try await handler.enableAndWait(sequence: 3, env: tree.environment)
-        let expected = ["malformed": "11", "stale": "402", "future": "11", "no-command": "11"][case_]
-        #expect(body["code"] as? String == expected, "\(body)")
-        if case_ == "future" {
-            let message = HandlerFixture.message(body)["messageStr"] as? String ?? ""
-            #expect(message.contains("minutes in the future"), "\(message)")
+        try await withBlobEmulator { emulator in
+            let tree = TestTree("hnd")
+            defer { tree.cleanup() }
+            let handler = try await HandlerFixture(tree: tree)
+            let statusBlob = try await emulator.sas("status", "\(case_).status")
+            var pub = HandlerFixture.publicSettings(
+                taskId: "task-\(case_)", statusBlob: statusBlob,
+                ageMinutes: ["stale": 150.0, "future": -60.0][case_] ?? 1,
+                objectStr: case_ == "malformed" ? "%%%not-base64%%%" : nil)
+            if case_ == "no-command" { pub.removeValue(forKey: "commandToExecute") }
+            try await handler.writeSettings(
+                sequence: 3, publicSettings: pub, protectedSettings: HandlerFixture.protectedSettings(disks: []))
+            let body = try await handler.enableAndWait(sequence: 3, env: tree.environment)
+            let expected = ["malformed": "11", "stale": "402", "future": "11", "no-command": "11"][case_]
+            #expect(body["code"] as? String == expected, "\(body)")
+            #expect(body["taskId"] as? String == "task-\(case_)", "\(body)")
+            if case_ == "future" {
+                let message = HandlerFixture.message(body)["messageStr"] as? String ?? ""
+                #expect(message.contains("minutes in the future"), "\(message)")
+            }
+            // The original's semantics: success/"0" in substatus[0], the error in the code and the blob document.
+            let first = (body["substatus"] as? [[String: Any]])?.first
+            #expect(first?["status"] as? String == "success" && first?["code"] as? String == "0")
+            #expect((first?["name"] as? String)?.contains(#""status": "error""#) == true)
+            let (data, _) = try await URLSession.shared.data(from: URL(string: statusBlob)!)
+            let blob = (try? JSONSerialization.jsonObject(with: data) as? [[String: Any]])?.first?["status"]
+            let blobStatus = blob as? [String: Any]
+            #expect(
+                blobStatus?["code"] as? String == expected, "the status blob: \(String(decoding: data, as: UTF8.self))")
         }
-        // The original's semantics: success/"0" in substatus[0], the error in the code and the blob document.
-        let first = (body["substatus"] as? [[String: Any]])?.first
-        #expect(first?["status"] as? String == "success" && first?["code"] as? String == "0")
-        #expect((first?["name"] as? String)?.contains(#""status": "error""#) == true)
     }
 
     @Test func undecryptableSettingsAreReportedNotSilentlyDropped() async throws {

@@ -56,8 +56,9 @@ package struct HandlerDaemon: Sendable {
         // Settings and parameters: every failure becomes a terminal status.
         let (loaded, failure) = await loadParameters(handlerEnvironment, sequence: sequence, log: log)
         guard let parameters = loaded else {
-            let status = failure!
-            await finish(status, record: &record, blob: nil, environment: handlerEnvironment, log: log)
+            let (status, blob) = failure!
+            record.taskId = status.taskId
+            await finish(status, record: &record, blob: blob, environment: handlerEnvironment, log: log)
             return status
         }
 
@@ -89,30 +90,33 @@ package struct HandlerDaemon: Sendable {
     }
 
     /// The settings of `sequence` (protected settings decrypted) parsed into backup parameters; or
-    /// the terminal status that a failure becomes.
+    /// the terminal status that a failure becomes, for the task and the status blob that the public
+    /// settings name when they can be read.
     private func loadParameters(
         _ handlerEnvironment: HandlerEnvironment, sequence: Int, log: HandlerLog
-    ) async -> (BackupParameters?, HandlerStatus?) {
+    ) async -> (BackupParameters?, (status: HandlerStatus, blob: SASURI?)?) {
         let decryptor = ProtectedSettingsDecryptor(
             waagentDirectory: paths.resolve("/var/lib/waagent"), scratchDirectory: paths.runDir + "/handler",
             launcher: launcher)
-        var parameters = BackupParameters()
-        let settings: SettingsFile
+        var settings: SettingsFile?
         do {
-            settings = try await SettingsFile.load(
+            let loaded = try await SettingsFile.load(
                 configFolder: handlerEnvironment.configFolder, sequence: sequence, decryptor: decryptor)
-            parameters = try BackupParameters.parse(
-                publicJSON: settings.publicSettings, protectedJSON: settings.protectedSettings)
+            settings = loaded
+            var parameters = try BackupParameters.parse(
+                publicJSON: loaded.publicSettings, protectedJSON: loaded.protectedSettings)
+            if let problem = loaded.protectedError {
+                log.write("protected settings: \(problem)")
+                parameters.warnings.append("protected settings unreadable: \(problem)")
+            }
+            return (parameters, nil)
         } catch {
-            let status = HandlerStatus(
-                status: .error, code: error.code.rawValue, message: error.message, taskId: parameters.taskId)
-            return (nil, status)
+            let summary = settings.map { BackupParameters.publicSummary($0.publicSettings) }
+            var status = HandlerStatus(
+                status: .error, code: error.code.rawValue, message: error.message, taskId: summary?.taskId ?? "")
+            status.commandStartTimeUTCTicks = summary?.ticks
+            return (nil, (status, summary?.statusBlobUri))
         }
-        if let problem = settings.protectedError {
-            log.write("protected settings: \(problem)")
-            parameters.warnings.append("protected settings unreadable: \(problem)")
-        }
-        return (parameters, nil)
     }
 
     /// Under the lock: a sequence that already has its result reports it again, unchanged; a task
