@@ -39,7 +39,8 @@ struct CLITests {
         let r = try await runCLI(["validate", "--config", a, "--config=\(b)"])
         #expect(r.code == 2 && r.stderr.contains("--config given more than once; it takes one value"), "\(r.stderr)")
         let mounts = try await runCLI(
-            ["run", "--dry-run", "--config", a, "--mount", "/x", "--mount", "/y"], env: tree.environment)
+            ["run", "--dry-run", "--config", a, "--mount", tree.path("x"), "--mount", tree.path("y")],
+            env: tree.environment)
         #expect(!mounts.stderr.contains("given more than once"), "--mount is repeatable: \(mounts.stderr)")
     }
 

@@ -149,13 +149,3 @@ struct SplitHandoverTests {
         #expect(again.code == 0 && again.stderr.contains("no split run in progress"), "\(again.stderr)")
     }
 }
-
-/// Whether the run lock of `tree` can be taken at once (taken and released again).
-func runLockIsFree(_ tree: TestTree) -> Bool {
-    let fd = open(Paths(root: tree.root).runDir + "/lock", O_RDWR | O_CLOEXEC)
-    guard fd >= 0 else { return true }
-    defer { close(fd) }
-    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
-    flock(fd, LOCK_UN)
-    return true
-}

@@ -157,3 +157,13 @@ func killProcesses(mentioning path: String) {
     let end = Date().addingTimeInterval(3)
     while victims.contains(where: processAlive) && Date() < end { usleep(10_000) }
 }
+
+/// Whether the run lock of `tree` can be taken at once (taken and released again).
+func runLockIsFree(_ tree: TestTree) -> Bool {
+    let fd = open(Paths(root: tree.root).runDir + "/lock", O_RDWR | O_CLOEXEC)
+    guard fd >= 0 else { return true }
+    defer { close(fd) }
+    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return false }
+    flock(fd, LOCK_UN)
+    return true
+}
