@@ -14,12 +14,8 @@ extension FreezeTests {
     func theGuardEndsHoldingProcessGroupsOnlyAtTheDeadline(thawInTime: Bool) async throws {
         try await withFreezeFixture { fx in
             let m = try await fx.loop()
-            let holder = try ChildProcess.spawn(executable: "/bin/sleep", arguments: ["30"], environment: [:])
-            defer {
-                holder.signalGroup(SIGKILL)
-                _ = holder.wait(upTo: .seconds(5))
-                holder.closePipes()
-            }
+            let holder = try lockHolder()
+            defer { endLockHolder(holder) }
             let session = try GuardedFreezer(executable: TestEnv.snaporch).prepare(
                 entries([m]), timeout: .milliseconds(800))
             session.endAtDeadline(processGroups: [holder.pid])
@@ -39,5 +35,17 @@ extension FreezeTests {
                 #expect(holder.wait(upTo: .seconds(5)) == .signaled(SIGKILL))
             }
         }
+    }
+
+    /// A stand-in for a database client that holds a lock: a `sleep` leading its own process group.
+    func lockHolder() throws -> ChildProcess {
+        try ChildProcess.spawn(executable: "/bin/sleep", arguments: ["30"], environment: [:])
+    }
+
+    /// Kills and reaps a `lockHolder()` (its whole process group).
+    func endLockHolder(_ holder: ChildProcess) {
+        holder.signalGroup(SIGKILL)
+        _ = holder.wait(upTo: .seconds(5))
+        holder.closePipes()
     }
 }

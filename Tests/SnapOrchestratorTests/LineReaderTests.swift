@@ -80,4 +80,24 @@ struct LineReaderTests {
         #expect(Poll.waitReadable(fd, deadline: Poll.deadline(afterMilliseconds: 5000)) == .readable)
         #expect(try FileDescriptor(borrowing: fd).read(upTo: 10) == [])
     }
+
+    /// A reader that comes back after its deadline (its process was stopped, the VM paused, the CPU
+    /// busy) still gets what is already in the pipe: the guard's thaw report that arrived in time
+    /// is not "no answer". CI saw the watcher declare a live guard lost this way.
+    @Test func aPassedDeadlineStillReturnsWhatIsAlreadyThere() throws {
+        let (process, pipe) = try start("printf 'THAW 0 0\\nDONE\\n'; exec sleep 30")
+        defer { stop(process) }
+        let fd = pipe.fileHandleForReading.fileDescriptor
+        // Wait (without reading) until the bytes are in the pipe.
+        #expect(Poll.waitReadable(fd, deadline: Poll.deadline(afterMilliseconds: 5000)) == .readable)
+        let passed = Sys.monotonicNanos() - 1_000_000
+        #expect(Poll.waitReadable(fd, deadline: passed) == .readable)
+        var reader = LineReader(fd: fd)
+        #expect(reader.next(deadline: passed) == .line("THAW 0 0"))
+        #expect(reader.readLine(timeoutMs: 0) == "DONE")
+        // Nothing more there: a passed deadline times out at once.
+        let begin = Sys.monotonicNanos()
+        #expect(reader.next(deadline: passed) == .timedOut)
+        #expect((Sys.monotonicNanos() - begin) / 1_000_000 < 500)
+    }
 }

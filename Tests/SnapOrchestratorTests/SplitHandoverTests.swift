@@ -19,6 +19,21 @@ struct SplitHandoverTests {
         return (tree, fx, fx.write(TestConfig(freeze: .off, plugins: [.script("a", pre: ok, post: ok)])))
     }
 
+    /// A new tree whose one plugin appends `$SNAPORCH_OUTCOME` to `post.log` (pre and post), with a
+    /// holder begun with `lease` that stops itself at the fault point `stopAt` once `begin` returned.
+    static func stoppedHolder(lease: String, stopAt: String) async throws
+        -> (TestTree, RunFixture, holder: Int32)
+    {
+        let tree = TestTree("handover")
+        let fx = RunFixture(tree)
+        let log = tree.path("post.log")
+        let post = tree.script("post.sh", "echo \"$SNAPORCH_OUTCOME\" >> \(ShellQuote.quote(log))")
+        let config = fx.write(TestConfig(freeze: .off, plugins: [.script("a", pre: post, post: post)]))
+        let begin = try await fx.begin(config, ["--lease", lease], env: ["SNAPORCH_FAULT_STOP_AT": stopAt])
+        _ = try begin.quiesced()
+        return (tree, fx, try await waitForStoppedSnaporch(root: tree.root, timeout: 10))
+    }
+
     /// The holder stops itself (the `split-release` fault point) when its run is over and it has
     /// not yet let go; the caller must still be waiting then, and be answered once it goes on.
     /// `end`: the run's final report; `begin`: a run that ended before quiescing (a pre with
@@ -77,15 +92,8 @@ struct SplitHandoverTests {
     /// the holder stops (`split-quiesced`) just after it answered `begin`, before it records
     /// anything else; the `end` sent then must still find a good snapshot.
     @Test func anEndSentRightAfterBeginReturnedCountsTheSnapshot() async throws {
-        let tree = TestTree("handover")
+        let (tree, fx, stopped) = try await Self.stoppedHolder(lease: "60s", stopAt: "split-quiesced")
         defer { tree.cleanup() }
-        let fx = RunFixture(tree)
-        let log = tree.path("post.log")
-        let post = tree.script("post.sh", "echo \"$SNAPORCH_OUTCOME\" >> \(ShellQuote.quote(log))")
-        let config = fx.write(TestConfig(freeze: .off, plugins: [.script("a", pre: post, post: post)]))
-        let begin = try await fx.begin(config, ["--lease", "60s"], env: ["SNAPORCH_FAULT_STOP_AT": "split-quiesced"])
-        _ = try begin.quiesced()
-        let stopped = try await waitForStoppedSnaporch(root: tree.root, timeout: 10)
         defer { kill(stopped, SIGCONT) }
         let ending = Task { try await fx.end(["--json"], timeout: 30) }
         try await Task.sleep(for: .milliseconds(500))
@@ -95,6 +103,30 @@ struct SplitHandoverTests {
         let report = try end.report()
         #expect(report.snapshot.taken && report.outcome == .success, "\(report.reasons)")
         #expect(tree.read("post.log")?.split(separator: "\n").last == "snapshot-taken")
+    }
+
+    /// A holder that reads its control socket late (stopped at `split-wait`, as a paused VM or a
+    /// busy CPU can leave it) until after the lease: an `end` sent before the lease still ends the
+    /// window with the snapshot taken; one sent after it finds the lease expired.
+    @Test(arguments: [true, false])
+    func anEndSentBeforeTheLeaseCountsThoughTheHolderReadsItLate(sentInTime: Bool) async throws {
+        let (tree, fx, stopped) = try await Self.stoppedHolder(lease: "1s", stopAt: "split-wait")
+        defer { tree.cleanup() }
+        defer { kill(stopped, SIGCONT) }
+        if !sentInTime { try await Task.sleep(for: .milliseconds(1500)) }
+        let ending = Task { try await fx.end(["--json"], timeout: 30) }
+        // Past the lease, with the `end` (if sent in time) queued on the socket.
+        try await Task.sleep(for: .milliseconds(sentInTime ? 1500 : 300))
+        kill(stopped, SIGCONT)
+        let report = try await ending.value.report()
+        if sentInTime {
+            #expect(report.split?.ending == .end, "\(report.reasons)")
+            #expect(report.snapshot.taken, "\(report.reasons)")
+            #expect(tree.read("post.log")?.split(separator: "\n").last == "snapshot-taken")
+        } else {
+            #expect(report.split?.ending == .leaseExpired, "\(report.reasons)")
+            #expect(!report.snapshot.taken)
+        }
     }
 
     /// A recovery of a dead holder that cannot get the run lock (another run took it meanwhile,

@@ -77,6 +77,7 @@ package enum FreezeGuardMain {
         if expedite != nil { FaultPoint.hit("guard-rcu") }
         expedite?.restore()
         emit(frozenReport(results, micros, pending))
+        FaultPoint.hit("guard-frozen")
 
         let command = pending.isEmpty ? waitCommand(&commands, deadline: deadline) : nil
         let deadlineHit = command == nil
@@ -142,7 +143,7 @@ package enum FreezeGuardMain {
                 ended: GuardReply.ended(processGroup: 1, errno: 0).line)
         _ = lines.utf8.count
         emit("")
-        // A deadline just ahead, so that poll(2) itself runs (an expired one returns before it).
+        // A deadline just ahead: poll(2) itself runs, with the timeout computation of the window.
         _ = waitCommand(&commands, deadline: Sys.monotonicNanos() + 1)
     }
 

@@ -136,8 +136,8 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
         var late: [String: LateFreeze] = [:]
         let end = Sys.monotonicNanos() + UInt64(limit.milliseconds) * 1_000_000
         while !inFlight.subtracting(settled).isEmpty, !outcome.guardLost {
-            let now = Sys.monotonicNanos()
-            guard now < end, let line = channel.readLine(timeoutMs: Int((end - now) / 1_000_000)) else { break }
+            // Past `end`, a LATE line already in the pipe is still read (the reader looks once).
+            guard case .line(let line) = channel.next(deadline: end) else { break }
             guard case .late(let i, let fe, let us, let te) = GuardReply(line: line), i < mounts.count else { continue }
             settled.insert(i)
             late[mounts[i].mountPoint] = LateFreeze(freezeErrno: fe, micros: us, thawErrno: te)
@@ -147,6 +147,7 @@ final class GuardSession: FreezeSession, @unchecked Sendable {
 
     /// Reads the guard's thaw report; thaws with our own fds if the guard vanishes or hangs.
     private func watch() {
+        FaultPoint.hit("guard-watch")
         let limit = timeout.milliseconds + 500
         var sawDone = false
         while true {

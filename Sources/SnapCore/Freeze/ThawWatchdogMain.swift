@@ -41,7 +41,9 @@ package enum ThawWatchdogMain {
             switch commands.next(deadline: deadline) {
             case .line(let text):
                 switch GuardCommand(line: text) {
-                case .arm? where deadline == nil: deadline = Sys.monotonicNanos() + afterMs * 1_000_000
+                case .arm? where deadline == nil:
+                    deadline = Sys.monotonicNanos() + afterMs * 1_000_000
+                    FaultPoint.hit("watchdog-armed")
                 case .disarm?: return 0
                 case .exclude(let i)?: excluded.insert(i)
                 default: continue

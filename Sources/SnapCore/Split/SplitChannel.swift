@@ -37,11 +37,15 @@ package final class SplitChannel: PlatformEndSource, Sendable {
     }
 
     /// Polls the listener in short slices (a signal is noticed within 200 ms) until an `end` comes.
+    /// Once the deadline has passed it looks one last time: an `end` sent before the deadline that
+    /// this process reads late (it was stopped, the VM paused, the CPU busy) still ends the window;
+    /// one sent after it does not.
     private func poll(until deadline: UInt64) -> PlatformEnd {
+        FaultPoint.hit("split-wait")
         while true {
             if let signal = interruption() { return .interrupted(signal) }
             let now = Sys.monotonicNanos()
-            if now >= deadline { return .deadlinePassed }
+            guard now < deadline else { return lastLook(deadline) ?? .deadlinePassed }
             let slice = min(deadline, now + 200_000_000)
             guard case .readable = Poll.waitReadable(listener.rawValue, deadline: slice) else { continue }
             while Sys.monotonicNanos() < deadline, let connection = UnixSocket.accept(listener) {
@@ -50,10 +54,24 @@ package final class SplitChannel: PlatformEndSource, Sendable {
         }
     }
 
+    /// The `end` requests already queued at the deadline (bounded: a few connections, each read
+    /// without waiting); the first one sent before `deadline` counts, the others stay queued for
+    /// `finish`.
+    private func lastLook(_ deadline: UInt64) -> PlatformEnd? {
+        for _ in 0..<8 {
+            guard let connection = UnixSocket.accept(listener) else { return nil }
+            if let end = receive(connection, until: deadline, sentBefore: deadline) { return end }
+        }
+        return nil
+    }
+
     /// Reads the `end` request of one connection (bounded: 2 s, and never past the window's
     /// `deadline`: a client that connects and stays silent must not stretch the window); nil when
-    /// it is not one (then the connection is closed).
-    private func receive(_ connection: FileDescriptor, until deadline: UInt64) -> PlatformEnd? {
+    /// it is not one (then the connection is closed), or when it was sent at or after `sentBefore`
+    /// (then it waits for the final report with the others).
+    private func receive(_ connection: FileDescriptor, until deadline: UInt64, sentBefore: UInt64? = nil)
+        -> PlatformEnd?
+    {
         let me = FileInfo.effectiveUserID
         guard let uid = UnixSocket.peerUser(connection), uid == 0 || uid == me else {
             send(.refused("only root may end a split run", exitCode: 2), to: connection)
@@ -65,6 +83,11 @@ package final class SplitChannel: PlatformEndSource, Sendable {
             let request = SplitMessage(line: line), request.kind == .end
         else {
             connection.close()
+            return nil
+        }
+        if let sentBefore, (request.sentAtNanos ?? .max) >= sentBefore {
+            // Too late for this window: it gets the final report with the others.
+            waiting.withLock { $0.append(connection) }
             return nil
         }
         var accepted = SplitMessage(.accepted)

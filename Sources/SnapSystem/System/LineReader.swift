@@ -29,7 +29,8 @@ package struct LineReader: Sendable {
     /// The next line, waiting until the monotonic `deadline` (ns; nil: no deadline).
     ///
     /// Safety contract: returns by the deadline (plus scheduling latency) whatever the writer does;
-    /// a writer that never writes, or writes half a line, gets `.timedOut`.
+    /// a writer that never writes, or writes half a line, gets `.timedOut`. A line already in the
+    /// pipe is returned even when the deadline has passed (see `Poll.waitReadable`).
     package mutating func next(deadline: UInt64?) -> Event {
         while true {
             if let newline = pending.firstIndex(of: 0x0A) {

@@ -16,14 +16,15 @@ package enum Poll {
     /// passes; nil waits without a deadline.
     ///
     /// Safety contract: never returns later than the deadline plus scheduling latency; `EINTR` is
-    /// retried with the time that is left, never with the whole timeout again.
+    /// retried with the time that is left, never with the whole timeout again. A deadline that has
+    /// passed still looks once (a zero timeout): input that arrived in time is never "no answer"
+    /// because this process ran late (stopped, a paused VM, a busy CPU).
     package static func waitReadable(_ fd: Int32, deadline: UInt64?) -> Readiness {
         while true {
             var timeout: Int32 = -1
             if let deadline {
                 let now = Sys.monotonicNanos()
-                if now >= deadline { return .timedOut }
-                timeout = Int32(clamping: (deadline - now + 999_999) / 1_000_000)
+                timeout = now >= deadline ? 0 : Int32(clamping: (deadline - now + 999_999) / 1_000_000)
             }
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             let rc = poll(&entry, 1, timeout)
@@ -33,6 +34,7 @@ package enum Poll {
                 if e == .interrupted { continue }
                 return .failed(e)
             }
+            if timeout == 0 { return .timedOut }
         }
     }
 
