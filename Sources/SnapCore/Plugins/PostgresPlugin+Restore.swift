@@ -5,12 +5,15 @@ import SnapSystem
 /// segment range, where the data directory and `pg_wal` really are, and how WAL is archived.
 extension PostgresPlugin {
     /// `pg_backup_stop()` (15+) or `pg_stop_backup(false, false)`, with the stop and start WAL
-    /// file names and the label texts as hex (one row, one line).
-    static func stopQuery(version: Int, startLSN: String) -> String {
+    /// file names and the label texts as hex (one row, one line). In recovery (a standby) the WAL
+    /// file names are empty: `pg_walfile_name()` refuses to run there, and an error would lose the
+    /// label of a backup that did stop.
+    static func stopQuery(version: Int, startLSN: String, inRecovery: Bool) -> String {
         let start = startLSN.filter { $0.isHexDigit || $0 == "/" }
         let call = version >= 150_000 ? "pg_backup_stop(wait_for_archive => false)" : "pg_stop_backup(false, false)"
+        let (last, first) = inRecovery ? ("''", "''") : ("pg_walfile_name(lsn)", "pg_walfile_name('\(start)'::pg_lsn)")
         return
-            "SELECT lsn, pg_walfile_name(lsn), encode(convert_to(labelfile, 'UTF8'), 'hex'), encode(convert_to(spcmapfile, 'UTF8'), 'hex'), pg_walfile_name('\(start)'::pg_lsn) FROM \(call);"
+            "SELECT lsn, \(last), encode(convert_to(labelfile, 'UTF8'), 'hex'), encode(convert_to(spcmapfile, 'UTF8'), 'hex'), \(first) FROM \(call);"
     }
 
     /// The restore record of a backup that stopped with `row` (the columns of `stopQuery`).

@@ -22,7 +22,7 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
     package let spec: PluginSpec
     private let lock = NSLock()
     private var session: SQLSession?
-    private var backend: (pid: String, version: Int, startLSN: String)?
+    private var backend: (pid: String, version: Int, startLSN: String, inRecovery: Bool)?
     private var postDeadline: MonotonicInstant?
 
     package init(spec: PluginSpec) { self.spec = spec }
@@ -197,8 +197,9 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
             _ = session.execute(
                 "SET statement_timeout = 0; " + Self.idleTimeouts(version: version, until: postDeadline),
                 timeout: budget)
-            backend = (row[0], version, lsn)
+            backend = (row[0], version, lsn, row[2] == "t")
             details = ["backendPid": row[0], "serverVersionNum": row[1], "startLSN": lsn, "label": label]
+            if row[2] == "t" { details["backupFrom"] = "standby" }
             details["deadman"] = Self.deadmanNote(version: version, until: postDeadline)
             return DatabaseStep.succeeded(started: started, details: details)
         } catch {
@@ -217,7 +218,7 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
         }
         var details = ["backendPid": backend.pid, "startLSN": backend.startLSN]
         var problems: [String] = []
-        let stop = Self.stopQuery(version: backend.version, startLSN: backend.startLSN)
+        let stop = Self.stopQuery(version: backend.version, startLSN: backend.startLSN, inRecovery: backend.inRecovery)
         var restore: RestoreInfo?
         switch session.execute(stop, timeout: .seconds(60)) {
         case .rows(let r):
@@ -228,8 +229,10 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
                     problems.append(problem)
                 }
                 restore = restoreInfo(startLSN: backend.startLSN, row: row, labelFile: details["backupLabel"])
+                let segment = row[1].isEmpty ? "" : " (segment \(row[1]))"
+                let archive = backend.inRecovery ? "the primary's WAL archive (taken on a standby)" : "the archive"
                 details["restore"] =
-                    "put backup_label (and tablespace_map) into the restored data directory and provide the WAL from \(backend.startLSN) up to \(row[0]) (segment \(row[1])) from the archive"
+                    "put backup_label (and tablespace_map) into the restored data directory and provide the WAL from \(backend.startLSN) up to \(row[0])\(segment) from \(archive)"
             } else {
                 problems.append("pg_backup_stop returned no row")
             }

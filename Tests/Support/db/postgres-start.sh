@@ -20,7 +20,8 @@
 #                    socket; OS users root and postgres may log in as it (pg_ident map "snaporch")
 #   snaporch_app     LOGIN, password: a plain application writer (concurrent INSERTs in the tests)
 #   postgres         superuser; OS users root and postgres may log in as it over the socket (peer)
-# pg_hba: socket: snaporch/snaporch_app by password, everyone else by peer with map "snaporch";
+# pg_hba: socket: snaporch/snaporch_app by password, everyone else by peer with map "snaporch"
+#         (replication too: postgres-standby.sh);
 #         TCP 127.0.0.1: password (scram) for all.
 # Test data: database snaporch_test, table public.t (id bigserial, v text, created timestamptz).
 #
@@ -107,6 +108,7 @@ cat >"$PGDATA/pg_hba.conf" <<'EOF'
 local   all       snaporch                     scram-sha-256
 local   all       snaporch_app                 scram-sha-256
 local   all       all                          peer map=snaporch
+local   replication postgres                   peer map=snaporch
 host    all       all           127.0.0.1/32   scram-sha-256
 EOF
 cat >"$PGDATA/pg_ident.conf" <<'EOF'
