@@ -170,11 +170,13 @@ extension Orchestrator {
         }
     }
 
-    /// Takes the snapshot, waiting for it until `deadline + grace` at the latest.
+    /// Takes the snapshot, waiting for it until `deadline + grace` at the latest (a provider that
+    /// `boundsItself` is awaited as it is).
     static func take(_ prepared: any PreparedSnapshot, until deadline: MonotonicInstant, grace: Duration) async
         -> SnapshotReport
     {
         let provider = prepared
+        if provider.boundsItself { return await provider.take(deadlineNanos: deadline.nanoseconds) }
         return await awaitBounded(
             until: (deadline + grace).nanoseconds,
             fallback: {

@@ -15,7 +15,9 @@ package enum PlatformEnd: Sendable, Hashable {
 
 /// Where the end of a split-phase window comes from: the holder's control channel.
 package protocol PlatformEndSource: Sendable {
-    /// Waits for `end` until the monotonic `deadlineNanos`; never writes to a disk.
+    /// Waits for `end` until the monotonic `deadlineNanos` (then looks once more at what already
+    /// came); never writes to a disk. Returns by the deadline plus that look: the run awaits it
+    /// without a timer of its own (`PreparedSnapshot.boundsItself`).
     func waitForEnd(deadlineNanos: UInt64) async -> PlatformEnd
 }
 
@@ -51,6 +53,9 @@ package struct PlatformSnapshotProvider: SnapshotProvider {
 
     struct Prepared: PreparedSnapshot {
         let provider: PlatformSnapshotProvider
+
+        /// `waitForEnd` polls until the deadline and then looks once more (`SplitChannel`).
+        var boundsItself: Bool { true }
 
         func take(deadlineNanos: UInt64) async -> SnapshotReport {
             let start = Sys.monotonicNanos()

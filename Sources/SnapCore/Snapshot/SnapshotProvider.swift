@@ -17,6 +17,16 @@ package protocol PreparedSnapshot: Sendable {
     /// Takes every disk's snapshot in parallel; each call is bounded by `deadlineNanos`
     /// (monotonic) and by the provider's own timeout. Never writes to a local disk.
     func take(deadlineNanos: UInt64) async -> SnapshotReport
+
+    /// True when `take` returns by its deadline on its own whatever the other side does (it only
+    /// reads local sockets and pipes, with bounded waits): the run then awaits it without a timer
+    /// of its own, so an answer that came in time is never lost to the race with a timer that woke
+    /// as late as this process (stopped, a paused VM).
+    var boundsItself: Bool { get }
+}
+
+extension PreparedSnapshot {
+    package var boundsItself: Bool { false }
 }
 
 /// A provider that could not be prepared.
