@@ -208,16 +208,8 @@ extension DatabasePluginTests {
         let tree = TestTree("db")
         defer { tree.cleanup() }
         try await withDatabase("mariadb", in: tree) { server in
-            // A replica whose source does not answer: its IO thread retries, its SQL thread runs.
-            let setup = try await server.mariadb(
-                "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=9, MASTER_USER='nobody', "
-                    + "MASTER_CONNECT_RETRY=60; START REPLICA SQL_THREAD;")
-            #expect(setup.code == 0, "\(setup.output)")
-            #expect(try await sqlThreadRunning(server) == "Yes")
-            var spec = try mysqlSpec(server)
-            spec.database = try .decoded(
-                .mysql, ["defaults_file": server["DEFAULTS_FILE"], "mode": "auto", "replica": "true"])
-            let plugin = MySQLPlugin(spec: spec)
+            try await makeReplica(server, sqlThreadRunning: true)
+            let plugin = try replicaStoppingPlugin(server)
             let pre = await plugin.pre(context(.pre))
             #expect(
                 pre.ok && pre.details?["replica"] == "SQL thread stopped", "\(pre.error ?? "") \(pre.details ?? [:])")
@@ -234,6 +226,24 @@ extension DatabasePluginTests {
             #expect(post.details?["replica"] == "SQL thread restarted", "\(post.details ?? [:])")
             #expect(try await sqlThreadRunning(server) == "Yes", "the post left the replica stopped")
         }
+    }
+
+    /// Makes `server` a replica whose source does not answer: its IO thread retries, its SQL thread
+    /// runs (or is stopped, as its admin may leave it).
+    func makeReplica(_ server: DatabaseServer, sqlThreadRunning running: Bool) async throws {
+        let setup = try await server.mariadb(
+            "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=9, MASTER_USER='nobody', MASTER_CONNECT_RETRY=60;"
+                + (running ? " START REPLICA SQL_THREAD;" : ""))
+        try #require(setup.code == 0, "\(setup.output)")
+        #expect(try await sqlThreadRunning(server) == (running ? "Yes" : "No"))
+    }
+
+    /// The MySQL plugin on `server` with `replica: true` (mode `auto`).
+    func replicaStoppingPlugin(_ server: DatabaseServer) throws -> MySQLPlugin {
+        var spec = try mysqlSpec(server)
+        spec.database = try .decoded(
+            .mysql, ["defaults_file": server["DEFAULTS_FILE"], "mode": "auto", "replica": "true"])
+        return MySQLPlugin(spec: spec)
     }
 
     /// `Slave_SQL_Running` of the server's replica status (its 12th field).

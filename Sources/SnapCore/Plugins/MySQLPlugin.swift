@@ -137,7 +137,9 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
             _ = try session.execute(
                 "SET SESSION wait_timeout = \(idle), lock_wait_timeout = \(lockWaitTimeout);", timeout: budget
             ).rows("setting timeouts")
-            if replica { try stopReplica(session, budget: budget, details: &details) }
+            if replica {
+                try stopReplica(session, budget: budget, announce: context.announceReplicaStop, details: &details)
+            }
             // Every directory of durable state must be in the frozen set (they do not move under us).
             if !context.frozenMounts.isEmpty {
                 let directories = try durableDirectories(session, timeout: budget)
@@ -191,11 +193,17 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         return PreparedServer(mode: lockMode, connectionId: connectionId, readOnly: readOnly)
     }
 
-    private func stopReplica(_ session: SQLSession, budget: TimeSpan, details: inout [String: String])
-        throws(DatabaseFailure)
-    {
+    /// Stops the replica SQL thread if it runs, after `announce` recorded that it will (see
+    /// `StepContext.announceReplicaStop`).
+    private func stopReplica(
+        _ session: SQLSession, budget: TimeSpan, announce: (@Sendable () -> String?)?,
+        details: inout [String: String]
+    ) throws(DatabaseFailure) {
         let status = try session.execute("SHOW REPLICA STATUS;", timeout: budget).rows("reading the replica status")
         if let r = status.first, r.count > 11, r[11] == "Yes" {
+            if let problem = announce?() {
+                throw DatabaseFailure("the replica SQL thread was not stopped: \(problem)")
+            }
             _ = try session.execute("STOP REPLICA SQL_THREAD;", timeout: budget).rows(
                 "stopping the replica SQL thread")
             stoppedReplica = true

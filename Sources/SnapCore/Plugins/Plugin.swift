@@ -80,6 +80,10 @@ package struct StepContext: Sendable {
     /// For a database plugin's pre: the latest start of its post (`HoldDeadline.postDeadline`), the
     /// dead-man of a session that lives from pre to post. nil outside the pipeline.
     package var postDeadline: MonotonicInstant?
+    /// For a MySQL/MariaDB pre with `replica: true`: records, durably, that the replica SQL thread
+    /// is about to be stopped, so that `recover` starts it again after a crash. Returns nil when
+    /// recorded, else why not (then it is not stopped). nil outside the pipeline: nothing to record.
+    package var announceReplicaStop: (@Sendable () -> String?)?
 
     /// Creates a context.
     package init(

@@ -16,6 +16,9 @@ package struct JournalRecord: Sendable, Codable, Hashable {
         case freezing
         /// Nothing is frozen any more.
         case thawed
+        /// `plugin`'s pre is about to stop the replica SQL thread (it was running): its post, or
+        /// `recover`, starts it again.
+        case replicaStopping
         /// `plugin`'s post step has run.
         case postDone
         /// The run is over; only what may still be frozen is kept (no post step is owed).
@@ -70,6 +73,13 @@ package struct JournalRecord: Sendable, Codable, Hashable {
         return record
     }
 
+    /// A plugin's pre is about to stop the replica SQL thread.
+    package static func replicaStopping(_ plugin: String) -> JournalRecord {
+        var record = JournalRecord(.replicaStopping)
+        record.plugin = plugin
+        return record
+    }
+
     /// A post step has run.
     package static func postDone(_ plugin: String) -> JournalRecord {
         var record = JournalRecord(.postDone)
@@ -82,7 +92,7 @@ package struct JournalRecord: Sendable, Codable, Hashable {
     /// it announces; the others only discharge duties (see `RunJournal`'s durability policy).
     package var announcesDuty: Bool {
         switch event {
-        case .preStarting, .outcomeKnown, .freezing: return true
+        case .preStarting, .outcomeKnown, .freezing, .replicaStopping: return true
         case .begin, .thawed, .postDone, .finished: return false
         }
     }

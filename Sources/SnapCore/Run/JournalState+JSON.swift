@@ -8,8 +8,14 @@ extension JournalState.OwedPost {
         .members([
             ("plugin", .string(plugin)), ("executable", executable.map(JSONText.string)),
             ("arguments", .strings(arguments)), ("timeoutMs", .integer(Int64(timeoutMs))),
-            ("invocation", invocation?.json), ("hold", hold?.json),
+            ("invocation", invocation?.json), ("hold", hold?.json), ("replica", replica?.json),
         ])
+    }
+}
+
+extension JournalState.Replica {
+    var json: JSONText {
+        .members([("defaultsFile", .string(defaultsFile)), ("socket", socket.map(JSONText.string))])
     }
 }
 

@@ -17,6 +17,26 @@ package struct JournalState: Sendable, Codable, Hashable {
         /// For a database plugin's owed step: the session it may hold a lock (or a backup) in, and
         /// when its dead-man ends it at the latest (nil for other plugins and in older journals).
         package var hold: Hold?
+        /// For a MySQL/MariaDB plugin with `replica: true`: how to reach the server whose replica SQL
+        /// thread its pre may stop (nil otherwise and in older journals).
+        package var replica: Replica?
+        /// Set by the replay of a `replicaStopping` record: the pre was about to stop the replica
+        /// SQL thread (it was running), so recovery starts it again if it is still stopped.
+        package var replicaStopped: Bool?
+    }
+
+    /// How `recover` reaches a MySQL/MariaDB server to restart a replica SQL thread the run stopped:
+    /// the client's options only (the credentials stay in the root-owned defaults file).
+    package struct Replica: Sendable, Codable, Hashable {
+        /// The plugin's `defaults_file`.
+        package var defaultsFile: String
+        /// The plugin's `socket`, if it names one.
+        package var socket: String?
+
+        package init(defaultsFile: String, socket: String?) {
+            self.defaultsFile = defaultsFile
+            self.socket = socket
+        }
     }
 
     /// What a database session of the run may hold, and its dead-man (see `HoldDeadline`).
@@ -78,6 +98,11 @@ package struct JournalState: Sendable, Codable, Hashable {
         case .thawed:
             mayBeFrozen = []
             rcuExpedited = nil
+        case .replicaStopping:
+            guard let plugin = record.plugin, let i = owed.lastIndex(where: { $0.plugin == plugin }) else {
+                return false
+            }
+            owed[i].replicaStopped = true
         case .postDone:
             guard let plugin = record.plugin else { return false }
             owed.removeAll { $0.plugin == plugin }

@@ -7,7 +7,11 @@ extension Orchestrator {
     /// contract's environment (no secrets), the timeout and retries — so that `recover` runs the same
     /// step. A release is owed under its own name, after the post, so `recover` runs it first.
     /// `hold`: the database session the step may hold something in, and when its dead-man ends it.
-    func journalOwed(_ phase: Phase, of plugin: any Plugin, _ setup: RunSetup, hold: JournalState.Hold? = nil) {
+    /// `replica`: the server whose replica SQL thread the pre may stop.
+    func journalOwed(
+        _ phase: Phase, of plugin: any Plugin, _ setup: RunSetup, hold: JournalState.Hold? = nil,
+        replica: JournalState.Replica? = nil
+    ) {
         guard let journal else { return }
         let spec = plugin.spec
         var invocation: StepInvocation?
@@ -25,8 +29,17 @@ extension Orchestrator {
         } else {
             journal.preStarting(
                 spec.name, post: spec.post, arguments: spec.isDropIn ? ["post"] : spec.postArgs ?? spec.args,
-                timeout: spec.timeout, invocation: invocation, hold: hold)
+                timeout: spec.timeout, invocation: invocation, hold: hold, replica: replica)
         }
+    }
+
+    /// How `recover` reaches the server of a MySQL/MariaDB plugin with `replica: true` (nil for
+    /// every other plugin).
+    static func journalReplica(_ spec: PluginSpec) -> JournalState.Replica? {
+        guard spec.kind == .mysql, spec.database.replica == true, let file = spec.database.defaultsFile else {
+            return nil
+        }
+        return JournalState.Replica(defaultsFile: file, socket: spec.database.socket)
     }
 
     /// The journal's name of a plugin's owed release (owed after its post, so run before it).

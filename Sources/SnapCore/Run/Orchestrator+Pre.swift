@@ -89,9 +89,14 @@ extension Orchestrator {
         if spec.kind == .mysql || spec.kind == .postgres {
             stepContext.postDeadline = postDeadline(index, budget: budget, preEnd: preEnd, setup)
         }
+        let replica = Self.journalReplica(spec)
         journalOwed(
             .post, of: plugin, setup,
-            hold: spec.kind == .postgres ? Self.journalHold(spec, endingAfter: stepContext.postDeadline) : nil)
+            hold: spec.kind == .postgres ? Self.journalHold(spec, endingAfter: stepContext.postDeadline) : nil,
+            replica: replica)
+        if replica != nil, let journal {
+            stepContext.announceReplicaStop = { journal.replicaStopping(spec.name) }
+        }
         pre.started.append(index)
         let begin = setup.timer.ms
         let result = await plugin.pre(stepContext)

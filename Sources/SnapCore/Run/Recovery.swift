@@ -38,6 +38,15 @@ package struct Recovery: Sendable {
     func runPost(_ owed: JournalState.OwedPost, _ state: JournalState) async -> StepReport {
         let outcome = state.outcome ?? .noSnapshot
         let consistency = state.consistency ?? RunReport.Consistency.none
+        if owed.replicaStopped == true, let replica = owed.replica {
+            let context = StepContext(
+                phase: .post, runId: state.runId, taskId: state.taskId, budget: .seconds(30),
+                deadlineEpoch: Sys.epochMillis() / 1000 + 30)
+            return await offload {
+                MySQLPlugin.restartReplica(
+                    plugin: owed.plugin, defaultsFile: replica.defaultsFile, socket: replica.socket, context)
+            }
+        }
         if let hold = owed.hold { return Self.heldSessionEnded(hold) }
         guard var invocation = owed.invocation else {
             // A journal of an older version: only the script, its arguments and timeout are known.

@@ -178,13 +178,20 @@ package final class RunJournal: Sendable {
     /// `hold`: the database session the step may hold something in, and when its dead-man ends it.
     package func preStarting(
         _ plugin: String, post: String?, arguments: [String], timeout: TimeSpan, invocation: StepInvocation? = nil,
-        hold: JournalState.Hold? = nil
+        hold: JournalState.Hold? = nil, replica: JournalState.Replica? = nil
     ) {
         append(
             .preStarting(
                 .init(
                     plugin: plugin, executable: post, arguments: arguments, timeoutMs: timeout.milliseconds,
-                    invocation: invocation, hold: hold)))
+                    invocation: invocation, hold: hold, replica: replica)))
+    }
+
+    /// Records that `plugin`'s pre is about to stop the replica SQL thread (durable first).
+    /// - Returns: nil when it is on disk, else why not (then the replica must not be stopped:
+    ///   nobody could start it again after a crash).
+    package func replicaStopping(_ plugin: String) -> String? {
+        append(.replicaStopping(plugin))
     }
 
     /// Records the outcome and consistency the post steps are told (after the thaw, never inside the window).

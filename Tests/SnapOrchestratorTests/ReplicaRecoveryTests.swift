@@ -1,0 +1,59 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import SnapCore
+@testable import SnapSystem
+
+/// (Part of the database suite.) `replica: true` stops the replica SQL thread in the pre step, and
+/// STOP REPLICA is global: it outlives the session and the run. A run killed before its post must
+/// not leave the replica stopped for good — `recover` restarts it, but only when the run stopped it.
+extension DatabasePluginTests {
+    @Test(arguments: [true, false])
+    func recoverRestartsTheReplicaTheKilledRunStopped(runningBefore: Bool) async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { server in
+            try await makeReplica(server, sqlThreadRunning: runningBefore)
+            let fx = RunFixture(tree)
+            let config = fx.write(
+                TestConfig(freeze: .off, plugins: [.mysql(on: server, ["replica": "true", "mode": "ftwrl"])]))
+            // Stopped before the posts, then killed: the post that restarts the replica never runs.
+            let run = Task { try await fx.run(config, ["--no-snapshot"], env: ["SNAPORCH_FAULT_STOP_AT": "post"]) }
+            let pid = try await waitForStoppedSnaporch(root: tree.root, timeout: 30)
+            #expect(try await sqlThreadRunning(server) == "No")
+            kill(pid, SIGKILL)
+            _ = try? await run.value
+            let recover = try await fx.recover(config)
+            #expect(recover.code == 0, "\(recover.stdout) \(recover.stderr)")
+            if runningBefore {
+                #expect(
+                    try await sqlThreadRunning(server) == "Yes", "recover left the replica stopped: \(recover.stderr)")
+                #expect(recover.stdout.contains("SQL thread restarted"), "\(recover.stdout)")
+            } else {
+                // Stopped by its admin before the run: the run did not stop it, and recover leaves it so.
+                #expect(try await sqlThreadRunning(server) == "No", "recover started a replica its admin had stopped")
+            }
+            _ = try? await server.mariadb("STOP REPLICA; RESET REPLICA ALL;")
+        }
+    }
+
+    /// The stop is recorded before it is made: a journal that cannot record it leaves the replica
+    /// running (nobody could start it again after a crash), and the pre says why.
+    @Test func aReplicaStopTheJournalCannotRecordIsNotMade() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { server in
+            try await makeReplica(server, sqlThreadRunning: true)
+            let plugin = try replicaStoppingPlugin(server)
+            var pre = context(.pre)
+            pre.announceReplicaStop = { "the run journal /run/snaporch/journal.jsonl: No space left on device" }
+            let result = await plugin.pre(pre)
+            #expect(!result.ok)
+            #expect(result.error?.contains("replica SQL thread was not stopped") == true, "\(result.error ?? "")")
+            #expect(try await sqlThreadRunning(server) == "Yes", "stopped without a record of it")
+            _ = await plugin.post(context(.post))
+            _ = try? await server.mariadb("STOP REPLICA; RESET REPLICA ALL;")
+        }
+    }
+}
