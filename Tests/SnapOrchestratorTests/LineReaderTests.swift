@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 @testable import SnapSystem
@@ -99,5 +100,26 @@ struct LineReaderTests {
         let begin = Sys.monotonicNanos()
         #expect(reader.next(deadline: passed) == .timedOut)
         #expect((Sys.monotonicNanos() - begin) / 1_000_000 < 500)
+    }
+
+    /// The look after the deadline is one look: a writer that streams bytes and never a newline
+    /// does not keep the reader past its deadline (it used to read on for as long as bytes came).
+    @Test func aWriterStreamingWithoutANewlineCannotStretchThePassedDeadline() throws {
+        let (process, pipe) = try start("exec tr -d '\\n' < /dev/zero")
+        defer { stop(process) }
+        let fd = pipe.fileHandleForReading.fileDescriptor
+        let returned = DispatchSemaphore(value: 0)
+        let event = Mutex<LineReader.Event?>(nil)
+        Thread {
+            var reader = LineReader(fd: fd)
+            let result = reader.next(deadline: Sys.monotonicNanos() + 200_000_000)
+            event.withLock { $0 = result }
+            returned.signal()
+        }.start()
+        let inTime = returned.wait(timeout: .now() + 3) == .success
+        // Ends a reader still spinning: the writer's end gives it EOF.
+        if !inTime { stop(process) }
+        #expect(inTime, "the reader went on reading past its deadline")
+        if inTime { #expect(event.withLock { $0 } == .timedOut) }
     }
 }

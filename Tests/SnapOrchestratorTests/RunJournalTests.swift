@@ -17,6 +17,15 @@ struct RunJournalTests {
 
     func bytes(_ path: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path) ?? Data()) }
 
+    /// A journal in `tree/run` (0700) whose run `runId` has begun, and that directory.
+    func begun(_ tree: TestTree, runId: String, taskId: String) throws -> (RunJournal, String) {
+        let dir = tree.path("run")
+        try FileSystem.makeDirectory(dir, mode: 0o700)
+        let journal = RunJournal(directory: dir)
+        journal.begin(runId: runId, taskId: taskId)
+        return (journal, dir)
+    }
+
     func inode(_ path: String) -> UInt {
         var st = stat()
         return lstat(path, &st) == 0 ? UInt(st.st_ino) : 0
@@ -27,10 +36,7 @@ struct RunJournalTests {
     @Test func eachEventAppendsOneRecordAndLeavesEarlierBytesAlone() throws {
         let tree = TestTree("journal")
         defer { tree.cleanup() }
-        let dir = tree.path("run")
-        try FileSystem.makeDirectory(dir, mode: 0o700)
-        let journal = RunJournal(directory: dir)
-        journal.begin(runId: "r1", taskId: "t1")
+        let (journal, _) = try begun(tree, runId: "r1", taskId: "t1")
         let inode = inode(journal.path)
         let before = bytes(journal.path)
         #expect(before == JournalRecord.begin(runId: "r1", taskId: "t1", pid: getpid()).line())
@@ -68,10 +74,7 @@ struct RunJournalTests {
     @Test func replayGivesWhatTheRunStillOwes() throws {
         let tree = TestTree("journal")
         defer { tree.cleanup() }
-        let dir = tree.path("run")
-        try FileSystem.makeDirectory(dir, mode: 0o700)
-        let journal = RunJournal(directory: dir)
-        journal.begin(runId: "r2", taskId: "t2")
+        let (journal, dir) = try begun(tree, runId: "r2", taskId: "t2")
         for name in ["a", "b", "c"] {
             journal.preStarting(name, post: "/bin/\(name)", arguments: ["x"], timeout: .seconds(2))
         }
@@ -97,16 +100,31 @@ struct RunJournalTests {
         #expect(RunJournal(directory: dir).leftover() == nil)
     }
 
+    /// A replica stop is marked on its plugin's owed post (with how to reach the server, no
+    /// secret); one whose owed post is not on disk is harmless, never "unreadable".
+    @Test func aReplicaStopMarksItsOwedPostAndAStrayOneIsHarmless() throws {
+        let tree = TestTree("journal")
+        defer { tree.cleanup() }
+        let (journal, dir) = try begun(tree, runId: "r3", taskId: "t3")
+        #expect(journal.replicaStopping("ghost") == nil)
+        let replica = JournalState.Replica(defaultsFile: "/etc/snaporch/my.cnf", socket: "/run/mysqld/mysqld.sock")
+        journal.preStarting("db", post: nil, arguments: [], timeout: .seconds(2), replica: replica)
+        #expect(journal.replicaStopping("db") == nil)
+        journal.outcomeKnown(outcome: .snapshotTaken, consistency: .application)
+        let state = try #require(RunJournal(directory: dir).leftover())
+        #expect(state.unreadable == nil, "\(state.unreadable ?? "")")
+        #expect(state.owed.map(\.plugin) == ["db"])
+        #expect(state.owed.first?.replica == replica && state.owed.first?.replicaStopped == true)
+        journal.discard()
+    }
+
     /// A crash in the middle of a write leaves a torn last record: it is dropped, every record
     /// before it is kept, and the journal is not "unreadable".
     @Test(arguments: [8, 1])
     func aTornLastRecordIsDroppedAndEarlierRecordsKept(keepEvery: Int) throws {
         let tree = TestTree("journal")
         defer { tree.cleanup() }
-        let dir = tree.path("run")
-        try FileSystem.makeDirectory(dir, mode: 0o700)
-        let journal = RunJournal(directory: dir)
-        journal.begin(runId: "r3", taskId: "t3")
+        let (journal, dir) = try begun(tree, runId: "r3", taskId: "t3")
         journal.preStarting("a", post: "/bin/a", arguments: [], timeout: .seconds(1))
         journal.preStarting("b", post: "/bin/b", arguments: [], timeout: .seconds(1))
         journal.finish()  // nothing frozen: removed; write the crash's file by hand instead
@@ -215,10 +233,7 @@ struct RunJournalTests {
     @Test func concurrentAppendsEachLandWhole() async throws {
         let tree = TestTree("journal")
         defer { tree.cleanup() }
-        let dir = tree.path("run")
-        try FileSystem.makeDirectory(dir, mode: 0o700)
-        let journal = RunJournal(directory: dir)
-        journal.begin(runId: "r8", taskId: "t8")
+        let (journal, dir) = try begun(tree, runId: "r8", taskId: "t8")
         await withTaskGroup(of: Void.self) { group in
             for t in 0..<8 {
                 group.addTask {

@@ -20,7 +20,9 @@ import SnapSystem
 ///
 /// Dead-man: each `K g` command before `F` names a process group (a database client holding a
 /// lock) that it kills right after its own thaw at the deadline — never when the caller thaws in
-/// time — so no lock outlives the window even when the orchestrator is stopped or hung.
+/// time (a `T` already in the pipe when the guard looks at the deadline counts as in time, even if
+/// the guard itself ran late) — so no lock outlives the window even when the orchestrator is
+/// stopped or hung.
 ///
 /// Protocol (`GuardReply`, `GuardCommand` in GuardProtocol.swift), one ASCII line each on stdout:
 /// `OPEN i errno` for a mount it cannot open, `READY`; after `F`: `FROZE i errno microseconds` per
@@ -143,6 +145,8 @@ package enum FreezeGuardMain {
                 ended: GuardReply.ended(processGroup: 1, errno: 0).line)
         _ = lines.utf8.count
         emit("")
+        // The fault points of the window read their setting once: here, before the memory is locked.
+        _ = FaultPoint.target
         // A deadline just ahead: poll(2) itself runs, with the timeout computation of the window.
         _ = waitCommand(&commands, deadline: Sys.monotonicNanos() + 1)
     }

@@ -12,8 +12,10 @@ import SnapSystem
 /// - post (finish): restarts the replica SQL thread, closes the session, checks from a new one
 ///   that it is gone.
 ///
-/// Safety contract: no global state (such as `read_only`) is ever changed, so if snaporch dies the
-/// client sees EOF, the server ends the session and every lock with it, within milliseconds. If
+/// Safety contract: no global state (such as `read_only`) is ever changed, except the replica SQL
+/// thread with `replica: true` — journalled before it is stopped, so that `recover` starts it
+/// again — so if snaporch dies the client sees EOF, the server ends the session and every lock with
+/// it, within milliseconds. If
 /// snaporch is stopped or hung instead, the lock has a dead-man (`HoldDeadline`): the session's
 /// `wait_timeout` ends it at the window deadline as known when the hold starts (plus a margin;
 /// `afterWindow` once the window is over), and the freeze guard kills the client at the actual

@@ -99,10 +99,9 @@ package struct JournalState: Sendable, Codable, Hashable {
             mayBeFrozen = []
             rcuExpedited = nil
         case .replicaStopping:
-            guard let plugin = record.plugin, let i = owed.lastIndex(where: { $0.plugin == plugin }) else {
-                return false
-            }
-            owed[i].replicaStopped = true
+            guard let plugin = record.plugin else { return false }
+            // Without its owed post (not on disk) there is nothing to mark: the record is harmless.
+            if let i = owed.lastIndex(where: { $0.plugin == plugin }) { owed[i].replicaStopped = true }
         case .postDone:
             guard let plugin = record.plugin else { return false }
             owed.removeAll { $0.plugin == plugin }

@@ -8,11 +8,13 @@ extension Orchestrator {
     /// step. A release is owed under its own name, after the post, so `recover` runs it first.
     /// `hold`: the database session the step may hold something in, and when its dead-man ends it.
     /// `replica`: the server whose replica SQL thread the pre may stop.
+    /// Returns false when the record is not on disk (no journal: true, nothing to record).
+    @discardableResult
     func journalOwed(
         _ phase: Phase, of plugin: any Plugin, _ setup: RunSetup, hold: JournalState.Hold? = nil,
         replica: JournalState.Replica? = nil
-    ) {
-        guard let journal else { return }
+    ) -> Bool {
+        guard let journal else { return true }
         let spec = plugin.spec
         var invocation: StepInvocation?
         if let script = plugin as? ScriptPlugin {
@@ -23,13 +25,13 @@ extension Orchestrator {
             invocation = script.invocation(phase, environment: environment)
         }
         if phase == .release {
-            journal.preStarting(
+            return journal.preStarting(
                 Self.releaseJournalName(spec.name), post: spec.release, arguments: spec.args, timeout: spec.timeout,
-                invocation: invocation, hold: hold)
+                invocation: invocation, hold: hold) == nil
         } else {
-            journal.preStarting(
+            return journal.preStarting(
                 spec.name, post: spec.post, arguments: spec.isDropIn ? ["post"] : spec.postArgs ?? spec.args,
-                timeout: spec.timeout, invocation: invocation, hold: hold, replica: replica)
+                timeout: spec.timeout, invocation: invocation, hold: hold, replica: replica) == nil
         }
     }
 

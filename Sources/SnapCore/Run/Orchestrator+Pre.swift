@@ -90,12 +90,15 @@ extension Orchestrator {
             stepContext.postDeadline = postDeadline(index, budget: budget, preEnd: preEnd, setup)
         }
         let replica = Self.journalReplica(spec)
-        journalOwed(
+        let owedOnDisk = journalOwed(
             .post, of: plugin, setup,
             hold: spec.kind == .postgres ? Self.journalHold(spec, endingAfter: stepContext.postDeadline) : nil,
             replica: replica)
         if replica != nil, let journal {
-            stepContext.announceReplicaStop = { journal.replicaStopping(spec.name) }
+            // Recovery restarts the replica from the owed post's record: without it, no stop.
+            stepContext.announceReplicaStop = {
+                owedOnDisk ? journal.replicaStopping(spec.name) : "its owed post is not in the run journal"
+            }
         }
         pre.started.append(index)
         let begin = setup.timer.ms

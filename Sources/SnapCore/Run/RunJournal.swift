@@ -6,17 +6,18 @@ import Synchronization
 /// disk) so that a run killed half-way can be finished by the next one or by `snaporch recover`.
 ///
 /// An append-only record log, `journal.jsonl`: one small JSON record per event (`JournalRecord`:
-/// begin, pre starting = post owed, outcome known, freezing, thawed, post done, finished), written
-/// with one `write(2)` through a descriptor opened at `begin` — O(1) per step, however many plugins
-/// the run has. Readers replay the records (`JournalState.apply`), drop a torn last record (a crash
+/// begin, pre starting = post owed, replica stopping, outcome known, freezing, thawed, post done,
+/// finished), written with one `write(2)` through a descriptor opened at `begin` — O(1) per step,
+/// however many plugins the run has. Readers replay the records (`JournalState.apply`), drop a torn last record (a crash
 /// in the middle of a write) and keep every earlier one. An older version's `journal.json` (the
 /// whole state, rewritten at every step) is still read when no record log exists.
 ///
 /// Durability policy (`Durability.dutyRecords`, measured in `make bench`, per-step cost): a record
-/// that announces a duty recovery acts on — a post step owed (`preStarting`), the outcome the owed
-/// posts are told (`outcomeKnown`), the mounts about to be frozen (`freezing`) — is on disk
-/// (`fdatasync`, and the directory once) before the action it announces starts: a pre step, the post
-/// steps, FIFREEZE. Records that only discharge duties (`thawed`, `postDone`, `finished`) and
+/// that announces a duty recovery acts on — a post step owed (`preStarting`), a replica SQL thread
+/// about to be stopped (`replicaStopping`), the outcome the owed posts are told (`outcomeKnown`),
+/// the mounts about to be frozen (`freezing`) — is on disk
+/// (`fdatasync`, and the directory once) before the action it announces starts: a pre step, STOP
+/// REPLICA, the post steps, FIFREEZE. Records that only discharge duties (`thawed`, `postDone`, `finished`) and
 /// `begin` (carried to disk by the next durable record) are written, not synced: they survive any
 /// death of the process (the page cache keeps them); only a machine crash can lose them, and then
 /// `recover` repeats a thaw (harmless: nothing is frozen after a reboot) or a post step that already
@@ -176,10 +177,12 @@ package final class RunJournal: Sendable {
 
     /// Records that a plugin's pre is starting, so its post is owed — exactly as `invocation` says;
     /// `hold`: the database session the step may hold something in, and when its dead-man ends it.
+    /// - Returns: nil when it is on disk, else why not.
+    @discardableResult
     package func preStarting(
         _ plugin: String, post: String?, arguments: [String], timeout: TimeSpan, invocation: StepInvocation? = nil,
         hold: JournalState.Hold? = nil, replica: JournalState.Replica? = nil
-    ) {
+    ) -> String? {
         append(
             .preStarting(
                 .init(

@@ -54,9 +54,9 @@ package final class SplitChannel: PlatformEndSource, Sendable {
         }
     }
 
-    /// The `end` requests already queued at the deadline (bounded: a few connections, each read
-    /// without waiting); the first one sent before `deadline` counts, the others stay queued for
-    /// `finish`.
+    /// The `end` requests already queued at the deadline (bounded: eight connections, each read
+    /// without waiting); the first one sent before `deadline` counts, the others get the final
+    /// report from `finish`. An in-time `end` queued behind eight others is not seen.
     private func lastLook(_ deadline: UInt64) -> PlatformEnd? {
         for _ in 0..<8 {
             guard let connection = UnixSocket.accept(listener) else { return nil }
@@ -67,8 +67,9 @@ package final class SplitChannel: PlatformEndSource, Sendable {
 
     /// Reads the `end` request of one connection (bounded: 2 s, and never past the window's
     /// `deadline`: a client that connects and stays silent must not stretch the window); nil when
-    /// it is not one (then the connection is closed), or when it was sent at or after `sentBefore`
-    /// (then it waits for the final report with the others).
+    /// it is not one (then the connection is closed), or, at the last look (`sentBefore`), when it
+    /// was sent at or after `sentBefore` or has not arrived yet (then it waits for the final report
+    /// with the others).
     private func receive(_ connection: FileDescriptor, until deadline: UInt64, sentBefore: UInt64? = nil)
         -> PlatformEnd?
     {
@@ -79,10 +80,14 @@ package final class SplitChannel: PlatformEndSource, Sendable {
             return nil
         }
         var reader = LineReader(fd: connection.rawValue)
-        guard case .line(let line) = reader.next(deadline: min(Poll.deadline(afterMilliseconds: 2000), deadline)),
-            let request = SplitMessage(line: line), request.kind == .end
-        else {
-            connection.close()
+        let event = reader.next(deadline: min(Poll.deadline(afterMilliseconds: 2000), deadline))
+        guard case .line(let line) = event, let request = SplitMessage(line: line), request.kind == .end else {
+            if sentBefore != nil, event == .timedOut {
+                // Its request is not there yet at the last look: it gets the final report, as a late `end`.
+                waiting.withLock { $0.append(connection) }
+            } else {
+                connection.close()
+            }
             return nil
         }
         if let sentBefore, (request.sentAtNanos ?? .max) >= sentBefore {

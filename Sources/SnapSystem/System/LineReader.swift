@@ -32,12 +32,17 @@ package struct LineReader: Sendable {
     /// a writer that never writes, or writes half a line, gets `.timedOut`. A line already in the
     /// pipe is returned even when the deadline has passed (see `Poll.waitReadable`).
     package mutating func next(deadline: UInt64?) -> Event {
+        var lastLook = false
         while true {
             if let newline = pending.firstIndex(of: 0x0A) {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
                 pending.removeSubrange(...newline)
                 return .line(line)
             }
+            // Past the deadline: one more read of what is there, never more (a writer that keeps
+            // sending bytes without a newline cannot stretch the deadline).
+            if lastLook { return .timedOut }
+            if let deadline, Sys.monotonicNanos() >= deadline { lastLook = true }
             switch Poll.waitReadable(fd, deadline: deadline) {
             case .timedOut: return .timedOut
             case .failed: return .closed
