@@ -248,7 +248,15 @@ package final class PostgresPlugin: Plugin, @unchecked Sendable {
                 details["verified"] = r.first?.first == "0" ? "session gone" : "session still present"
                 if r.first?.first != "0" { problems.append("the backup session \(backend.pid) is still on the server") }
             }
-            if restore != nil { Self.addServerFacts(&restore!, session: checker) }
+            if restore != nil {
+                Self.addServerFacts(&restore!, session: checker)
+                // A standby's own archive settings are not the ones its WAL comes from (the primary's).
+                if backend.inRecovery { (restore!.archiveMode, restore!.archiveCommand) = (nil, nil) }
+                if restore?.archiveMode == "off" {
+                    details["walArchive"] =
+                        "off: the WAL from \(backend.startLSN) to the stop LSN is only in the live pg_wal until it is recycled; a restore with backup_label needs it (see the restore guide)"
+                }
+            }
             checker.close()
         }
         var report = DatabaseStep.result(problems, server: server, started: started, details: details)
