@@ -14,12 +14,11 @@ import SnapSystem
 ///
 /// Safety contract: no global state (such as `read_only`) is ever changed, except the replica SQL
 /// thread with `replica: true` — journalled before it is stopped, so that `recover` starts it
-/// again — so if snaporch dies the client sees EOF, the server ends the session and every lock with
-/// it, within milliseconds. If
-/// snaporch is stopped or hung instead, the lock has a dead-man (`HoldDeadline`): the session's
-/// `wait_timeout` ends it at the window deadline as known when the hold starts (plus a margin;
-/// `afterWindow` once the window is over), and the freeze guard kills the client at the actual
-/// freeze deadline (`holdingProcessGroups`). Credentials come only from the root-owned 0600 `defaults_file`, never from argv.
+/// again — so if snaporch dies the client sees EOF, the server ends the session and every lock
+/// with it, within milliseconds. If snaporch is stopped or hung instead, the lock has a dead-man
+/// (`HoldDeadline`): the session's `wait_timeout` ends it at the window deadline as known when the
+/// hold starts (plus a margin; `afterWindow` once the window is over), and the freeze guard kills
+/// the client at the actual freeze deadline (`holdingProcessGroups`). Credentials come only from the root-owned 0600 `defaults_file`, never from argv.
 package final class MySQLPlugin: Plugin, @unchecked Sendable {
     package let spec: PluginSpec
     private let lock = NSLock()
