@@ -16,8 +16,10 @@ extension FreezeTests {
             let m = try await fx.loop()
             let holder = try lockHolder()
             defer { endLockHolder(holder) }
+            // In time: a deadline that a loaded CI machine cannot miss between freeze and thaw (with
+            // 800 ms the test's own thaw once came late while every suite was starting).
             let session = try GuardedFreezer(executable: TestEnv.snaporch).prepare(
-                entries([m]), timeout: .milliseconds(800))
+                entries([m]), timeout: .milliseconds(thawInTime ? 5000 : 800))
             session.endAtDeadline(processGroups: [holder.pid])
             let results = await offload { session.freeze() }
             #expect(results.map(\.errno) == [0])
