@@ -34,6 +34,13 @@ struct DatabasePluginTests {
         return spec
     }
 
+    /// The PostgreSQL plugin in backup mode as the password user `snaporch`, labels in `labelDir`.
+    func postgresBackupSpec(_ server: DatabaseServer, labelDir: String) throws -> PluginSpec {
+        try postgresSpec(
+            server,
+            ["mode": "backup", "user": "snaporch", "password_file": server["PGPASSFILE"], "label_dir": labelDir])
+    }
+
     /// An INSERT from the application's own session with a 1 s lock wait: 0 when it went through.
     func appInsert(_ server: DatabaseServer) async throws -> (code: Int32, output: String) {
         try await server.mariadb(
@@ -180,12 +187,7 @@ struct DatabasePluginTests {
         let tree = TestTree("db")
         defer { tree.cleanup() }
         try await withDatabase("postgres", in: tree) { server in
-            let spec = try postgresSpec(
-                server,
-                [
-                    "mode": "backup", "user": "snaporch", "password_file": server["PGPASSFILE"],
-                    "label_dir": tree.path("labels"),
-                ])
+            let spec = try postgresBackupSpec(server, labelDir: tree.path("labels"))
             let plugin = PostgresPlugin(spec: spec)
             let pre = await plugin.pre(context(.pre, runId: "run-pg-1"))
             #expect(pre.ok, "\(pre.error ?? "")")

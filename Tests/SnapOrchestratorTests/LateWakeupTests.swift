@@ -17,7 +17,7 @@ extension FreezeTests {
         try await withFreezeFixture { fx in
             let m = try await fx.loop()
             let watchdog = try helper(
-                ["__watchdog", "--after-ms", "300", "--", m.mountPoint], stopAt: "watchdog-armed")
+                ["__watchdog", "--after-ms", "300", "--", m.mountPoint], stopAt: "watchdog-armed", in: fx.tree)
             defer { end(watchdog) }
             var replies = LineReader(fd: watchdog.stdoutFD)
             #expect(replies.readLine(timeoutMs: 5000) == "READY")
@@ -47,7 +47,7 @@ extension FreezeTests {
             let holder = try lockHolder()
             defer { endLockHolder(holder) }
             let guardProcess = try helper(
-                ["__guard", "--timeout-ms", "300", "--", m.mountPoint], stopAt: "guard-frozen")
+                ["__guard", "--timeout-ms", "300", "--", m.mountPoint], stopAt: "guard-frozen", in: fx.tree)
             defer { end(guardProcess) }
             var replies = LineReader(fd: guardProcess.stdoutFD)
             #expect(replies.readLine(timeoutMs: 5000) == "READY")
@@ -83,12 +83,12 @@ extension FreezeTests {
         }
     }
 
-    /// Starts `snaporch <arguments>` (the guard or the watchdog) with a command pipe, set to stop
-    /// itself at the fault point `stopAt`.
-    private func helper(_ arguments: [String], stopAt: String) throws -> ChildProcess {
+    /// Starts `snaporch <arguments>` (the guard or the watchdog) in the test's tree with a command
+    /// pipe, set to stop itself at the fault point `stopAt`.
+    private func helper(_ arguments: [String], stopAt: String, in tree: TestTree) throws -> ChildProcess {
         try ChildProcess.spawn(
             executable: TestEnv.snaporch, arguments: arguments, environment: ["SNAPORCH_FAULT_STOP_AT": stopAt],
-            workingDirectory: "/", stdinPipe: true)
+            workingDirectory: tree.root, stdinPipe: true)
     }
 
     /// Continues, kills and reaps a helper (it may still be stopped).

@@ -18,12 +18,7 @@ extension DatabasePluginTests {
                 "runuser -u postgres -- \(server["BIN_DIR"])/pg_ctl -D \(server["PGDATA"]) -w -t 60 restart -m fast",
                 timeout: 90)
             try #require(restart.code == 0, "\(restart.output)")
-            let spec = try postgresSpec(
-                server,
-                [
-                    "mode": "backup", "user": "snaporch", "password_file": server["PGPASSFILE"],
-                    "label_dir": tree.path("labels"),
-                ])
+            let spec = try postgresBackupSpec(server, labelDir: tree.path("labels"))
             let plugin = PostgresPlugin(spec: spec)
             let pre = await plugin.pre(context(.pre, runId: "run-noarchive"))
             #expect(pre.ok, "\(pre.error ?? "")")
@@ -37,6 +32,7 @@ extension DatabasePluginTests {
             #expect(words.contains("does NOT archive WAL (archive_mode = off)"), "\(guide)")
             #expect(words.contains("restore the snapshot as a crash image instead"), "\(guide)")
             #expect(!words.contains("copy these segments from the WAL archive"), "\(guide)")
+            #expect(!words.contains("The server archived with"), "\(guide)")
         }
     }
 }

@@ -129,6 +129,31 @@ struct SplitHandoverTests {
         }
     }
 
+    /// A connection whose request has not arrived when the late holder takes its last look (an
+    /// `end` stopped between its connect and its write) is kept and answered with the final report,
+    /// as a late `end` is — not closed unanswered.
+    @Test func aConnectionWithoutItsRequestAtTheLastLookGetsTheFinalReport() async throws {
+        let (tree, fx, stopped) = try await Self.stoppedHolder(lease: "1s", stopAt: "split-wait")
+        defer { tree.cleanup() }
+        defer { kill(stopped, SIGCONT) }
+        let connection = try UnixSocket.connect(to: fx.splitFiles.socket, until: Poll.deadline(afterMilliseconds: 5000))
+        defer { connection.close() }
+        try await Task.sleep(for: .milliseconds(1500))  // past the lease, the request still unsent
+        kill(stopped, SIGCONT)
+        let answer = await offload { () -> SplitMessage? in
+            var reader = LineReader(fd: connection.rawValue, chunkSize: 65536)
+            let end = Poll.deadline(afterMilliseconds: 30_000)
+            var finished: SplitMessage?
+            // Up to the close, as `end` reads: the holder closes once it has let go of the lock.
+            while case .line(let line) = reader.next(deadline: end) {
+                if let message = SplitMessage(line: line), message.kind == .finished { finished = message }
+            }
+            return finished
+        }
+        #expect(answer != nil, "the holder closed the connection without its final report")
+        #expect(runLockIsFree(tree))
+    }
+
     /// A recovery of a dead holder that cannot get the run lock (another run took it meanwhile,
     /// and finishes the dead one's duties itself) touches nothing of the run that holds it: not its
     /// state, not its control socket, not `last.json`; that run's `end` still ends it.

@@ -66,16 +66,15 @@ package enum RestoreGuide {
         }
         let range =
             "\(info.walFirst ?? "the segment of \(info.startLSN ?? "?")") through \(info.walLast ?? "the segment of \(info.stopLSN ?? "?")")"
-        if info.archiveMode == "off" {
-            step(
-                "WAL needed: segments \(range) (start LSN \(info.startLSN ?? "?"), stop LSN \(info.stopLSN ?? "?")). The snapshot's pg_wal lacks the end of the backup, and this server does NOT archive WAL (archive_mode = off): the segments exist only in the live server's pg_wal until its checkpoints recycle them — copy them now into a safe place, then into DATA/pg_wal. Without them this backup_label cannot be used (recovery stops with \"WAL ends before end of online backup\"): restore the snapshot as a crash image instead (no backup_label) — valid only if the data directory, pg_wal and every tablespace were frozen together."
-            )
-        } else {
-            step(
-                "WAL needed: segments \(range) (start LSN \(info.startLSN ?? "?"), stop LSN \(info.stopLSN ?? "?")). The snapshot's pg_wal lacks the end of the backup: copy these segments from the WAL archive (pg_backup_stop did not wait for archiving: wait until \(info.walLast ?? "the last one") is archived) or from the live server's pg_wal into DATA/pg_wal, overwriting; or touch DATA/recovery.signal, set restore_command to read the archive and recovery_target = 'immediate' (to stop at the end of the backup)."
-            )
-        }
-        if let command = info.archiveCommand, info.archiveMode != "off" {
+        let unarchived = info.archiveMode == "off"
+        let source =
+            unarchived
+            ? ", and this server does NOT archive WAL (archive_mode = off): the segments exist only in the live server's pg_wal until its checkpoints recycle them — copy them now into a safe place, then into DATA/pg_wal. Without them this backup_label cannot be used (recovery stops with \"WAL ends before end of online backup\"): restore the snapshot as a crash image instead (no backup_label) — valid only if the data directory, pg_wal and every tablespace were frozen together."
+            : ": copy these segments from the WAL archive (pg_backup_stop did not wait for archiving: wait until \(info.walLast ?? "the last one") is archived) or from the live server's pg_wal into DATA/pg_wal, overwriting; or touch DATA/recovery.signal, set restore_command to read the archive and recovery_target = 'immediate' (to stop at the end of the backup)."
+        step(
+            "WAL needed: segments \(range) (start LSN \(info.startLSN ?? "?"), stop LSN \(info.stopLSN ?? "?")). The snapshot's pg_wal lacks the end of the backup\(source)"
+        )
+        if let command = info.archiveCommand, !unarchived {
             out.append(
                 "     The server archived with archive_mode = \(info.archiveMode ?? "?") and this archive_command:")
             out.append("       " + command)
