@@ -56,4 +56,39 @@ extension DatabasePluginTests {
             _ = try? await server.mariadb("STOP REPLICA; RESET REPLICA ALL;")
         }
     }
+
+    /// A STOP REPLICA that the server answers only after the pre's budget (here: the server is
+    /// stopped while it reads it) still stops the SQL thread, later. The pre fails and says the
+    /// server may still stop it; its post, which runs for every started plugin, starts it again.
+    @Test func aStopReplicaAnsweredTooLateIsUndoneByThePost() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", in: tree) { server in
+            try await makeReplica(server, sqlThreadRunning: true)
+            let serverPid = try #require(pid_t(server["PID"]))
+            let plugin = try replicaStoppingPlugin(server)
+            var pre = context(.pre)
+            pre.budget = .milliseconds(1500)
+            // Right before the STOP is sent: the server stalls for 3 s, past the 1.5 s budget.
+            pre.announceReplicaStop = {
+                kill(serverPid, SIGSTOP)
+                Thread.detachNewThread {
+                    usleep(3_000_000)
+                    kill(serverPid, SIGCONT)
+                }
+                return nil
+            }
+            let result = await plugin.pre(pre)
+            kill(serverPid, SIGCONT)
+            #expect(!result.ok)
+            #expect(result.error?.contains("the server may still stop it") == true, "\(result.error ?? "")")
+            // The server has run the late STOP by now (the client waited for its answer to exit).
+            #expect(try await sqlThreadRunning(server) == "No", "the late STOP did not happen: the test shows nothing")
+            let post = await plugin.post(context(.post))
+            #expect(post.ok, "\(post.error ?? "")")
+            #expect(post.details?["replica"]?.contains("SQL thread restarted") == true, "\(post.details ?? [:])")
+            #expect(try await sqlThreadRunning(server) == "Yes", "the replica was left stopped")
+            _ = try? await server.mariadb("STOP REPLICA; RESET REPLICA ALL;")
+        }
+    }
 }

@@ -9,14 +9,26 @@ extension MySQLPlugin {
     static func restartReplica(plugin name: String, defaultsFile: String, socket: String?, _ context: StepContext)
         -> StepReport
     {
-        let started = Sys.monotonicNanos()
         var spec = PluginSpec(name: name, kind: .mysql)
         spec.database.defaultsFile = defaultsFile
         spec.database.socket = socket
-        let plugin = MySQLPlugin(spec: spec)
+        return MySQLPlugin(spec: spec).startReplicaIfStopped(
+            context, started: Sys.monotonicNanos(), stoppedBy: "the interrupted run")
+    }
+
+    /// The post of a pre that failed after sending STOP REPLICA: its answer may never have come
+    /// (a client-side timeout) while the server stops the SQL thread all the same, later. Starts
+    /// it again from a new session if it is stopped.
+    func replicaStartedAfterFailedPre(_ context: StepContext, started: UInt64) -> StepReport {
+        startReplicaIfStopped(context, started: started, stoppedBy: "the failed pre's STOP REPLICA")
+    }
+
+    /// Starts the replica SQL thread from a new session if it is stopped; `stoppedBy` says who
+    /// stopped it (in the report and the error).
+    private func startReplicaIfStopped(_ context: StepContext, started: UInt64, stoppedBy: String) -> StepReport {
         var details: [String: String] = [:]
         do throws(DatabaseFailure) {
-            let session = try plugin.openSession(context)
+            let session = try openSession(context)
             defer { session.close() }
             let status = try session.execute("SHOW REPLICA STATUS;", timeout: .seconds(10)).rows(
                 "reading the replica status")
@@ -28,12 +40,12 @@ extension MySQLPlugin {
             } else {
                 _ = try session.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)).rows(
                     "starting the replica SQL thread")
-                details["replica"] = "SQL thread restarted (the interrupted run had stopped it)"
+                details["replica"] = "SQL thread restarted (\(stoppedBy) had stopped it)"
             }
             return DatabaseStep.succeeded(started: started, details: details)
         } catch {
             return DatabaseStep.failed(
-                "\(plugin.server): the interrupted run stopped the replica SQL thread and it could not be started "
+                "\(server): \(stoppedBy) stopped the replica SQL thread and it could not be started "
                     + "again: \(error.message) — run START REPLICA SQL_THREAD",
                 started: started, details: details)
         }

@@ -27,6 +27,10 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
     private var held: (mode: DatabaseOptions.MySQLLockMode, connectionId: String, readOnly: String)?
     private var released = false
     private var stoppedReplica = false
+    /// STOP REPLICA was sent: whatever its answer (none, at a client-side timeout), the server may
+    /// stop the SQL thread, even later, so post makes sure it runs again. Kept through a failed pre
+    /// (its post still runs).
+    private var replicaStopSent = false
 
     private var postDeadline: MonotonicInstant?
 
@@ -205,8 +209,17 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
             if let problem = announce?() {
                 throw DatabaseFailure("the replica SQL thread was not stopped: \(problem)")
             }
-            _ = try session.execute("STOP REPLICA SQL_THREAD;", timeout: budget).rows(
-                "stopping the replica SQL thread")
+            replicaStopSent = true
+            let answer = session.execute("STOP REPLICA SQL_THREAD;", timeout: budget)
+            switch answer {
+            case .rows, .error:
+                _ = try answer.rows("stopping the replica SQL thread")
+            case .timedOut, .lost:
+                // Sent but unanswered: the server may still stop the thread, later.
+                _ = try answer.rows(
+                    "stopping the replica SQL thread (no answer: the server may still stop it; its post starts it again)"
+                )
+            }
             stoppedReplica = true
             details["replica"] = "SQL thread stopped"
         }
@@ -327,8 +340,10 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         let started = Sys.monotonicNanos()
         lock.lock()
         defer { lock.unlock() }
+        defer { replicaStopSent = false }
         guard let session, let prepared else {
             closeLocked()
+            if replicaStopSent { return replicaStartedAfterFailedPre(context, started: started) }
             return DatabaseStep.skipped(started: started, note: "no session was open")
         }
         var details = ["connectionId": prepared.connectionId]
