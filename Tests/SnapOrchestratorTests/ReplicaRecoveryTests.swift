@@ -91,4 +91,65 @@ extension DatabasePluginTests {
             _ = try? await server.mariadb("STOP REPLICA; RESET REPLICA ALL;")
         }
     }
+
+    /// A real primary and replica: the replica's SQL thread applies a 12 s statement on a
+    /// non-transactional table, which a STOP REPLICA must wait for. Our STOP gets no answer within
+    /// the pre's budget and is still running when the post comes: the post waits until the STOP's
+    /// connection has ended (the thread is stopped by then), then starts the thread again — it must
+    /// not take the still running thread for a replica that needs nothing.
+    @Test func thePostWaitsForAStopReplicaStillRunningOnTheServer() async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        try await withDatabase("mariadb", at: tree.path("p/mariadb")) { primary in
+            try await withDatabase("mariadb", at: tree.path("r/mariadb"), serverId: 2) { replica in
+                let setup = try await primary.mariadb(
+                    "CREATE USER 'repl'@'127.0.0.1'; GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1';"
+                        + " CREATE DATABASE slowrep; CREATE TABLE slowrep.m (v INT) ENGINE=MyISAM;")
+                try #require(setup.code == 0, "\(setup.output)")
+                let start = try await replica.mariadb(
+                    "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=\(primary["PORT"]), MASTER_USER='repl',"
+                        + " MASTER_USE_GTID=slave_pos; START REPLICA;")
+                try #require(start.code == 0, "\(start.output)")
+                try await waitForServer("the table on the replica", timeout: 60) {
+                    try await replica.mariadb("SELECT COUNT(*) FROM slowrep.m;").code == 0
+                }
+                // Logged as a statement: the replica runs the 12 s SLEEP again, on a MyISAM table.
+                let slow = Task {
+                    try await primary.mariadb(
+                        "SET SESSION binlog_format = 'STATEMENT'; INSERT INTO slowrep.m SELECT SLEEP(12);")
+                }
+                let applying =
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO slowrep%';"
+                try await waitForServer("the replica applying the statement", timeout: 60) {
+                    try await replica.mariadb(applying).output.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+                }
+                let plugin = try replicaStoppingPlugin(replica)
+                var pre = context(.pre)
+                pre.budget = .milliseconds(1500)
+                let result = await plugin.pre(pre)
+                #expect(!result.ok)
+                #expect(result.error?.contains("timed out") == true, "\(result.error ?? "")")
+                let post = await plugin.post(context(.post))
+                #expect(post.ok, "\(post.error ?? "")")
+                #expect(post.details?["replica"]?.contains("SQL thread restarted") == true, "\(post.details ?? [:])")
+                // Once the statement is applied, the thread must run (a late STOP would have ended it by now).
+                try await waitForServer("the statement applied", timeout: 60) {
+                    try await replica.mariadb(applying).output.trimmingCharacters(in: .whitespacesAndNewlines) == "0"
+                }
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(try await sqlThreadRunning(replica) == "Yes", "the late STOP left the replica stopped")
+                _ = try? await slow.value
+                _ = try? await replica.mariadb("STOP REPLICA; RESET REPLICA ALL;")
+            }
+        }
+    }
+
+    /// Polls `condition` every 200 ms until it holds; fails after `timeout` seconds naming `what`.
+    func waitForServer(_ what: String, timeout: Double, _ condition: () async throws -> Bool) async throws {
+        let end = Date().addingTimeInterval(timeout)
+        while try await !condition() {
+            if Date() > end { throw TestFailure("waited \(timeout) s for \(what)") }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
 }

@@ -27,10 +27,11 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
     private var held: (mode: DatabaseOptions.MySQLLockMode, connectionId: String, readOnly: String)?
     private var released = false
     private var stoppedReplica = false
-    /// STOP REPLICA was sent: whatever its answer (none, at a client-side timeout), the server may
-    /// stop the SQL thread, even later, so post makes sure it runs again. Kept through a failed pre
-    /// (its post still runs).
-    private var replicaStopSent = false
+    /// The connection that sent STOP REPLICA, unless the server refused it: whatever its answer
+    /// (none, at a client-side timeout), the server may stop the SQL thread, even later, so post
+    /// makes sure it runs again once that connection has ended. Kept through a failed pre (its
+    /// post still runs).
+    private var replicaStopSent: String?
 
     private var postDeadline: MonotonicInstant?
 
@@ -143,7 +144,9 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
                 "SET SESSION wait_timeout = \(idle), lock_wait_timeout = \(lockWaitTimeout);", timeout: budget
             ).rows("setting timeouts")
             if replica {
-                try stopReplica(session, budget: budget, announce: context.announceReplicaStop, details: &details)
+                try stopReplica(
+                    session, connectionId: server.connectionId, budget: budget, announce: context.announceReplicaStop,
+                    details: &details)
             }
             // Every directory of durable state must be in the frozen set (they do not move under us).
             if !context.frozenMounts.isEmpty {
@@ -201,7 +204,7 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
     /// Stops the replica SQL thread if it runs, after `announce` recorded that it will (see
     /// `StepContext.announceReplicaStop`).
     private func stopReplica(
-        _ session: SQLSession, budget: TimeSpan, announce: (@Sendable () -> String?)?,
+        _ session: SQLSession, connectionId: String, budget: TimeSpan, announce: (@Sendable () -> String?)?,
         details: inout [String: String]
     ) throws(DatabaseFailure) {
         let status = try session.execute("SHOW REPLICA STATUS;", timeout: budget).rows("reading the replica status")
@@ -209,15 +212,19 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
             if let problem = announce?() {
                 throw DatabaseFailure("the replica SQL thread was not stopped: \(problem)")
             }
-            replicaStopSent = true
-            let answer = session.execute("STOP REPLICA SQL_THREAD;", timeout: budget)
-            switch answer {
-            case .rows, .error:
-                _ = try answer.rows("stopping the replica SQL thread")
-            case .timedOut, .lost:
-                // Sent but unanswered: the server may still stop the thread, later.
-                _ = try answer.rows(
-                    "stopping the replica SQL thread (no answer: the server may still stop it; its post starts it again)"
+            replicaStopSent = connectionId
+            switch session.execute("STOP REPLICA SQL_THREAD;", timeout: budget) {
+            case .rows: break
+            case .error(let e):
+                replicaStopSent = nil  // refused: the server stops nothing
+                throw DatabaseFailure("stopping the replica SQL thread: \(e)")
+            case .timedOut:
+                throw DatabaseFailure(
+                    "stopping the replica SQL thread timed out; the server may still stop it (the post checks and starts it again)"
+                )
+            case .lost(let e):
+                throw DatabaseFailure(
+                    "stopping the replica SQL thread: session lost (\(e)); the server may have stopped it (the post checks and starts it again)"
                 )
             }
             stoppedReplica = true
@@ -230,6 +237,7 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         if stoppedReplica, let session {
             if case .rows = session.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
                 details["replica"] = "SQL thread restarted after the failure"
+                replicaStopSent = nil
             }
         }
     }
@@ -340,10 +348,12 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
         let started = Sys.monotonicNanos()
         lock.lock()
         defer { lock.unlock() }
-        defer { replicaStopSent = false }
+        defer { replicaStopSent = nil }
         guard let session, let prepared else {
             closeLocked()
-            if replicaStopSent { return replicaStartedAfterFailedPre(context, started: started) }
+            if let connection = replicaStopSent {
+                return replicaStartedAfterFailedPre(context, started: started, stopConnection: connection)
+            }
             return DatabaseStep.skipped(started: started, note: "no session was open")
         }
         var details = ["connectionId": prepared.connectionId]

@@ -24,11 +24,16 @@ struct DatabaseServer: Sendable {
         return port
     }
 
-    /// Starts a server; `extraArgs` go to MariaDB's server options (`MARIADB_EXTRA_ARGS`).
-    static func start(_ kind: String, in directory: String, extraArgs: String = "") async throws -> DatabaseServer {
+    /// Starts a server; `extraArgs` go to MariaDB's server options (`MARIADB_EXTRA_ARGS`), `serverId`
+    /// is its replication server id (`MARIADB_SERVER_ID`: distinct for a primary and its replica).
+    static func start(_ kind: String, in directory: String, extraArgs: String = "", serverId: Int = 1) async throws
+        -> DatabaseServer
+    {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = try await freePort()
-        let extra = extraArgs.isEmpty ? "" : "MARIADB_EXTRA_ARGS=\(ShellQuote.quote(extraArgs)) "
+        let extra =
+            (extraArgs.isEmpty ? "" : "MARIADB_EXTRA_ARGS=\(ShellQuote.quote(extraArgs)) ")
+            + "MARIADB_SERVER_ID=\(serverId) "
         let r = try await sh(
             "\(extra)\(scripts)/\(kind)-start.sh \(directory) \(port) 2>\(directory)/../\(kind)-start.err", timeout: 300
         )
@@ -77,9 +82,10 @@ func withDatabase(_ kind: String, in tree: TestTree, _ body: (DatabaseServer) as
 /// Runs `body` with a server whose files live in `directory` (a loop mount the test freezes, say),
 /// started with `extraArgs` (MariaDB server options), and always stops it.
 func withDatabase(
-    _ kind: String, at directory: String, extraArgs: String = "", _ body: (DatabaseServer) async throws -> Void
+    _ kind: String, at directory: String, extraArgs: String = "", serverId: Int = 1,
+    _ body: (DatabaseServer) async throws -> Void
 ) async throws {
-    let server = try await DatabaseServer.start(kind, in: directory, extraArgs: extraArgs)
+    let server = try await DatabaseServer.start(kind, in: directory, extraArgs: extraArgs, serverId: serverId)
     do {
         try await body(server)
     } catch {
