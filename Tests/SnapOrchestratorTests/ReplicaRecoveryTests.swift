@@ -92,6 +92,51 @@ extension DatabasePluginTests {
         }
     }
 
+    /// A post that cannot start the replica SQL thread again (the server went away during the run)
+    /// leaves that duty in the run's journal: the replica must not stay stopped for good when the
+    /// server comes back with replication left off at start (`--skip-slave-start`, as many replicas
+    /// run). `recover`, or the next run (here one without any plugin), starts it.
+    @Test(arguments: ["recover", "next run"])
+    func theReplicaThePostCouldNotStartIsStartedLater(by finisher: String) async throws {
+        let tree = TestTree("db")
+        defer { tree.cleanup() }
+        let directory = tree.path("mariadb")
+        try await withDatabase("mariadb", at: directory) { server in
+            try await makeReplica(server, sqlThreadRunning: true)
+            let fx = RunFixture(tree)
+            let config = fx.write(
+                TestConfig(freeze: .off, plugins: [.mysql(on: server, ["replica": "true", "mode": "ftwrl"])]))
+            // Stopped before the posts; the server shuts down meanwhile.
+            let run = Task { try await fx.run(config, ["--no-snapshot"], env: ["SNAPORCH_FAULT_STOP_AT": "post"]) }
+            let pid = try await waitForStoppedSnaporch(root: tree.root, timeout: 30)
+            #expect(try await sqlThreadRunning(server) == "No")
+            await server.stop()
+            kill(pid, SIGCONT)
+            _ = try await run.value
+            let report = try fx.storedReport()
+            #expect(report.plugins.first?.post?.dutyLeft != nil, "\(String(describing: report.plugins.first?.post))")
+            #expect(report.reasons.contains { $0.contains("left a duty") }, "\(report.reasons)")
+            let restarted = try await DatabaseServer.start("mariadb", in: directory, extraArgs: "--skip-slave-start")
+            #expect(try await sqlThreadRunning(restarted) == "No")
+            if finisher == "recover" {
+                let recover = try await fx.recover(config)
+                #expect(recover.code == 0, "\(recover.stdout) \(recover.stderr)")
+                #expect(recover.stdout.contains("ended with a post's duty left"), "\(recover.stdout)")
+                #expect(recover.stdout.contains("SQL thread restarted"), "\(recover.stdout)")
+            } else {
+                let plain = fx.write(TestConfig(freeze: .off, plugins: []), at: "plain.yaml")
+                let next = try await fx.run(plain, ["--no-snapshot"])
+                #expect(next.stderr.contains("ended with a post's duty left"), "\(next.stdout) \(next.stderr)")
+                let recovered = try fx.storedReport().recovered
+                #expect(
+                    recovered.first?.result.details?["replica"]?.contains("SQL thread restarted") == true,
+                    "\(recovered)")
+            }
+            #expect(try await sqlThreadRunning(restarted) == "Yes", "the replica stayed stopped")
+            _ = try? await restarted.mariadb("STOP REPLICA; RESET REPLICA ALL;")
+        }
+    }
+
     /// A real primary and replica: the replica's SQL thread applies a 12 s statement on a
     /// non-transactional table, which a STOP REPLICA must wait for. Our STOP gets no answer within
     /// the pre's budget and is still running when the post comes: the post waits until the STOP's

@@ -92,11 +92,31 @@ struct RunJournalTests {
         #expect(state.outcome == .snapshotTaken && state.consistency == .filesystem)
 
         // A FIFREEZE still in flight at the end: the journal stays, owing nothing but the thaw.
+        journal.postDone("a")
         journal.freezing(["/m3"])
         journal.finish()
         state = try #require(RunJournal(directory: dir).leftover())
-        #expect(state.owed.isEmpty && state.mayBeFrozen == ["/m3"])
+        #expect(state.owed.isEmpty && state.mayBeFrozen == ["/m3"] && state.finished == true)
         RunJournal(directory: dir).discard()
+        #expect(RunJournal(directory: dir).leftover() == nil)
+    }
+
+    /// A post that could not finish its duty (`postLeftOwed`) stays owed, and the journal of the
+    /// run that ended on its own is kept for it, with nothing frozen; a post done is not owed.
+    @Test func aPostLeftOwedKeepsTheFinishedRunsJournal() throws {
+        let tree = TestTree("journal")
+        defer { tree.cleanup() }
+        let (journal, dir) = try begun(tree, runId: "r3", taskId: "t3")
+        journal.preStarting("db", post: nil, arguments: [], timeout: .seconds(2))
+        journal.preStarting("app", post: "/bin/app", arguments: [], timeout: .seconds(2))
+        journal.postDone("app")
+        journal.postLeftOwed("db")
+        journal.finish()
+        let state = try #require(RunJournal(directory: dir).leftover(), "the journal was removed")
+        #expect(state.owed.map(\.plugin) == ["db"] && state.mayBeFrozen.isEmpty && state.finished == true)
+        // The next run on the same journal starts afresh: the left duty does not keep its journal.
+        journal.begin(runId: "r4", taskId: "t4")
+        journal.finish()
         #expect(RunJournal(directory: dir).leftover() == nil)
     }
 

@@ -21,8 +21,10 @@ extension MySQLPlugin {
     /// same, later. Waits (bounded) until that connection has ended on the server — until then the
     /// STOP may still be running — and starts the thread again from a new session if it is stopped.
     func replicaStartedAfterFailedPre(_ context: StepContext, started: UInt64, stopConnection: String) -> StepReport {
-        startReplicaIfStopped(
+        var report = startReplicaIfStopped(
             context, started: started, stoppedBy: "the failed pre's STOP REPLICA", after: stopConnection)
+        if report.status == .failed { report.dutyLeft = Self.replicaDuty }
+        return report
     }
 
     /// How long a post waits for the connection of an unanswered STOP REPLICA to end.

@@ -364,16 +364,20 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
             _ = session.execute("BACKUP STAGE END;", timeout: .seconds(10))
         }
         let checker = try? openSession(context)
+        var replicaLeft: String?
         if stoppedReplica {
             // STOP REPLICA is global: it outlives the holding session, so restart it from the new
             // session when the holder is gone (its dead-man ended it, say).
             let live = session.execute("SELECT 1;", timeout: .seconds(5)).isRows ? session : checker
             switch live?.execute("START REPLICA SQL_THREAD;", timeout: .seconds(10)) {
             case .rows: details["replica"] = "SQL thread restarted"
-            case .error(let e), .lost(let e): problems.append("could not restart the replica SQL thread: \(e)")
-            case .timedOut: problems.append("START REPLICA SQL_THREAD did not answer in 10 s")
-            case nil: problems.append("could not restart the replica SQL thread: no session to the server")
+            case .error(let e), .lost(let e): replicaLeft = "could not restart the replica SQL thread: \(e)"
+            case .timedOut: replicaLeft = "START REPLICA SQL_THREAD did not answer in 10 s"
+            case nil: replicaLeft = "could not restart the replica SQL thread: no session to the server"
             }
+        }
+        if let replicaLeft {
+            problems.append(replicaLeft + " (recover or the next run starts it if it is still stopped)")
         }
         closeLocked()
         // Check from a new session that the holder is gone and nothing global changed.
@@ -392,8 +396,13 @@ package final class MySQLPlugin: Plugin, @unchecked Sendable {
             }
             checker.close()
         }
-        return DatabaseStep.result(problems, server: server, started: started, details: details)
+        var report = DatabaseStep.result(problems, server: server, started: started, details: details)
+        if replicaLeft != nil { report.dutyLeft = Self.replicaDuty }
+        return report
     }
+
+    /// The duty a post leaves to `recover` or the next run when it could not start the replica again.
+    static let replicaDuty = "start the replica SQL thread that the pre stopped, if it is still stopped"
 
     private func closeLocked() {
         session?.close()

@@ -72,7 +72,8 @@ package struct JournalState: Sendable, Codable, Hashable {
     /// `SNAPORCH_CONSISTENCY` the post steps get, once the run knows it.
     package var consistency: RunReport.Consistency?
     /// Set when the run wrote its last record: it ended on its own, with its report, and kept the
-    /// journal only for a thaw it could not confirm (nil: interrupted).
+    /// journal for a thaw it could not confirm or for a post whose duty is left (`owed`; nil:
+    /// interrupted).
     package var finished: Bool?
 
     /// Applies one journal record (the replay of a record log).
@@ -106,7 +107,7 @@ package struct JournalState: Sendable, Codable, Hashable {
             guard let plugin = record.plugin else { return false }
             owed.removeAll { $0.plugin == plugin }
         case .finished:
-            owed = []
+            // Every post ran by now; one still owed left its duty (`RunJournal.postLeftOwed`).
             finished = true
         }
         return true

@@ -51,7 +51,12 @@ extension Orchestrator {
                     "post of '\(spec.name)' \(result.status.rawValue): the application may not have resumed")
             }
             post.steps[index] = result
-            journal?.postDone(spec.name)
+            if let duty = result.dutyLeft {
+                journal?.postLeftOwed(spec.name)
+                post.reasons.append("post of '\(spec.name)' left a duty for recover or the next run: \(duty)")
+            } else {
+                journal?.postDone(spec.name)
+            }
         }
         return post
     }

@@ -49,6 +49,8 @@ package final class RunJournal: Sendable {
         var log: JournalLog?
         /// The last `freezing` record has not been followed by `thawed`.
         var mayBeFrozen = false
+        /// A post step left its duty owed (`postLeftOwed`).
+        var dutyLeft = false
     }
     private let writer = Mutex(Writer())
 
@@ -169,6 +171,7 @@ package final class RunJournal: Sendable {
             writer.log?.close()
             writer.log = JournalLog(creating: path)
             writer.mayBeFrozen = false
+            writer.dutyLeft = false
         }
         var record = JournalRecord.begin(runId: runId, taskId: taskId, pid: ThisProcess.id)
         record.split = split
@@ -220,10 +223,17 @@ package final class RunJournal: Sendable {
         append(.postDone(plugin))
     }
 
+    /// A plugin's post ran but could not finish its duty (`StepReport.dutyLeft`): no `postDone`,
+    /// so the post stays owed, and `finish` keeps the journal for `recover` or the next run.
+    package func postLeftOwed(_ plugin: String) {
+        writer.withLock { $0.dutyLeft = true }
+    }
+
     /// Removes the journal: the run finished its duties. A journal that still names mounts that
-    /// may be frozen (a thaw not confirmed, a FIFREEZE still in flight) is kept for `recover`.
+    /// may be frozen (a thaw not confirmed, a FIFREEZE still in flight), or a post whose duty is
+    /// left (`postLeftOwed`), is kept for `recover`.
     package func finish() {
-        let keep = writer.withLock { $0.log != nil && $0.mayBeFrozen }
+        let keep = writer.withLock { $0.log != nil && ($0.mayBeFrozen || $0.dutyLeft) }
         if keep {
             append(JournalRecord(.finished))
             writer.withLock { $0.log?.close() }
@@ -238,6 +248,7 @@ package final class RunJournal: Sendable {
             writer.log?.close()
             writer.log = nil
             writer.mayBeFrozen = false
+            writer.dutyLeft = false
         }
         _ = FileSystem.remove(path)
         _ = FileSystem.remove(legacyPath)

@@ -119,7 +119,9 @@ package struct RunSession: Sendable {
         var note = "an earlier run (\(leftover.runId), pid \(leftover.pid)) was interrupted; finishing its duties first"
         if leftover.finished == true {
             note =
-                "an earlier run (\(leftover.runId)) ended without a confirmed thaw; thawing what it may have left first"
+                leftover.mayBeFrozen.isEmpty
+                ? "an earlier run (\(leftover.runId)) ended with a post's duty left; finishing it first"
+                : "an earlier run (\(leftover.runId)) ended without a confirmed thaw; thawing what it may have left first"
         }
         if let reason = leftover.unreadable {
             note = "the run journal is unreadable (\(reason)); thawing every mount it may name first"

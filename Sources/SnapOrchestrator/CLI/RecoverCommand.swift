@@ -54,7 +54,9 @@ struct RecoverCommand {
                 var kind = leftover.split.map { "split run (begun by \($0); its holder died)" } ?? "run"
                 if leftover.finished == true {
                     kind = leftover.split.map { "split run (begun by \($0))" } ?? "run"
-                    kind += " that ended without a confirmed thaw"
+                    kind +=
+                        leftover.mayBeFrozen.isEmpty
+                        ? " that ended with a post's duty left" : " that ended without a confirmed thaw"
                 }
                 console.out("recovered \(kind) \(leftover.runId) (pid \(leftover.pid))\n")
             }

@@ -128,6 +128,9 @@ package struct StepReport: Sendable, Codable, Hashable {
     package var details: [String: String]?
     /// What a restore of the snapshot needs from this plugin (database plugins).
     package var restore: RestoreInfo?
+    /// A post step's duty it could not finish (e.g. starting the replica SQL thread its pre
+    /// stopped): the run keeps it in its journal, and `recover` or the next run finishes it.
+    package var dutyLeft: String?
 
     package init(status: Status) { self.status = status }
 
