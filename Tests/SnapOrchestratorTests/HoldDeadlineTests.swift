@@ -70,7 +70,7 @@ import Testing
             RecoveredStep(runId: "killed", plugin: "app", result: StepReport(status: .succeeded)),
         ]
         let text = Summary(color: false).render(report)
-        #expect(text.contains("recovered: ran 2 post step(s) owed by interrupted run killed"), "\(text)")
+        #expect(text.contains("recovered: ran 2 post step(s) owed by earlier run killed"), "\(text)")
         #expect(text.contains("db:release: the MySQL/MariaDB session of the interrupted run"), "\(text)")
         #expect(!text.contains("app: "), "\(text)")
     }

@@ -95,7 +95,8 @@ extension DatabasePluginTests {
     /// A post that cannot start the replica SQL thread again (the server went away during the run)
     /// leaves that duty in the run's journal: the replica must not stay stopped for good when the
     /// server comes back with replication left off at start (`--skip-slave-start`, as many replicas
-    /// run). `recover`, or the next run (here one without any plugin), starts it.
+    /// run). `recover`, or the next run (here one without any plugin), starts it — and one that
+    /// still finds the server away keeps the duty for the one after.
     @Test(arguments: ["recover", "next run"])
     func theReplicaThePostCouldNotStartIsStartedLater(by finisher: String) async throws {
         let tree = TestTree("db")
@@ -116,25 +117,40 @@ extension DatabasePluginTests {
             let report = try fx.storedReport()
             #expect(report.plugins.first?.post?.dutyLeft != nil, "\(String(describing: report.plugins.first?.post))")
             #expect(report.reasons.contains { $0.contains("left a duty") }, "\(report.reasons)")
+            let plain = fx.write(TestConfig(freeze: .off, plugins: []), at: "plain.yaml")
+            // The server is still away: the duty stays.
+            let first = try await finishOnce(fx, finisher, config: config, plain: plain)
+            #expect(first.text.contains("ended with a post's duty left"), "\(first.text)")
+            #expect(first.failedReplica, "\(first.text)")
             let restarted = try await DatabaseServer.start("mariadb", in: directory, extraArgs: "--skip-slave-start")
             #expect(try await sqlThreadRunning(restarted) == "No")
-            if finisher == "recover" {
-                let recover = try await fx.recover(config)
-                #expect(recover.code == 0, "\(recover.stdout) \(recover.stderr)")
-                #expect(recover.stdout.contains("ended with a post's duty left"), "\(recover.stdout)")
-                #expect(recover.stdout.contains("SQL thread restarted"), "\(recover.stdout)")
-            } else {
-                let plain = fx.write(TestConfig(freeze: .off, plugins: []), at: "plain.yaml")
-                let next = try await fx.run(plain, ["--no-snapshot"])
-                #expect(next.stderr.contains("ended with a post's duty left"), "\(next.stdout) \(next.stderr)")
-                let recovered = try fx.storedReport().recovered
-                #expect(
-                    recovered.first?.result.details?["replica"]?.contains("SQL thread restarted") == true,
-                    "\(recovered)")
-            }
+            let second = try await finishOnce(fx, finisher, config: config, plain: plain)
+            #expect(second.text.contains("ended with a post's duty left"), "\(second.text)")
+            #expect(second.restarted, "\(second.text)")
             #expect(try await sqlThreadRunning(restarted) == "Yes", "the replica stayed stopped")
+            let third = try await fx.recover(config)
+            #expect(third.stdout.contains("nothing to recover"), "the finished duty stayed: \(third.stdout)")
             _ = try? await restarted.mariadb("STOP REPLICA; RESET REPLICA ALL;")
         }
+    }
+
+    /// One recovery of a left duty by `finisher` (`recover`, or a run of `plain`, a config without
+    /// plugins): what it printed, whether the replica's owed post failed or restarted the thread.
+    func finishOnce(_ fx: RunFixture, _ finisher: String, config: String, plain: String) async throws
+        -> (text: String, failedReplica: Bool, restarted: Bool)
+    {
+        if finisher == "recover" {
+            let recover = try await fx.recover(config)
+            let text = recover.stdout + recover.stderr
+            return (text, text.contains("post db") && text.contains("failed"), text.contains("SQL thread restarted"))
+        }
+        let next = try await fx.run(plain, ["--no-snapshot"])
+        let steps = try fx.storedReport().recovered
+        let text = next.stdout + next.stderr + "\n\(steps)"
+        return (
+            text, steps.contains { $0.result.status == .failed && $0.result.dutyLeft != nil },
+            steps.contains { $0.result.details?["replica"]?.contains("SQL thread restarted") == true }
+        )
     }
 
     /// A real primary and replica: the replica's SQL thread applies a 12 s statement on a

@@ -12,8 +12,10 @@ extension MySQLPlugin {
         var spec = PluginSpec(name: name, kind: .mysql)
         spec.database.defaultsFile = defaultsFile
         spec.database.socket = socket
-        return MySQLPlugin(spec: spec).startReplicaIfStopped(
+        var report = MySQLPlugin(spec: spec).startReplicaIfStopped(
             context, started: Sys.monotonicNanos(), stoppedBy: "the interrupted run")
+        if report.status == .failed { report.dutyLeft = replicaDuty }
+        return report
     }
 
     /// The post of a pre that failed after sending STOP REPLICA from `stopConnection`: its answer

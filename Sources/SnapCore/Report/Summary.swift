@@ -27,7 +27,7 @@ package struct Summary: Sendable {
         }
         if !report.recovered.isEmpty {
             out.append(
-                "  recovered: ran \(report.recovered.count) post step(s) owed by interrupted run \(report.recovered[0].runId)"
+                "  recovered: ran \(report.recovered.count) post step(s) owed by earlier run \(report.recovered[0].runId)"
             )
             for step in report.recovered {
                 guard let why = step.result.details?["deadman"] else { continue }

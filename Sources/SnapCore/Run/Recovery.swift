@@ -13,6 +13,13 @@ package struct Recovery: Sendable {
         self.killGrace = killGrace
     }
 
+    /// The owed posts of `state` whose recovered step left its duty (`StepReport.dutyLeft`): the
+    /// journal keeps them (`RunJournal.discard(keeping:of:)`).
+    package static func left(_ steps: [RecoveredStep], of state: JournalState) -> [JournalState.OwedPost] {
+        let names = Set(steps.filter { $0.result.dutyLeft != nil }.map(\.plugin))
+        return state.owed.filter { names.contains($0.plugin) }
+    }
+
     /// Recovers from `state`; returns the post steps it ran and the mounts it thawed.
     package func recover(_ state: JournalState) async -> (steps: [RecoveredStep], thawed: [EmergencyThaw.Result]) {
         let runId = state.runId

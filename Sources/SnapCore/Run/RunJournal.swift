@@ -51,6 +51,9 @@ package final class RunJournal: Sendable {
         var mayBeFrozen = false
         /// A post step left its duty owed (`postLeftOwed`).
         var dutyLeft = false
+        /// Owed posts of an earlier run that its recovery could not finish either: written again
+        /// into every journal this instance begins (`discard(keeping:of:)`).
+        var carried: [JournalState.OwedPost] = []
     }
     private let writer = Mutex(Writer())
 
@@ -167,15 +170,20 @@ package final class RunJournal: Sendable {
     /// Starts the record log of a new run (replacing a file left at `path`: recover it first);
     /// `split` names the caller of a split-phase run's `begin`.
     package func begin(runId: String, taskId: String, split: String? = nil) {
-        writer.withLock { writer in
+        let carried = writer.withLock { writer in
             writer.log?.close()
             writer.log = JournalLog(creating: path)
             writer.mayBeFrozen = false
-            writer.dutyLeft = false
+            writer.dutyLeft = !writer.carried.isEmpty
+            return writer.carried
         }
         var record = JournalRecord.begin(runId: runId, taskId: taskId, pid: ThisProcess.id)
         record.split = split
         append(record)
+        for post in carried {
+            append(.preStarting(post))
+            if post.replicaStopped == true { append(.replicaStopping(post.plugin)) }
+        }
     }
 
     /// Records that a plugin's pre is starting, so its post is owed — exactly as `invocation` says;
@@ -233,13 +241,35 @@ package final class RunJournal: Sendable {
     /// may be frozen (a thaw not confirmed, a FIFREEZE still in flight), or a post whose duty is
     /// left (`postLeftOwed`), is kept for `recover`.
     package func finish() {
-        let keep = writer.withLock { $0.log != nil && ($0.mayBeFrozen || $0.dutyLeft) }
+        // A duty left in a log that stopped taking records (ENOSPC) is not kept: without the
+        // records after the failure, a replay would take the ended run for an interrupted one.
+        let keep = writer.withLock { $0.log != nil && ($0.mayBeFrozen || ($0.dutyLeft && $0.log?.failure == nil)) }
         if keep {
             append(JournalRecord(.finished))
             writer.withLock { $0.log?.close() }
             return
         }
         discard()
+    }
+
+    /// Removes the journal after the recovery of `leftover`; the owed posts in `left`, whose duty
+    /// that recovery could not finish either, stay owed: written at once into a journal of their own
+    /// (ended, so `recover` finds them), and into the journal of the next run this instance begins.
+    /// Each is named after its run (`db (run R)`), so that a plugin of the same name in the next run
+    /// does not discharge it.
+    package func discard(keeping left: [JournalState.OwedPost], of leftover: JournalState) {
+        discard()
+        guard !left.isEmpty else { return }
+        let marker = " (run "
+        writer.withLock { writer in
+            writer.carried = left.map { post in
+                var post = post
+                if !post.plugin.contains(marker) { post.plugin += "\(marker)\(leftover.runId))" }
+                return post
+            }
+        }
+        begin(runId: leftover.runId, taskId: leftover.taskId, split: leftover.split)
+        finish()
     }
 
     /// Removes the journal whatever it holds (after a recovery), and an older version's file.

@@ -121,13 +121,15 @@ package struct RunSession: Sendable {
             note =
                 leftover.mayBeFrozen.isEmpty
                 ? "an earlier run (\(leftover.runId)) ended with a post's duty left; finishing it first"
-                : "an earlier run (\(leftover.runId)) ended without a confirmed thaw; thawing what it may have left first"
+                : "an earlier run (\(leftover.runId)) ended without a confirmed thaw"
+                    + (leftover.owed.isEmpty ? "" : " and with a post's duty left")
+                    + "; thawing what it may have left first"
         }
         if let reason = leftover.unreadable {
             note = "the run journal is unreadable (\(reason)); thawing every mount it may name first"
         }
         let (recovered, thawed) = await Recovery(launcher: launcher, killGrace: plan.config.killGrace).recover(leftover)
-        journal.discard()
+        journal.discard(keeping: Recovery.left(recovered, of: leftover), of: leftover)
         if leftover.split != nil { finishedSplitRun?(leftover, recovered, thawed) }
         return (recovered, note)
     }

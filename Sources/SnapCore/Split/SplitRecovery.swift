@@ -32,7 +32,7 @@ package struct SplitRecovery: Sendable {
         if let leftover {
             let killGrace = config?.killGrace ?? Config().killGrace
             (recovered, thawed) = await Recovery(launcher: launcher, killGrace: killGrace).recover(leftover)
-            journal.discard()
+            journal.discard(keeping: Recovery.left(recovered, of: leftover), of: leftover)
         }
         let report = Self.report(state, leftover: leftover, recovered: recovered, thawed: thawed, locked: lock != nil)
         // Without the lock the split files and the state directory belong to the run that holds
@@ -68,7 +68,7 @@ package struct SplitRecovery: Sendable {
             let leftover = journal.leftover(), leftover.runId == stale.runId
         else { return }
         let (steps, thawed) = await Recovery(launcher: launcher, killGrace: killGrace).recover(leftover)
-        journal.discard()
+        journal.discard(keeping: Recovery.left(steps, of: leftover), of: leftover)
         recorded(leftover, recovered: steps, thawed: thawed)
     }
 

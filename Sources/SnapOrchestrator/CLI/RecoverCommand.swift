@@ -38,7 +38,7 @@ struct RecoverCommand {
             return configCode
         }
         let (steps, thawed) = await Recovery(launcher: PosixProcessLauncher(), killGrace: killGrace).recover(leftover)
-        journal.discard()
+        journal.discard(keeping: Recovery.left(steps, of: leftover), of: leftover)
         if leftover.split != nil {
             // A split run whose holder died: its report says so, and a later `end` collects it.
             // (Not one that ended on its own: `recorded` leaves its books alone.)
@@ -56,7 +56,9 @@ struct RecoverCommand {
                     kind = leftover.split.map { "split run (begun by \($0))" } ?? "run"
                     kind +=
                         leftover.mayBeFrozen.isEmpty
-                        ? " that ended with a post's duty left" : " that ended without a confirmed thaw"
+                        ? " that ended with a post's duty left"
+                        : " that ended without a confirmed thaw"
+                            + (leftover.owed.isEmpty ? "" : " and with a post's duty left")
                 }
                 console.out("recovered \(kind) \(leftover.runId) (pid \(leftover.pid))\n")
             }
