@@ -268,7 +268,7 @@ package final class RunJournal: Sendable {
                 return post
             }
         }
-        begin(runId: leftover.runId, taskId: leftover.taskId, split: leftover.split)
+        begin(runId: leftover.runId, taskId: leftover.taskId)
         finish()
     }
 
