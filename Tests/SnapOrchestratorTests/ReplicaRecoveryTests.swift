@@ -16,12 +16,8 @@ extension DatabasePluginTests {
         try await withDatabase("mariadb", in: tree) { server in
             try await makeReplica(server, sqlThreadRunning: runningBefore)
             let fx = RunFixture(tree)
-            let config = fx.write(
-                TestConfig(freeze: .off, plugins: [.mysql(on: server, ["replica": "true", "mode": "ftwrl"])]))
             // Stopped before the posts, then killed: the post that restarts the replica never runs.
-            let run = Task { try await fx.run(config, ["--no-snapshot"], env: ["SNAPORCH_FAULT_STOP_AT": "post"]) }
-            let pid = try await waitForStoppedSnaporch(root: tree.root, timeout: 30)
-            #expect(try await sqlThreadRunning(server) == "No")
+            let (config, run, pid) = try await runStoppedBeforeThePosts(server, fx)
             kill(pid, SIGKILL)
             _ = try? await run.value
             let recover = try await fx.recover(config)
@@ -105,12 +101,8 @@ extension DatabasePluginTests {
         try await withDatabase("mariadb", at: directory) { server in
             try await makeReplica(server, sqlThreadRunning: true)
             let fx = RunFixture(tree)
-            let config = fx.write(
-                TestConfig(freeze: .off, plugins: [.mysql(on: server, ["replica": "true", "mode": "ftwrl"])]))
             // Stopped before the posts; the server shuts down meanwhile.
-            let run = Task { try await fx.run(config, ["--no-snapshot"], env: ["SNAPORCH_FAULT_STOP_AT": "post"]) }
-            let pid = try await waitForStoppedSnaporch(root: tree.root, timeout: 30)
-            #expect(try await sqlThreadRunning(server) == "No")
+            let (config, run, pid) = try await runStoppedBeforeThePosts(server, fx)
             await server.stop()
             kill(pid, SIGCONT)
             _ = try await run.value
@@ -132,6 +124,19 @@ extension DatabasePluginTests {
             #expect(third.stdout.contains("nothing to recover"), "the finished duty stayed: \(third.stdout)")
             _ = try? await restarted.mariadb("STOP REPLICA; RESET REPLICA ALL;")
         }
+    }
+
+    /// A run of the MySQL plugin with `replica: true` on `server`, stopped (SIGSTOP) at the `post`
+    /// fault point after its pre stopped the SQL thread (if it ran): its config, the run, the pid.
+    func runStoppedBeforeThePosts(_ server: DatabaseServer, _ fx: RunFixture) async throws
+        -> (config: String, run: Task<CLIResult, any Error>, pid: Int32)
+    {
+        let config = fx.write(
+            TestConfig(freeze: .off, plugins: [.mysql(on: server, ["replica": "true", "mode": "ftwrl"])]))
+        let run = Task { try await fx.run(config, ["--no-snapshot"], env: ["SNAPORCH_FAULT_STOP_AT": "post"]) }
+        let pid = try await waitForStoppedSnaporch(root: fx.tree.root, timeout: 30)
+        #expect(try await sqlThreadRunning(server) == "No")
+        return (config, run, pid)
     }
 
     /// One recovery of a left duty by `finisher` (`recover`, or a run of `plain`, a config without
