@@ -114,6 +114,7 @@ extension DatabasePluginTests {
             let first = try await finishOnce(fx, finisher, config: config, plain: plain)
             #expect(first.text.contains("ended with a post's duty left"), "\(first.text)")
             #expect(first.failedReplica, "\(first.text)")
+            #expect(first.text.contains("still owed:"), "the failed recovery is not shown: \(first.text)")
             let restarted = try await DatabaseServer.start("mariadb", in: directory, extraArgs: "--skip-slave-start")
             #expect(try await sqlThreadRunning(restarted) == "No")
             let second = try await finishOnce(fx, finisher, config: config, plain: plain)

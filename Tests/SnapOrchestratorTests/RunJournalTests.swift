@@ -181,10 +181,10 @@ struct RunJournalTests {
         let mount = tree.path("not-a-mount")
         let table = [
             MountEntry(
-                mountID: 900, parentID: 1, device: "7:900", root: "/", mountPoint: mount, mountOptions: ["rw"],
+                mountID: 900, parentID: 1, device: "7:900", root: "/srv", mountPoint: mount, mountOptions: ["rw"],
                 fsType: "ext4", source: "/dev/loop900", superOptions: ["rw"]),
             MountEntry(
-                mountID: 901, parentID: 1, device: "7:901", root: "/", mountPoint: mount + "-unnamed",
+                mountID: 901, parentID: 1, device: "7:901", root: "/srv", mountPoint: mount + "-unnamed",
                 mountOptions: ["rw"], fsType: "ext4", source: "/dev/loop901", superOptions: ["rw"]),
         ]
         var file = try #require(JournalRecord.begin(runId: "r4", taskId: "t4", pid: 9).line())

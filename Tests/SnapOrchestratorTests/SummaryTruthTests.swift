@@ -47,6 +47,24 @@ struct SummaryTruthTests {
         #expect(text.contains("    gce hook: disk 'nosuchdisk': no block device by that name;"), "\(text)")
     }
 
+    /// A recovered step that failed is shown with its error and the duty still owed, not only counted.
+    @Test func aFailedRecoveredStepIsShownWithTheDutyStillOwed() {
+        var report = RunReport(runId: "now", taskId: "now")
+        var failed = StepReport(status: .failed)
+        failed.error = "cannot connect to the server"
+        failed.dutyLeft = "start the replica SQL thread"
+        report.recovered = [
+            RecoveredStep(runId: "before", plugin: "db", result: failed),
+            RecoveredStep(runId: "before", plugin: "app", result: StepReport(status: .succeeded)),
+        ]
+        let text = Summary(color: false).render(report)
+        #expect(text.contains("recovered: ran 2 post step(s) owed by earlier run before"), "\(text)")
+        #expect(
+            text.contains("    db failed: cannot connect to the server; still owed: start the replica SQL thread"),
+            "\(text)")
+        #expect(!text.contains("app succeeded"), "\(text)")
+    }
+
     @Test func summaryWrapsLongDetailsInsteadOfCuttingThem() async throws {
         let tree = TestTree("wrap")
         defer { tree.cleanup() }

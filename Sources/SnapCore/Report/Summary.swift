@@ -30,8 +30,15 @@ package struct Summary: Sendable {
                 "  recovered: ran \(report.recovered.count) post step(s) owed by earlier run \(report.recovered[0].runId)"
             )
             for step in report.recovered {
-                guard let why = step.result.details?["deadman"] else { continue }
-                out += TextWrap.hanging("    \(step.plugin): ", why, width: Self.width)
+                if let why = step.result.details?["deadman"] {
+                    out += TextWrap.hanging("    \(step.plugin): ", why, width: Self.width)
+                }
+                // A recovered step that failed: its error, and whether its duty is still owed.
+                guard step.result.status != .succeeded, step.result.status != .skipped else { continue }
+                let owed = step.result.dutyLeft.map { "; still owed: \($0)" } ?? ""
+                out += TextWrap.hanging(
+                    "    \(step.plugin) \(step.result.status.rawValue): ", (step.result.error ?? "") + owed,
+                    width: Self.width)
             }
         }
         var rows: [[String]] = [["PLUGIN", "PHASE", "STATUS", "ATTEMPTS", "MS", "DETAIL"]]

@@ -70,6 +70,7 @@ struct RecoverCommand {
                     "  post \(s.plugin): \(s.result.status.rawValue)\(s.result.error.map { " — \($0)" } ?? "")\n")
                 if let why = s.result.details?["deadman"] { console.out("    \(why)\n") }
                 if let replica = s.result.details?["replica"] { console.out("    replica: \(replica)\n") }
+                if let duty = s.result.dutyLeft { console.out("    still owed: \(duty)\n") }
             }
         }
         guard steps.allSatisfy({ $0.result.ok || $0.result.status == .skipped }) else { return ExitCode.failed }
